@@ -1,0 +1,38 @@
+# Nabuur: `make demo` starts a demo node, `make test` runs the whole suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+HOST ?= 127.0.0.1
+
+.PHONY: demo test lint run messages clean install
+
+$(BIN)/nabuur: pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Nabuur needs Python 3.11 or newer")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $@
+
+install: $(BIN)/nabuur
+
+## Start a fresh demo node with seeded data on SQLite (PORT=8123 make demo to change the port).
+demo: install
+	$(BIN)/nabuur demo --host $(HOST) --port $(PORT)
+
+## Run the whole test suite (SQLite and PostgreSQL).
+test: install
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check node federation web admin
+
+## Re-extract translatable strings and update the catalogues.
+messages: install
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -o node/locales/messages.pot --no-location .
+	$(BIN)/pybabel update -i node/locales/messages.pot -d node/locales --no-fuzzy-matching
+
+clean:
+	rm -rf $(VENV) data .pytest_cache .ruff_cache

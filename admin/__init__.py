@@ -1,0 +1,1 @@
+"""The organisation and moderation dashboard: thin pages over `node` services."""

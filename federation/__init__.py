@@ -1,0 +1,4 @@
+"""ActivityPub for Nabuur: actors, discovery, signatures, inbox and delivery.
+
+Uses `node` services and models; never imports `web` or `admin`.
+"""

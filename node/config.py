@@ -1,0 +1,208 @@
+"""Node settings: read once from defaults, an optional TOML file and `NABUUR_*` variables.
+
+The result is one frozen `Settings` object passed to everything that needs it. A bad
+value stops start-up with a `SettingsError` naming the setting and what it accepts.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+SUPPORTED_LANGUAGES = ("nl", "fr", "en")
+FEDERATION_MODES = ("open", "allowlist", "off")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+DEFAULT_DATABASE_URL = "sqlite://./data/nabuur.sqlite3"
+
+
+class SettingsError(ValueError):
+    """A setting has a value the node cannot run with."""
+
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(f"setting {name}: {message}")
+        self.name = name
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything the node reads from its environment, validated."""
+
+    name: str = "Nabuur"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    base_url: str | None = None
+    database_url: str = DEFAULT_DATABASE_URL
+    secret_key: str | None = field(default=None, repr=False)
+    languages: tuple[str, ...] = SUPPORTED_LANGUAGES
+    federation_mode: str = "open"
+    allow_private_addresses: bool = False
+    log_level: str = "INFO"
+    expiry_interval_seconds: int = 60
+
+    @property
+    def public_url(self) -> str:
+        """The node's public base URL without a trailing slash.
+
+        When none is configured it follows the address the node serves, so that other
+        processes on this machine can federate with a demo or test node.
+        """
+        if self.base_url:
+            return self.base_url.rstrip("/")
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host  # noqa: S104
+        return f"http://{host}:{self.port}"
+
+    @property
+    def domain(self) -> str:
+        """Host (and port, when not the default) that names this node in handles."""
+        return urlsplit(self.public_url).netloc
+
+    @property
+    def default_language(self) -> str:
+        return self.languages[0]
+
+    def with_overrides(self, **values: Any) -> Settings:
+        """A copy with some values replaced, validated again (used by CLI flags)."""
+        clean = {k: v for k, v in values.items() if v is not None}
+        return _validated(replace(self, **clean))
+
+
+def _parse_bool(name: str, raw: Any) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off", ""):
+        return False
+    raise SettingsError(name, f"expected true or false, got {raw!r}")
+
+
+def _parse_int(name: str, raw: Any, low: int, high: int) -> int:
+    try:
+        value = int(raw)
+    except (TypeError, ValueError):
+        raise SettingsError(name, f"expected a whole number, got {raw!r}") from None
+    if not low <= value <= high:
+        raise SettingsError(name, f"must be between {low} and {high}, got {value}")
+    return value
+
+
+def _parse_languages(name: str, raw: Any) -> tuple[str, ...]:
+    items = raw if isinstance(raw, list | tuple) else str(raw).split(",")
+    langs = tuple(dict.fromkeys(str(i).strip().lower() for i in items if str(i).strip()))
+    if not langs:
+        raise SettingsError(name, "needs at least one language")
+    unknown = [lang for lang in langs if lang not in SUPPORTED_LANGUAGES]
+    if unknown:
+        allowed = ", ".join(SUPPORTED_LANGUAGES)
+        raise SettingsError(name, f"unsupported language {unknown[0]!r}; allowed: {allowed}")
+    return langs
+
+
+def _parse_choice(choices: tuple[str, ...], upper: bool = False) -> Callable[[str, Any], str]:
+    def parse(name: str, raw: Any) -> str:
+        value = str(raw).strip()
+        value = value.upper() if upper else value.lower()
+        if value not in choices:
+            raise SettingsError(name, f"expected one of {', '.join(choices)}, got {raw!r}")
+        return value
+
+    return parse
+
+
+def _parse_str(name: str, raw: Any) -> str:
+    value = str(raw).strip()
+    if not value:
+        raise SettingsError(name, "must not be empty")
+    return value
+
+
+_PARSERS: dict[str, Callable[[str, Any], Any]] = {
+    "name": _parse_str,
+    "host": _parse_str,
+    "port": lambda n, r: _parse_int(n, r, 1, 65535),
+    "base_url": _parse_str,
+    "database_url": _parse_str,
+    "secret_key": _parse_str,
+    "languages": _parse_languages,
+    "federation_mode": _parse_choice(FEDERATION_MODES),
+    "allow_private_addresses": _parse_bool,
+    "log_level": _parse_choice(LOG_LEVELS, upper=True),
+    "expiry_interval_seconds": lambda n, r: _parse_int(n, r, 1, 86400),
+}
+
+
+def env_name(key: str) -> str:
+    return f"NABUUR_{key.upper()}"
+
+
+def _validated(settings: Settings) -> Settings:
+    """Cross-field checks that single parsers cannot make."""
+    if settings.base_url is not None:
+        parts = urlsplit(settings.base_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise SettingsError(
+                env_name("base_url"), "expected an http(s) URL such as https://buren.example.be"
+            )
+        if parts.path not in ("", "/") or parts.query or parts.fragment:
+            raise SettingsError(env_name("base_url"), "must be a bare origin without a path")
+    scheme = settings.database_url.split("://", 1)[0]
+    if "://" not in settings.database_url or scheme not in ("sqlite", "postgres", "postgresql"):
+        raise SettingsError(
+            env_name("database_url"),
+            "expected sqlite://PATH or postgres://USER@HOST:PORT/DB, "
+            f"got {_redact_url(settings.database_url)!r}",
+        )
+    if settings.secret_key is not None and len(settings.secret_key) < 32:
+        raise SettingsError(env_name("secret_key"), "must be at least 32 characters long")
+    return settings
+
+
+def _redact_url(url: str) -> str:
+    """A database URL with any password replaced, for messages and logs."""
+    parts = urlsplit(url)
+    if parts.password:
+        return url.replace(f":{parts.password}@", ":***@", 1)
+    return url
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, config_file: str | Path | None = None
+) -> Settings:
+    """Read settings: defaults, then the TOML file, then `NABUUR_*` variables.
+
+    The file is `config_file`, else `$NABUUR_CONFIG`; a missing named file is an error.
+    """
+    env = os.environ if environ is None else environ
+    raw: dict[str, tuple[str, Any]] = {}
+    path = config_file or env.get("NABUUR_CONFIG")
+    if path:
+        for key, value in _read_toml(Path(path)).items():
+            raw[key] = (f"{key} (in {path})", value)
+    for key in _PARSERS:
+        if env_name(key) in env:
+            raw[key] = (env_name(key), env[env_name(key)])
+    values = {key: _PARSERS[key](label, value) for key, (label, value) in raw.items()}
+    return _validated(Settings(**values))
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SettingsError("NABUUR_CONFIG", f"file {path} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError("NABUUR_CONFIG", f"{path} is not valid TOML: {exc}") from None
+    table = data.get("nabuur", data)
+    known = {f.name for f in fields(Settings)}
+    for key in table:
+        if key not in known:
+            raise SettingsError(
+                f"{key} (in {path})", f"unknown setting; known: {', '.join(sorted(known))}"
+            )
+    return dict(table)

@@ -1,0 +1,123 @@
+"""Database wiring: the tortoise configuration, opening and closing, and migrations.
+
+SQLite is the default and needs nothing installed; PostgreSQL is used when the database
+URL says so. The schema is owned by tortoise's migrations in `node/migrations/`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from tortoise import Tortoise, connections
+from tortoise.migrations.api import migrate as tortoise_migrate
+from tortoise.migrations.executor import MigrationExecutor
+
+from node.config import DEFAULT_DATABASE_URL
+
+APP_LABEL = "nabuur"
+log = logging.getLogger("nabuur.db")
+
+
+def is_sqlite(url: str) -> bool:
+    return url.startswith("sqlite://")
+
+
+def _tuned_url(url: str) -> str:
+    """Add our SQLite pragmas unless the URL sets them.
+
+    `synchronous=NORMAL` in WAL mode stays durable across a process crash and roughly
+    doubles commit throughput; a power cut may lose the last commits, not corrupt data.
+    """
+    if not is_sqlite(url):
+        return url
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    query.setdefault("synchronous", "NORMAL")
+    query.setdefault("busy_timeout", "5000")
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file behind a SQLite URL, or None for PostgreSQL and in-memory databases."""
+    if not is_sqlite(url):
+        return None
+    rest = url.removeprefix("sqlite://").split("?", 1)[0]
+    return None if rest in ("", ":memory:") else Path(rest)
+
+
+def tortoise_config(url: str) -> dict[str, Any]:
+    return {
+        "connections": {"default": _tuned_url(url)},
+        "apps": {
+            APP_LABEL: {
+                "models": ["node.models"],
+                "migrations": "node.migrations",
+                "default_connection": "default",
+            }
+        },
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+# For tortoise's own CLI when writing new migrations:
+#   tortoise -c node.db.TORTOISE_ORM makemigrations
+TORTOISE_ORM = tortoise_config(os.environ.get("NABUUR_DATABASE_URL", DEFAULT_DATABASE_URL))
+
+
+def _ensure_parent(url: str) -> None:
+    path = sqlite_path(url)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+
+
+async def open_database(url: str) -> None:
+    """Connect the ORM for this process (one database per process)."""
+    _ensure_parent(url)
+    await Tortoise.init(config=tortoise_config(url), _enable_global_fallback=True)
+
+
+async def close_database() -> None:
+    await Tortoise.close_connections()
+
+
+async def ping() -> None:
+    """Raise if the database does not answer a trivial query."""
+    await connections.get("default").execute_query("SELECT 1")
+
+
+async def pending_migrations(url: str) -> list[str]:
+    """Names of migrations not yet applied (the ORM must be open on `url`)."""
+    executor = MigrationExecutor(connections.get("default"), tortoise_config(url)["apps"])
+    plan = await executor.plan(None)
+    return [step.migration.name for step in plan if not step.backward]
+
+
+async def migrate(
+    url: str, target: str | None = None, progress: Callable[[str], None] | None = None
+) -> None:
+    """Apply migrations up to `target` (a migration name; default: the latest).
+
+    Opens and closes its own connection, so call it with the ORM closed.
+    """
+    _ensure_parent(url)
+
+    def report(event: str, app_label: str, name: str) -> None:
+        if progress is not None and event == "apply_done":
+            progress(name)
+        elif progress is not None and event == "rollback_done":
+            progress(f"{name} (rolled back)")
+
+    try:
+        await tortoise_migrate(
+            config=tortoise_config(url),
+            target=f"{APP_LABEL}.{target}" if target else None,
+            progress=report,
+        )
+    finally:
+        await Tortoise.close_connections()

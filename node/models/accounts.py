@@ -1,0 +1,43 @@
+"""Local accounts: residents, neighbourhood connectors, moderators and admins."""
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class Role(StrEnum):
+    RESIDENT = "resident"
+    MODERATOR = "moderator"
+    ADMIN = "admin"
+
+
+class Account(Model):
+    id = fields.IntField(primary_key=True)
+    username = fields.CharField(max_length=30, unique=True)
+    display_name = fields.CharField(max_length=80)
+    email = fields.CharField(max_length=254, null=True, unique=True)
+    # argon2id hash; null for accounts that cannot log in (e.g. invited, not yet set up)
+    password_hash = fields.CharField(max_length=200, null=True)
+    role = fields.CharEnumField(Role, max_length=16, default=Role.RESIDENT)
+    languages_csv = fields.CharField(max_length=40, default="nl")
+    home_neighbourhood = fields.ForeignKeyField(
+        "nabuur.Neighbourhood", related_name="residents", null=True, on_delete=fields.SET_NULL
+    )
+    is_active = fields.BooleanField(default=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    last_login_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "accounts"
+
+    @property
+    def languages(self) -> list[str]:
+        return [lang for lang in self.languages_csv.split(",") if lang]
+
+    @property
+    def is_staff_of_node(self) -> bool:
+        return self.role in (Role.MODERATOR, Role.ADMIN)
+
+    def __repr__(self) -> str:
+        return f"<Account @{self.username}>"

@@ -1,0 +1,26 @@
+"""Neighbourhoods the node serves, each with a coarse area and optional connectors."""
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class Neighbourhood(Model):
+    id = fields.IntField(primary_key=True)
+    slug = fields.CharField(max_length=40, unique=True)
+    name = fields.CharField(max_length=100)
+    commune = fields.CharField(max_length=100, default="")
+    country = fields.CharField(max_length=2, default="BE")
+    # Translated descriptions: {"nl": "...", "fr": "..."}
+    description = fields.JSONField(default=dict)
+    # Coarse area: a centre with a radius, or a polygon [[lon, lat], ...]. Never a house.
+    centre_lat = fields.FloatField(null=True)
+    centre_lon = fields.FloatField(null=True)
+    radius_m = fields.IntField(null=True)
+    polygon = fields.JSONField(null=True)
+    connectors = fields.ManyToManyField(
+        "nabuur.Account", related_name="connected_neighbourhoods", through="neighbourhood_connectors"
+    )
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "neighbourhoods"

@@ -1,0 +1,39 @@
+"""Notifications shown to an account: responses, accepted helpers, follows, status changes."""
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class NotificationKind(StrEnum):
+    RESPONSE = "response"  # someone commented or offered help on your post
+    ACCEPTED = "accepted"  # your offer of help was accepted
+    DECLINED = "declined"  # your offer was declined or you were released
+    HELPER_WITHDREW = "helper_withdrew"
+    STATUS = "status"  # a post you help with changed status
+    FOLLOW = "follow"
+
+
+class Notification(Model):
+    id = fields.IntField(primary_key=True)
+    recipient = fields.ForeignKeyField(
+        "nabuur.Account", related_name="notifications", on_delete=fields.CASCADE
+    )
+    kind = fields.CharEnumField(NotificationKind, max_length=16)
+    actor = fields.ForeignKeyField(
+        "nabuur.Account", related_name="caused_notifications", null=True,
+        on_delete=fields.SET_NULL,
+    )
+    post = fields.ForeignKeyField(
+        "nabuur.HelpPost", related_name="notifications", null=True, on_delete=fields.CASCADE
+    )
+    response = fields.ForeignKeyField(
+        "nabuur.Response", related_name="notifications", null=True, on_delete=fields.CASCADE
+    )
+    created_at = fields.DatetimeField(auto_now_add=True)
+    read_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "notifications"
+        indexes = (("recipient_id", "read_at"),)

@@ -1,0 +1,46 @@
+"""Organisations (NGOs, commune services) and their staff."""
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class OrganisationKind(StrEnum):
+    NGO = "ngo"
+    COMMUNE_SERVICE = "commune_service"
+    OTHER = "other"
+
+
+class StaffRole(StrEnum):
+    STAFF = "staff"  # posts and follows up requests, also on behalf of clients
+    COORDINATOR = "coordinator"  # as staff, and manages who is staff
+
+
+class Organisation(Model):
+    id = fields.IntField(primary_key=True)
+    slug = fields.CharField(max_length=40, unique=True)
+    name = fields.CharField(max_length=120)
+    kind = fields.CharEnumField(OrganisationKind, max_length=20, default=OrganisationKind.NGO)
+    description = fields.TextField(default="")
+    website = fields.CharField(max_length=300, null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "organisations"
+
+
+class Membership(Model):
+    id = fields.IntField(primary_key=True)
+    organisation = fields.ForeignKeyField(
+        "nabuur.Organisation", related_name="memberships", on_delete=fields.CASCADE
+    )
+    account = fields.ForeignKeyField(
+        "nabuur.Account", related_name="memberships", on_delete=fields.CASCADE
+    )
+    role = fields.CharEnumField(StaffRole, max_length=16, default=StaffRole.STAFF)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "memberships"
+        unique_together = (("organisation", "account"),)

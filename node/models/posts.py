@@ -1,0 +1,74 @@
+"""Help posts: requests ("asks") and offers, the heart of the node."""
+
+import uuid
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.models import Model
+
+from node.states import PostStatus
+
+
+class PostKind(StrEnum):
+    REQUEST = "request"
+    OFFER = "offer"
+
+
+class Visibility(StrEnum):
+    PUBLIC = "public"
+    FOLLOWERS = "followers"  # followers of the posting actor (organisation or author)
+    MEMBERS = "members"  # logged-in accounts of this node
+
+
+class HelpPost(Model):
+    id = fields.UUIDField(primary_key=True, default=uuid.uuid4)
+    kind = fields.CharEnumField(PostKind, max_length=10)
+    title = fields.CharField(max_length=120)
+    description = fields.TextField(default="")
+    language = fields.CharField(max_length=8)
+    # Other languages the author wrote: {"fr": {"title": "...", "description": "..."}}
+    translations = fields.JSONField(default=dict)
+    category = fields.CharField(max_length=20)
+    neighbourhood = fields.ForeignKeyField(
+        "nabuur.Neighbourhood", related_name="posts", on_delete=fields.RESTRICT
+    )
+    # Public, coarse hint such as "near the station"; the address itself is private.
+    area_hint = fields.CharField(max_length=80, null=True)
+    private_location = fields.CharField(max_length=200, null=True)
+    starts_at = fields.DatetimeField(null=True)
+    ends_at = fields.DatetimeField(null=True)
+    helpers_needed = fields.SmallIntField(default=1)
+    status = fields.CharEnumField(PostStatus, max_length=12, default=PostStatus.OPEN)
+    status_changed_at = fields.DatetimeField(auto_now_add=True)
+    visibility = fields.CharEnumField(Visibility, max_length=10, default=Visibility.PUBLIC)
+    expires_at = fields.DatetimeField()
+    author = fields.ForeignKeyField(
+        "nabuur.Account", related_name="posts", on_delete=fields.RESTRICT
+    )
+    organisation = fields.ForeignKeyField(
+        "nabuur.Organisation", related_name="posts", null=True, on_delete=fields.RESTRICT
+    )
+    # Posted by staff for a client: a pseudonymous label, never a name, and consent.
+    on_behalf_label = fields.CharField(max_length=80, null=True)
+    client_consent_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "help_posts"
+        indexes = (("status", "expires_at"), ("neighbourhood_id", "status", "created_at"))
+
+    @property
+    def is_flexible(self) -> bool:
+        return self.starts_at is None
+
+    @property
+    def languages(self) -> list[str]:
+        return [self.language, *(lang for lang in self.translations if lang != self.language)]
+
+    def text_in(self, language: str) -> tuple[str, str, str]:
+        """(title, description, language actually used) in `language` when written in it."""
+        other = self.translations.get(language)
+        if other and language != self.language:
+            return other["title"], other.get("description", ""), language
+        return self.title, self.description, self.language

@@ -1,0 +1,34 @@
+"""Responses to a help post: comments, and offers to help that the author accepts."""
+
+import uuid
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.models import Model
+
+from node.states import OfferStatus
+
+
+class ResponseKind(StrEnum):
+    COMMENT = "comment"
+    OFFER = "offer"  # "I can help": takes one of the post's helper slots once accepted
+
+
+class Response(Model):
+    id = fields.UUIDField(primary_key=True, default=uuid.uuid4)
+    post = fields.ForeignKeyField(
+        "nabuur.HelpPost", related_name="responses", on_delete=fields.CASCADE
+    )
+    author = fields.ForeignKeyField(
+        "nabuur.Account", related_name="responses", on_delete=fields.CASCADE
+    )
+    kind = fields.CharEnumField(ResponseKind, max_length=10)
+    body = fields.TextField(default="")
+    # Only offers have a status; comments keep None.
+    offer_status = fields.CharEnumField(OfferStatus, max_length=10, null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "responses"
+        indexes = (("post_id", "created_at"),)

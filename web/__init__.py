@@ -1,0 +1,1 @@
+"""Residents' pages: server-rendered, multilingual, thin over `node` services."""
