@@ -81,7 +81,7 @@ class StateGraph:
             raise IllegalTransition(self.name, str(source), str(target))
 
 
-P, O, F = PostStatus, OfferStatus, FollowStatus
+P, Of, F = PostStatus, OfferStatus, FollowStatus
 
 POST_GRAPH = StateGraph(
     "help post",
@@ -99,13 +99,13 @@ POST_GRAPH = StateGraph(
 
 OFFER_GRAPH = StateGraph(
     "offer of help",
-    O.OFFERED,
+    Of.OFFERED,
     {
-        O.OFFERED: {O.ACCEPTED, O.DECLINED, O.WITHDRAWN},
+        Of.OFFERED: {Of.ACCEPTED, Of.DECLINED, Of.WITHDRAWN},
         # An accepted helper can still drop out, or be released by the author.
-        O.ACCEPTED: {O.WITHDRAWN, O.DECLINED},
-        O.DECLINED: set(),
-        O.WITHDRAWN: set(),
+        Of.ACCEPTED: {Of.WITHDRAWN, Of.DECLINED},
+        Of.DECLINED: set(),
+        Of.WITHDRAWN: set(),
     },
 )
 

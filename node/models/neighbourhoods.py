@@ -18,7 +18,9 @@ class Neighbourhood(Model):
     radius_m = fields.IntField(null=True)
     polygon = fields.JSONField(null=True)
     connectors = fields.ManyToManyField(
-        "nabuur.Account", related_name="connected_neighbourhoods", through="neighbourhood_connectors"
+        "nabuur.Account",
+        related_name="connected_neighbourhoods",
+        through="neighbourhood_connectors",
     )
     created_at = fields.DatetimeField(auto_now_add=True)
 

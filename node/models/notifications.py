@@ -22,7 +22,9 @@ class Notification(Model):
     )
     kind = fields.CharEnumField(NotificationKind, max_length=16)
     actor = fields.ForeignKeyField(
-        "nabuur.Account", related_name="caused_notifications", null=True,
+        "nabuur.Account",
+        related_name="caused_notifications",
+        null=True,
         on_delete=fields.SET_NULL,
     )
     post = fields.ForeignKeyField(

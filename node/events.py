@@ -1,0 +1,54 @@
+"""Domain events, stored with the change that caused them (see `node.models.events`).
+
+Services call `emit` inside their transaction. Federation consumes the stored rows and
+turns them into activities; nothing here knows about ActivityPub.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from node.models import Event
+
+
+@dataclass(frozen=True, slots=True)
+class PostPublished:
+    post_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class PostStatusChanged:
+    post_id: str
+    old: str
+    new: str
+    by_account_id: int | None  # None when the node itself changed it (expiry)
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseCreated:
+    response_id: str
+    post_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class OfferStatusChanged:
+    response_id: str
+    post_id: str
+    old: str
+    new: str
+
+
+@dataclass(frozen=True, slots=True)
+class FollowChanged:
+    follow_id: int
+    status: str  # a FollowStatus, or "removed"
+
+
+DomainEvent = (
+    PostPublished | PostStatusChanged | ResponseCreated | OfferStatusChanged | FollowChanged
+)
+
+
+async def emit(event: DomainEvent) -> Event:
+    """Store `event`; call inside the service's transaction so both commit or neither."""
+    return await Event.create(kind=type(event).__name__, payload=asdict(event))

@@ -1,0 +1,92 @@
+"""Accounts: creating residents and admins, logging in, roles."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from tortoise.exceptions import IntegrityError
+
+from node import validation
+from node.errors import Conflict, InvalidInput, NotFound
+from node.models import Account, Neighbourhood, Role
+from node.passwords import hash_password, needs_rehash, verify_password
+from node.timeutil import utcnow
+
+MIN_PASSWORD = 10
+MAX_PASSWORD = 1024
+
+
+def check_password(password: str | None) -> str:
+    if password is None or len(password) < MIN_PASSWORD:
+        raise InvalidInput("password", f"needs at least {MIN_PASSWORD} characters")
+    if len(password) > MAX_PASSWORD:
+        raise InvalidInput("password", f"is too long (at most {MAX_PASSWORD} characters)")
+    return password
+
+
+def check_languages(languages: Sequence[str]) -> list[str]:
+    tags = [validation.language_tag("languages", lang) for lang in languages]
+    if not tags:
+        raise InvalidInput("languages", "choose at least one language")
+    return list(dict.fromkeys(tags))
+
+
+async def create_account(
+    username: str,
+    display_name: str,
+    *,
+    password: str | None = None,
+    email: str | None = None,
+    languages: Sequence[str] = ("nl",),
+    role: Role = Role.RESIDENT,
+    home_neighbourhood: Neighbourhood | None = None,
+) -> Account:
+    """Create a local account; the password (if any) is hashed off the event loop."""
+    name = validation.username(username)
+    shown = validation.line("display_name", display_name, max_len=80)
+    address = validation.email(email)
+    langs = check_languages(languages)
+    password_hash = await hash_password(check_password(password)) if password else None
+    if await Account.filter(username=name).exists():
+        raise Conflict(f"the username {name!r} is taken")
+    if address and await Account.filter(email=address).exists():
+        raise Conflict("an account with this e-mail address exists")
+    try:
+        return await Account.create(
+            username=name,
+            display_name=shown,
+            email=address,
+            password_hash=password_hash,
+            languages_csv=",".join(langs),
+            role=role,
+            home_neighbourhood=home_neighbourhood,
+        )
+    except IntegrityError:  # a concurrent sign-up took the name between check and insert
+        raise Conflict(f"the username {name!r} is taken") from None
+
+
+async def get_account(username: str) -> Account:
+    account = await Account.get_or_none(username=username.strip().lower())
+    if account is None:
+        raise NotFound(f"no account @{username}")
+    return account
+
+
+async def authenticate(username: str, password: str) -> Account | None:
+    """The active account for these credentials, or None; same cost whether it exists."""
+    account = await Account.get_or_none(username=(username or "").strip().lower())
+    stored = account.password_hash if account and account.is_active else None
+    if not await verify_password(stored, password or ""):
+        return None
+    assert account is not None and stored is not None
+    account.last_login_at = utcnow()
+    if needs_rehash(stored):
+        account.password_hash = await hash_password(password)
+    await account.save(update_fields=["last_login_at", "password_hash"])
+    return account
+
+
+async def set_role(account: Account, role: Role) -> Account:
+    account.role = Role(role)
+    await account.save(update_fields=["role"])
+    return account

@@ -1,0 +1,57 @@
+"""Follows of neighbourhoods, organisations and accounts by local accounts.
+
+Local follows are accepted at once: no local actor asks to approve followers yet.
+"""
+
+from __future__ import annotations
+
+from tortoise.transactions import in_transaction
+
+from node import events
+from node.errors import Conflict, NotFound
+from node.models import Account, Follow, FollowTarget, Neighbourhood, NotificationKind, Organisation
+from node.services.notifications import notify
+from node.states import FOLLOW_GRAPH, FollowStatus
+
+Target = Neighbourhood | Organisation | Account
+
+
+def _target_fields(target: Target) -> dict[str, object]:
+    if isinstance(target, Neighbourhood):
+        return {"target_kind": FollowTarget.NEIGHBOURHOOD, "neighbourhood": target}
+    if isinstance(target, Organisation):
+        return {"target_kind": FollowTarget.ORGANISATION, "organisation": target}
+    return {"target_kind": FollowTarget.ACCOUNT, "account": target}
+
+
+async def follow(follower: Account, target: Target) -> Follow:
+    if isinstance(target, Account) and target.id == follower.id:
+        raise Conflict("you cannot follow yourself")
+    fields = _target_fields(target)
+    lookup = {k: v for k, v in fields.items() if k != "target_kind"}
+    async with in_transaction():
+        if await Follow.filter(follower=follower, **lookup).exists():
+            raise Conflict("you already follow this")
+        row = await Follow.create(follower=follower, **fields)
+        FOLLOW_GRAPH.check(row.status, FollowStatus.ACCEPTED)
+        row.status = FollowStatus.ACCEPTED
+        await row.save(update_fields=["status"])
+        await events.emit(events.FollowChanged(row.id, row.status.value))
+        if isinstance(target, Account):
+            await notify(target.id, NotificationKind.FOLLOW, actor=follower)
+    return row
+
+
+async def unfollow(follower: Account, target: Target) -> None:
+    lookup = {k: v for k, v in _target_fields(target).items() if k != "target_kind"}
+    async with in_transaction():
+        row = await Follow.get_or_none(follower=follower, **lookup)
+        if row is None:
+            raise NotFound("you do not follow this")
+        await events.emit(events.FollowChanged(row.id, "removed"))
+        await row.delete()
+
+
+async def follower_count(target: Target) -> int:
+    lookup = {k: v for k, v in _target_fields(target).items() if k != "target_kind"}
+    return await Follow.filter(status=FollowStatus.ACCEPTED, **lookup).count()

@@ -1,0 +1,40 @@
+"""Setting a node up: its row with the generated secret key, and its first admin."""
+
+from __future__ import annotations
+
+import secrets
+
+from tortoise.transactions import in_transaction
+
+from node.errors import Conflict
+from node.models import Account, NodeSettings, Role
+from node.services.accounts import create_account
+
+NODE_ROW_ID = 1
+
+
+async def is_initialised() -> bool:
+    return await NodeSettings.exists(id=NODE_ROW_ID)
+
+
+async def initialise_node(
+    name: str, admin_username: str, admin_password: str, admin_email: str | None = None
+) -> Account:
+    """Create the node row and the first admin, together or not at all."""
+    async with in_transaction():
+        if await is_initialised():
+            raise Conflict("this node is already initialised")
+        await NodeSettings.create(id=NODE_ROW_ID, name=name, secret_key=secrets.token_urlsafe(48))
+        return await create_account(
+            admin_username,
+            admin_username,
+            password=admin_password,
+            email=admin_email,
+            languages=("nl", "fr", "en"),
+            role=Role.ADMIN,
+        )
+
+
+async def secret_key() -> str:
+    row = await NodeSettings.get(id=NODE_ROW_ID)
+    return row.secret_key

@@ -1,0 +1,39 @@
+"""Who may do what with a help post. Pure policy: reads, never writes."""
+
+from __future__ import annotations
+
+from node.models import Account, HelpPost, Response, Role
+from node.services.neighbourhoods import is_connector
+from node.services.organisations import is_staff
+from node.states import OfferStatus
+
+
+async def can_manage_post(account: Account | None, post: HelpPost) -> bool:
+    """Accept or decline helpers and change status: the author or the organisation's staff."""
+    if account is None or not account.is_active:
+        return False
+    if post.author_id == account.id:
+        return True
+    return await is_staff(account, post.organisation_id)
+
+
+async def can_withdraw_post(account: Account | None, post: HelpPost) -> bool:
+    """Managers, plus moderators and the neighbourhood's connectors (to take a post down)."""
+    if await can_manage_post(account, post):
+        return True
+    if account is None or not account.is_active:
+        return False
+    if account.role in (Role.MODERATOR, Role.ADMIN):
+        return True
+    return await is_connector(account, post.neighbourhood_id)
+
+
+async def can_see_private_location(account: Account | None, post: HelpPost) -> bool:
+    """The exact place is for the people organising the help and the accepted helpers."""
+    if await can_manage_post(account, post):
+        return True
+    if account is None:
+        return False
+    return await Response.filter(
+        post_id=post.id, author_id=account.id, offer_status=OfferStatus.ACCEPTED
+    ).exists()

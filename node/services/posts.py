@@ -1,0 +1,264 @@
+"""Help requests and offers: publishing, status changes, expiry and listings."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from tortoise.transactions import in_transaction
+
+from node import events, validation
+from node.errors import InvalidInput, NotFound, PermissionDenied
+from node.models import Account, HelpPost, Neighbourhood, Organisation, PostKind, Visibility
+from node.services.organisations import is_staff
+from node.services.permissions import can_manage_post, can_withdraw_post
+from node.services.visibility import can_view, visible_posts_filter
+from node.states import POST_GRAPH, PostStatus
+from node.taxonomy import BY_SLUG
+from node.timeutil import as_utc, utcnow
+
+MAX_HELPERS = 50
+FLEXIBLE_LIFETIME = timedelta(days=30)
+DATED_GRACE = timedelta(days=1)
+MAX_AHEAD = timedelta(days=366)
+# Digits in a public area hint are almost always a house number or postcode.
+_DIGITS = re.compile(r"\d")
+_CONTACT = re.compile(r"@|\d{5,}|\+\d")
+
+
+@dataclass(slots=True)
+class PostDraft:
+    """What a person fills in to publish a request or an offer."""
+
+    kind: str
+    title: str
+    category: str
+    neighbourhood: str  # slug
+    language: str
+    description: str = ""
+    translations: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    helpers_needed: int | str = 1
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    expires_at: datetime | None = None
+    visibility: str = Visibility.PUBLIC
+    area_hint: str | None = None
+    private_location: str | None = None
+    organisation: str | None = None  # slug: post as (or for a client of) this organisation
+    on_behalf_label: str | None = None
+    client_consent: bool = False
+
+
+def _choice(field_name: str, value: str, enum: type) -> str:
+    try:
+        return enum(value)
+    except ValueError:
+        allowed = ", ".join(e.value for e in enum)
+        raise InvalidInput(field_name, f"expected one of {allowed}") from None
+
+
+def _check_times(
+    draft: PostDraft, now: datetime
+) -> tuple[datetime | None, datetime | None, datetime]:
+    starts = as_utc(draft.starts_at) if draft.starts_at else None
+    ends = as_utc(draft.ends_at) if draft.ends_at else None
+    if ends and not starts:
+        raise InvalidInput("ends_at", "an end needs a start")
+    if starts and starts < now - DATED_GRACE:
+        raise InvalidInput("starts_at", "is in the past")
+    if starts and starts > now + MAX_AHEAD:
+        raise InvalidInput("starts_at", "is more than a year ahead")
+    if starts and ends and ends < starts:
+        raise InvalidInput("ends_at", "is before the start")
+    if draft.expires_at is not None:
+        expires = as_utc(draft.expires_at)
+        if expires <= now:
+            raise InvalidInput("expires_at", "is in the past")
+        if expires > now + MAX_AHEAD:
+            raise InvalidInput("expires_at", "is more than a year ahead")
+    elif starts:
+        expires = (ends or starts) + DATED_GRACE
+    else:
+        expires = now + FLEXIBLE_LIFETIME
+    return starts, ends, expires
+
+
+def _check_translations(
+    translations: Mapping[str, Mapping[str, str]], language: str
+) -> dict[str, dict[str, str]]:
+    checked: dict[str, dict[str, str]] = {}
+    for lang, texts in translations.items():
+        tag = validation.language_tag("translations", lang)
+        if tag == language:
+            continue
+        checked[tag] = {
+            "title": validation.line("title", texts.get("title"), min_len=3, max_len=120),
+            "description": validation.text("description", texts.get("description"), max_len=5000),
+        }
+    return checked
+
+
+async def _organisation_for(
+    author: Account, draft: PostDraft
+) -> tuple[Organisation | None, str | None]:
+    label = validation.optional_line("on_behalf_label", draft.on_behalf_label, max_len=80)
+    if not draft.organisation:
+        if label:
+            raise InvalidInput("on_behalf_label", "posting for a client needs an organisation")
+        return None, None
+    org = await Organisation.get_or_none(slug=draft.organisation)
+    if org is None:
+        raise InvalidInput("organisation", "no such organisation")
+    if not await is_staff(author, org.id):
+        raise PermissionDenied(f"only staff of {org.name} can post for it")
+    if label:
+        if len(label) < 3:
+            raise InvalidInput("on_behalf_label", "needs at least 3 characters")
+        if _CONTACT.search(label):
+            raise InvalidInput(
+                "on_behalf_label", "describe the person without names or contact details"
+            )
+        if not draft.client_consent:
+            raise InvalidInput("client_consent", "the client must agree before you post")
+    return org, label
+
+
+async def create_post(
+    author: Account, draft: PostDraft, *, now: datetime | None = None
+) -> HelpPost:
+    """Validate and publish a request or offer; nothing is stored if any field is bad."""
+    now = now or utcnow()
+    if not author.is_active:
+        raise PermissionDenied("this account is suspended")
+    kind = _choice("kind", draft.kind, PostKind)
+    visibility = _choice("visibility", draft.visibility, Visibility)
+    if draft.category not in BY_SLUG:
+        raise InvalidInput("category", "choose one of the categories")
+    language = validation.language_tag("language", draft.language)
+    title = validation.line("title", draft.title, min_len=3, max_len=120)
+    description = validation.text("description", draft.description, max_len=5000)
+    translations = _check_translations(draft.translations, language)
+    helpers = validation.integer("helpers_needed", draft.helpers_needed, 1, MAX_HELPERS)
+    starts, ends, expires = _check_times(draft, now)
+    area_hint = validation.optional_line("area_hint", draft.area_hint, max_len=80)
+    if area_hint and _DIGITS.search(area_hint):
+        raise InvalidInput("area_hint", "keep it rough: no house numbers or postcodes")
+    private_location = validation.optional_line(
+        "private_location", draft.private_location, max_len=200
+    )
+    hood = await Neighbourhood.get_or_none(slug=draft.neighbourhood)
+    if hood is None:
+        raise InvalidInput("neighbourhood", "no such neighbourhood")
+    org, label = await _organisation_for(author, draft)
+
+    async with in_transaction():
+        post = await HelpPost.create(
+            kind=kind,
+            title=title,
+            description=description,
+            language=language,
+            translations=translations,
+            category=draft.category,
+            neighbourhood=hood,
+            area_hint=area_hint,
+            private_location=private_location,
+            starts_at=starts,
+            ends_at=ends,
+            helpers_needed=helpers,
+            visibility=visibility,
+            expires_at=expires,
+            author=author,
+            organisation=org,
+            on_behalf_label=label,
+            client_consent_at=now if label else None,
+        )
+        await events.emit(events.PostPublished(post_id=str(post.id)))
+    return post
+
+
+async def get_post(post_id: str | uuid.UUID, viewer: Account | None) -> HelpPost:
+    """The post if `viewer` may see it; otherwise NotFound, so its existence does not leak."""
+    try:
+        key = post_id if isinstance(post_id, uuid.UUID) else uuid.UUID(str(post_id))
+    except ValueError:
+        raise NotFound("no such post") from None
+    post = await HelpPost.get_or_none(id=key)
+    if post is None or not await can_view(viewer, post):
+        raise NotFound("no such post")
+    return post
+
+
+async def set_status(
+    post: HelpPost, new: PostStatus, *, by: Account | None, now: datetime | None = None
+) -> HelpPost:
+    """Move `post` along the post graph and record the event (no permission check)."""
+    old = PostStatus(post.status)
+    POST_GRAPH.check(old, new)
+    post.status = new
+    post.status_changed_at = now or utcnow()
+    await post.save(update_fields=["status", "status_changed_at", "updated_at"])
+    await events.emit(
+        events.PostStatusChanged(
+            post_id=str(post.id), old=old.value, new=new.value, by_account_id=by.id if by else None
+        )
+    )
+    return post
+
+
+async def change_status(actor: Account, post: HelpPost, new: PostStatus | str) -> HelpPost:
+    """Mark matched or done, reopen, or withdraw, as a person."""
+    target = PostStatus(new)
+    if target == PostStatus.EXPIRED:
+        raise PermissionDenied("only the node expires posts")
+    allowed = (
+        await can_withdraw_post(actor, post)
+        if target == PostStatus.WITHDRAWN
+        else await can_manage_post(actor, post)
+    )
+    if not allowed:
+        raise PermissionDenied("only the author or the organisation's staff can do that")
+    async with in_transaction():
+        fresh = await HelpPost.select_for_update().get(id=post.id)
+        await set_status(fresh, target, by=actor)
+    post.status, post.status_changed_at = fresh.status, fresh.status_changed_at
+    return post
+
+
+async def expire_due_posts(now: datetime | None = None, batch: int = 200) -> int:
+    """Expire open posts whose expiry has passed; returns how many were expired."""
+    now = now or utcnow()
+    expired = 0
+    while True:
+        async with in_transaction():
+            due = (
+                await HelpPost.filter(status=PostStatus.OPEN, expires_at__lte=now)
+                .select_for_update(skip_locked=True)
+                .limit(batch)
+            )
+            for post in due:
+                await set_status(post, PostStatus.EXPIRED, by=None, now=now)
+        expired += len(due)
+        if len(due) < batch:
+            return expired
+
+
+async def list_open_posts(
+    neighbourhood: Neighbourhood | None,
+    viewer: Account | None,
+    *,
+    kind: str | None = None,
+    limit: int = 50,
+) -> list[HelpPost]:
+    """Open and matched posts `viewer` may see, newest first."""
+    query = HelpPost.filter(
+        await visible_posts_filter(viewer),
+        status__in=[PostStatus.OPEN, PostStatus.MATCHED],
+    )
+    if neighbourhood is not None:
+        query = query.filter(neighbourhood_id=neighbourhood.id)
+    if kind:
+        query = query.filter(kind=_choice("kind", kind, PostKind))
+    return await query.order_by("-created_at").limit(limit).prefetch_related("organisation")

@@ -1,0 +1,156 @@
+"""Responses on a help post: comments, offers of help, and accepting helpers into slots."""
+
+from __future__ import annotations
+
+from tortoise.transactions import in_transaction
+
+from node import events, validation
+from node.errors import Conflict, NotFound, PermissionDenied
+from node.models import Account, HelpPost, NotificationKind, Response, ResponseKind
+from node.services.notifications import notify
+from node.services.permissions import can_manage_post
+from node.services.posts import set_status
+from node.services.visibility import can_view
+from node.states import OFFER_GRAPH, OfferStatus, PostStatus
+
+ACTIVE_OFFER = (OfferStatus.OFFERED, OfferStatus.ACCEPTED)
+
+
+async def _check_can_respond(author: Account, post: HelpPost, allowed: tuple[str, ...]) -> None:
+    if not author.is_active:
+        raise PermissionDenied("this account is suspended")
+    if not await can_view(author, post):
+        raise NotFound("no such post")
+    if post.status not in allowed:
+        raise Conflict(f"this post is {post.status} and takes no more responses")
+
+
+async def add_comment(author: Account, post: HelpPost, body: str) -> Response:
+    await _check_can_respond(author, post, (PostStatus.OPEN, PostStatus.MATCHED))
+    text = validation.text("body", body, max_len=2000, required=True)
+    async with in_transaction():
+        response = await Response.create(
+            post=post, author=author, kind=ResponseKind.COMMENT, body=text
+        )
+        await events.emit(events.ResponseCreated(str(response.id), str(post.id)))
+        if author.id != post.author_id:
+            await notify(
+                post.author_id,
+                NotificationKind.RESPONSE,
+                actor=author,
+                post=post,
+                response=response,
+            )
+    return response
+
+
+async def offer_help(helper: Account, post: HelpPost, body: str = "") -> Response:
+    """ "I can help": an offer that the post's author may accept into a helper slot."""
+    await _check_can_respond(helper, post, (PostStatus.OPEN,))
+    if helper.id == post.author_id:
+        raise Conflict("you cannot offer help on your own post")
+    text = validation.text("body", body, max_len=2000)
+    async with in_transaction():
+        if await Response.filter(
+            post_id=post.id, author_id=helper.id, offer_status__in=ACTIVE_OFFER
+        ).exists():
+            raise Conflict("you have already offered help here")
+        response = await Response.create(
+            post=post,
+            author=helper,
+            kind=ResponseKind.OFFER,
+            body=text,
+            offer_status=OfferStatus.OFFERED,
+        )
+        await events.emit(events.ResponseCreated(str(response.id), str(post.id)))
+        await notify(
+            post.author_id, NotificationKind.RESPONSE, actor=helper, post=post, response=response
+        )
+    return response
+
+
+async def accepted_count(post: HelpPost) -> int:
+    return await Response.filter(post_id=post.id, offer_status=OfferStatus.ACCEPTED).count()
+
+
+async def _move_offer(response: Response, new: OfferStatus) -> OfferStatus:
+    old = OfferStatus(response.offer_status) if response.offer_status else None
+    if old is None:
+        raise Conflict("a comment is not an offer of help")
+    OFFER_GRAPH.check(old, new)
+    response.offer_status = new
+    await response.save(update_fields=["offer_status", "updated_at"])
+    await events.emit(
+        events.OfferStatusChanged(str(response.id), str(response.post_id), old.value, new.value)
+    )
+    return old
+
+
+async def _locked_post(response: Response) -> HelpPost:
+    # Row lock on PostgreSQL so two staff accepting at once cannot overfill the slots.
+    return await HelpPost.select_for_update().get(id=response.post_id)
+
+
+async def accept_helper(actor: Account, response: Response) -> Response:
+    """Accept an offer into a free slot; the last free slot moves the post to matched."""
+    async with in_transaction():
+        post = await _locked_post(response)
+        if not await can_manage_post(actor, post):
+            raise PermissionDenied("only the author or the organisation's staff can accept helpers")
+        if post.status != PostStatus.OPEN:
+            raise Conflict(f"this post is {post.status}; reopen it to accept more helpers")
+        taken = await accepted_count(post)
+        if taken >= post.helpers_needed:
+            raise Conflict(f"all {post.helpers_needed} helper places are taken")
+        await _move_offer(response, OfferStatus.ACCEPTED)
+        if taken + 1 == post.helpers_needed:
+            await set_status(post, PostStatus.MATCHED, by=actor)
+        await notify(
+            response.author_id, NotificationKind.ACCEPTED, actor=actor, post=post, response=response
+        )
+    return response
+
+
+async def _free_slot(post: HelpPost, was: OfferStatus, by: Account) -> None:
+    """An accepted helper left: a matched post opens again for someone else."""
+    if was == OfferStatus.ACCEPTED and post.status == PostStatus.MATCHED:
+        await set_status(post, PostStatus.OPEN, by=by)
+
+
+async def decline_helper(actor: Account, response: Response) -> Response:
+    """Decline an offer, or release an accepted helper."""
+    async with in_transaction():
+        post = await _locked_post(response)
+        if not await can_manage_post(actor, post):
+            raise PermissionDenied(
+                "only the author or the organisation's staff can decline helpers"
+            )
+        was = await _move_offer(response, OfferStatus.DECLINED)
+        await _free_slot(post, was, actor)
+        await notify(
+            response.author_id, NotificationKind.DECLINED, actor=actor, post=post, response=response
+        )
+    return response
+
+
+async def withdraw_offer(helper: Account, response: Response) -> Response:
+    """The helper takes back their offer, accepted or not."""
+    if response.author_id != helper.id:
+        raise PermissionDenied("only the helper can withdraw their offer")
+    async with in_transaction():
+        post = await _locked_post(response)
+        was = await _move_offer(response, OfferStatus.WITHDRAWN)
+        await _free_slot(post, was, helper)
+        if was == OfferStatus.ACCEPTED:
+            await notify(
+                post.author_id,
+                NotificationKind.HELPER_WITHDREW,
+                actor=helper,
+                post=post,
+                response=response,
+            )
+    return response
+
+
+async def list_responses(post: HelpPost) -> list[Response]:
+    return await Response.filter(post_id=post.id).order_by("created_at").prefetch_related("author")

@@ -1,0 +1,108 @@
+"""Small validators shared by the services; each raises `InvalidInput` naming the field."""
+
+from __future__ import annotations
+
+import re
+
+from node.errors import InvalidInput
+from node.text import clean_line, clean_text
+
+USERNAME_RE = re.compile(r"^[a-z0-9_]{2,30}$")
+SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
+LANGUAGE_TAG_RE = re.compile(r"^[a-z]{2,3}$")
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# Names used by routes and discovery; an account or slug with these would shadow them.
+RESERVED_NAMES = frozenset(
+    {
+        "about",
+        "admin",
+        "api",
+        "actor",
+        "inbox",
+        "outbox",
+        "static",
+        "healthz",
+        "nodeinfo",
+        "well-known",
+        "instance",
+        "relay",
+        "nabuur",
+        "login",
+        "logout",
+        "signup",
+        "settings",
+        "new",
+        "feeds",
+        "n",
+        "o",
+        "r",
+    }
+)
+
+
+def line(field: str, value: str | None, *, min_len: int = 1, max_len: int) -> str:
+    text = clean_line(value or "")
+    if len(text) < min_len:
+        message = "is required" if not text else f"needs at least {min_len} characters"
+        raise InvalidInput(field, message)
+    if len(text) > max_len:
+        raise InvalidInput(field, f"is too long (at most {max_len} characters)")
+    return text
+
+
+def optional_line(field: str, value: str | None, *, max_len: int) -> str | None:
+    text = clean_line(value or "")
+    return line(field, text, max_len=max_len) if text else None
+
+
+def text(field: str, value: str | None, *, max_len: int, required: bool = False) -> str:
+    cleaned = clean_text(value or "")
+    if required and not cleaned:
+        raise InvalidInput(field, "is required")
+    if len(cleaned) > max_len:
+        raise InvalidInput(field, f"is too long (at most {max_len} characters)")
+    return cleaned
+
+
+def username(value: str | None) -> str:
+    name = (value or "").strip().lower()
+    if not USERNAME_RE.match(name):
+        raise InvalidInput("username", "use 2-30 lowercase letters, digits or _")
+    if name in RESERVED_NAMES:
+        raise InvalidInput("username", f"{name!r} is reserved")
+    return name
+
+
+def slug(field: str, value: str | None) -> str:
+    text_value = (value or "").strip().lower()
+    if not SLUG_RE.match(text_value):
+        raise InvalidInput(field, "use 1-40 lowercase letters, digits or hyphens")
+    if text_value in RESERVED_NAMES:
+        raise InvalidInput(field, f"{text_value!r} is reserved")
+    return text_value
+
+
+def language_tag(field: str, value: str | None) -> str:
+    tag = (value or "").strip().lower()
+    if not LANGUAGE_TAG_RE.match(tag):
+        raise InvalidInput(field, "expected a language code such as nl, fr or en")
+    return tag
+
+
+def email(value: str | None) -> str | None:
+    address = (value or "").strip()
+    if not address:
+        return None
+    if len(address) > 254 or not EMAIL_RE.match(address):
+        raise InvalidInput("email", "is not an e-mail address")
+    return address.lower()
+
+
+def integer(field: str, value: int | str | None, low: int, high: int) -> int:
+    try:
+        number = int(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise InvalidInput(field, "must be a whole number") from None
+    if not low <= number <= high:
+        raise InvalidInput(field, f"must be between {low} and {high}")
+    return number
