@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 SUPPORTED_LANGUAGES = ("nl", "fr", "en")
 FEDERATION_MODES = ("open", "allowlist", "off")
@@ -42,6 +43,7 @@ class Settings:
     federation_mode: str = "open"
     allow_private_addresses: bool = False
     log_level: str = "INFO"
+    timezone: str = "Europe/Brussels"
     expiry_interval_seconds: int = 60
 
     @property
@@ -115,6 +117,15 @@ def _parse_choice(choices: tuple[str, ...], upper: bool = False) -> Callable[[st
     return parse
 
 
+def _parse_timezone(name: str, raw: Any) -> str:
+    value = str(raw).strip()
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(name, f"unknown time zone {raw!r}; e.g. Europe/Brussels") from None
+    return value
+
+
 def _parse_str(name: str, raw: Any) -> str:
     value = str(raw).strip()
     if not value:
@@ -133,6 +144,7 @@ _PARSERS: dict[str, Callable[[str, Any], Any]] = {
     "federation_mode": _parse_choice(FEDERATION_MODES),
     "allow_private_addresses": _parse_bool,
     "log_level": _parse_choice(LOG_LEVELS, upper=True),
+    "timezone": _parse_timezone,
     "expiry_interval_seconds": lambda n, r: _parse_int(n, r, 1, 86400),
 }
 

@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from tortoise import Tortoise, connections
+from tortoise.backends.base.executor import EXECUTOR_CACHE
 from tortoise.migrations.api import migrate as tortoise_migrate
 from tortoise.migrations.executor import MigrationExecutor
 
@@ -79,6 +80,10 @@ def _ensure_parent(url: str) -> None:
 async def open_database(url: str) -> None:
     """Connect the ORM for this process (one database per process)."""
     _ensure_parent(url)
+    # Tortoise caches prepared SQL per connection *name*, not per dialect: a process that
+    # reopens "default" on another backend (the test suite does) would reuse `?` or `$1`
+    # placeholders meant for the other one.
+    EXECUTOR_CACHE.clear()
     await Tortoise.init(config=tortoise_config(url), _enable_global_fallback=True)
 
 

@@ -15,7 +15,6 @@ EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 RESERVED_NAMES = frozenset(
     {
         "about",
-        "admin",
         "api",
         "actor",
         "inbox",

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
 from node import events, validation
@@ -26,7 +27,8 @@ DATED_GRACE = timedelta(days=1)
 MAX_AHEAD = timedelta(days=366)
 # Digits in a public area hint are almost always a house number or postcode.
 _DIGITS = re.compile(r"\d")
-_CONTACT = re.compile(r"@|\d{5,}|\+\d")
+# An e-mail address, or a phone number even when written as "0470 12 34 56" or "02/512.34.56".
+_CONTACT = re.compile(r"@|\d{5,}|\+\d|\d(?:[\s./-]?\d){7,}")
 
 
 @dataclass(slots=True)
@@ -95,8 +97,10 @@ def _check_translations(
         if tag == language:
             continue
         checked[tag] = {
-            "title": validation.line("title", texts.get("title"), min_len=3, max_len=120),
-            "description": validation.text("description", texts.get("description"), max_len=5000),
+            "title": validation.line("translations", texts.get("title"), min_len=3, max_len=120),
+            "description": validation.text(
+                "translations", texts.get("description"), max_len=5000
+            ),
         }
     return checked
 
@@ -261,4 +265,19 @@ async def list_open_posts(
         query = query.filter(neighbourhood_id=neighbourhood.id)
     if kind:
         query = query.filter(kind=_choice("kind", kind, PostKind))
-    return await query.order_by("-created_at").limit(limit).prefetch_related("organisation")
+    return (
+        await query.order_by("-created_at")
+        .limit(limit)
+        .prefetch_related("organisation", "author", "neighbourhood")
+    )
+
+
+async def open_counts(viewer: Account | None) -> dict[int, int]:
+    """Open posts per neighbourhood id that `viewer` may see."""
+    rows = (
+        await HelpPost.filter(await visible_posts_filter(viewer), status=PostStatus.OPEN)
+        .group_by("neighbourhood_id")
+        .annotate(n=Count("id"))
+        .values_list("neighbourhood_id", "n")
+    )
+    return dict(rows)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
 from node import events, validation
@@ -154,3 +155,16 @@ async def withdraw_offer(helper: Account, response: Response) -> Response:
 
 async def list_responses(post: HelpPost) -> list[Response]:
     return await Response.filter(post_id=post.id).order_by("created_at").prefetch_related("author")
+
+
+async def accepted_counts(post_ids: list) -> dict:
+    """Accepted helpers per post id, for a whole listing in one query."""
+    if not post_ids:
+        return {}
+    rows = (
+        await Response.filter(post_id__in=post_ids, offer_status=OfferStatus.ACCEPTED)
+        .group_by("post_id")
+        .annotate(n=Count("id"))
+        .values_list("post_id", "n")
+    )
+    return dict(rows)

@@ -1,0 +1,87 @@
+"""The composition root: builds the Starlette app and mounts web, admin and federation.
+
+This is the one module of `node` that imports the other packages.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Mount, Route
+
+import admin.routes
+import federation.routes
+import web.errors
+import web.routes
+from node import db, uris
+from node.config import Settings
+from node.logs import RequestLogMiddleware
+from node.scheduler import Job, Scheduler
+from node.services.node_setup import is_initialised
+from node.services.posts import expire_due_posts
+from web.rendering import Renderer
+
+log = logging.getLogger("nabuur.app")
+
+
+class NotReady(RuntimeError):
+    """The database is not migrated or the node not initialised."""
+
+
+async def healthz(request: Request) -> JSONResponse:
+    try:
+        await db.ping()
+    except Exception as exc:  # any database failure means "not healthy", with its reason
+        log.warning("health check failed: %s", type(exc).__name__)
+        return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
+    return JSONResponse({"status": "ok", "database": "ok"})
+
+
+async def check_ready(settings: Settings) -> None:
+    """Raise NotReady with what to run when the database is behind or empty."""
+    pending = await db.pending_migrations(settings.database_url)
+    if pending:
+        raise NotReady(f"the database needs {len(pending)} migration(s): run `nabuur migrate`")
+    if not await is_initialised():
+        raise NotReady("this node is not initialised: run `nabuur init`")
+
+
+def create_app(settings: Settings, *, manage_database: bool = True) -> Starlette:
+    """The node's ASGI app. Tests that open the database themselves pass False."""
+    scheduler = Scheduler([Job("expire-posts", settings.expiry_interval_seconds, expire_due_posts)])
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if manage_database:
+            await db.open_database(settings.database_url)
+        try:
+            if manage_database:
+                await check_ready(settings)
+                scheduler.start()
+            log.info("nabuur serving %s", settings.public_url)
+            yield
+        finally:
+            await scheduler.stop()
+            if manage_database:
+                await db.close_database()
+
+    app = Starlette(
+        routes=[
+            Route(uris.HEALTH, healthz, name="healthz"),
+            *federation.routes.routes,
+            Mount("/admin", routes=admin.routes.routes, name="admin"),
+            *web.routes.routes,
+        ],
+        middleware=[Middleware(RequestLogMiddleware)],
+        exception_handlers=web.errors.HANDLERS,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.renderer = Renderer(settings)
+    return app

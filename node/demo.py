@@ -1,0 +1,125 @@
+"""Seeds a fresh node with the demo data of `node.demo_data`, through the services."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from node import demo_data
+from node.models import Account, Follow, Neighbourhood, Organisation, Response
+from node.passwords import hash_password
+from node.services import follows, neighbourhoods, organisations, posts, responses
+from node.services.accounts import create_account
+from node.states import PostStatus
+from node.timeutil import utcnow
+
+log = logging.getLogger("nabuur.demo")
+
+DEMO_PASSWORD = "nabuur-demo-2026"  # noqa: S105 - printed by `nabuur demo`; demo nodes are throwaway
+
+
+def _starts_at(entry: dict, zone: ZoneInfo, today: datetime) -> tuple[datetime | None, ...]:
+    if entry["starts_in_days"] is None:
+        return None, None
+    day = (today + timedelta(days=entry["starts_in_days"])).date()
+    start = datetime.combine(day, time(entry["start_hour"]), tzinfo=zone)
+    end = start + timedelta(hours=entry["duration_hours"] or 1)
+    return start, end
+
+
+async def _people(
+    hoods: dict[str, Neighbourhood], orgs: dict[str, Organisation]
+) -> dict[str, Account]:
+    # One hash for all demo accounts: argon2 costs ~0.2 s each and they share a password.
+    people: dict[str, Account] = {}
+    for entry in [*demo_data.STAFF, *demo_data.RESIDENTS]:
+        account = await create_account(
+            entry["username"],
+            entry["display_name"],
+            languages=entry["languages"],
+            home_neighbourhood=hoods[entry["home"]],
+        )
+        people[account.username] = account
+        if "organisation" in entry:
+            await organisations.add_staff(orgs[entry["organisation"]], account, entry["role"])
+        await follows.follow(account, hoods[entry["home"]])
+        for org in orgs.values():
+            await follows.follow(account, org)
+    shared_hash = await hash_password(DEMO_PASSWORD)
+    await Account.filter(username__in=list(people)).update(password_hash=shared_hash)
+    return people
+
+
+async def _responses(post, entry: dict, people: dict[str, Account]) -> None:
+    author = people[entry["author"]]
+    for reply in entry["responses"]:
+        helper = people[reply["author"]]
+        if entry["visibility"] == "followers" and not entry["organisation"]:
+            # Followers-only: the people who answer are the author's followers.
+            if not await Follow.filter(follower=helper, account=author).exists():
+                await follows.follow(helper, author)
+        if reply["kind"] == "comment":
+            await responses.add_comment(helper, post, reply["body"])
+            continue
+        offer = await responses.offer_help(helper, post, reply["body"])
+        if reply["accepted"]:
+            await responses.accept_helper(author, offer)
+    if entry["status"] == "done":
+        await post.refresh_from_db()
+        await posts.change_status(author, post, PostStatus.DONE)
+
+
+async def seed(timezone: str = "Europe/Brussels") -> dict[str, int]:
+    """Create the demo neighbourhoods, organisation, people and posts; returns counts."""
+    zone = ZoneInfo(timezone)
+    today = utcnow().astimezone(zone)
+    hoods = {}
+    for entry in demo_data.NEIGHBOURHOODS:
+        hoods[entry["slug"]] = await neighbourhoods.create_neighbourhood(
+            entry["slug"],
+            entry["name"],
+            commune=entry["commune"],
+            country=entry["country"],
+            description=entry["description"],
+            centre=(entry["centre_lat"], entry["centre_lon"]),
+            radius_m=entry["radius_m"],
+        )
+    orgs = {}
+    for entry in demo_data.ORGANISATIONS:
+        orgs[entry["slug"]] = await organisations.create_organisation(
+            entry["slug"],
+            entry["name"],
+            kind=entry["kind"],
+            description=entry["description"].get("en", ""),
+            website=entry.get("website"),
+        )
+    people = await _people(hoods, orgs)
+    for entry in demo_data.POSTS:
+        starts, ends = _starts_at(entry, zone, today)
+        draft = posts.PostDraft(
+            kind=entry["kind"],
+            title=entry["title"],
+            description=entry["description"],
+            category=entry["category"],
+            neighbourhood=entry["neighbourhood"],
+            language=entry["language"],
+            translations=entry["translations"],
+            helpers_needed=entry["helpers_needed"],
+            starts_at=starts,
+            ends_at=ends,
+            visibility=entry["visibility"],
+            area_hint=entry["area_hint"],
+            organisation=entry["organisation"],
+            on_behalf_label=entry["on_behalf"],
+            client_consent=entry["on_behalf"] is not None,
+        )
+        post = await posts.create_post(people[entry["author"]], draft)
+        await _responses(post, entry, people)
+    return {
+        "neighbourhoods": len(hoods),
+        "organisations": len(orgs),
+        "accounts": len(people),
+        "posts": len(demo_data.POSTS),
+        "responses": await Response.all().count(),
+    }

@@ -1,0 +1,1 @@
+"""One module per page family; each handler parses, calls a node service, renders."""

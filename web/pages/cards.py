@@ -1,0 +1,56 @@
+"""What a listing shows of a help post, in the visitor's language."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from node.models import HelpPost
+from node.services.responses import accepted_counts
+
+
+@dataclass(frozen=True, slots=True)
+class PostCard:
+    id: str
+    kind: str
+    status: str
+    category: str
+    title: str
+    description: str
+    language: str
+    starts_at: datetime | None
+    neighbourhood_name: str
+    area_hint: str | None
+    helpers_needed: int
+    slots_left: int
+    author_name: str
+    organisation_name: str | None
+    on_behalf_label: str | None
+
+
+async def build_cards(posts: list[HelpPost], locale: str) -> list[PostCard]:
+    """Cards for `posts`; needs `author`, `organisation` and `neighbourhood` fetched."""
+    accepted = await accepted_counts([p.id for p in posts])
+    cards = []
+    for post in posts:
+        title, description, language = post.text_in(locale)
+        cards.append(
+            PostCard(
+                id=str(post.id),
+                kind=post.kind,
+                status=post.status,
+                category=post.category,
+                title=title,
+                description=description,
+                language=language,
+                starts_at=post.starts_at,
+                neighbourhood_name=post.neighbourhood.name,
+                area_hint=post.area_hint,
+                helpers_needed=post.helpers_needed,
+                slots_left=max(post.helpers_needed - accepted.get(post.id, 0), 0),
+                author_name=post.author.display_name,
+                organisation_name=post.organisation.name if post.organisation else None,
+                on_behalf_label=post.on_behalf_label,
+            )
+        )
+    return cards

@@ -1,0 +1,22 @@
+"""The node's home page: its neighbourhoods and the newest open posts."""
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from node.services import neighbourhoods, posts
+from web.pages.cards import build_cards
+
+NEWEST = 10
+
+
+async def home(request: Request) -> Response:
+    renderer = request.app.state.renderer
+    locale = renderer.locale_for(request)
+    hoods = await neighbourhoods.list_neighbourhoods()
+    counts = await posts.open_counts(viewer=None)
+    newest = await posts.list_open_posts(None, viewer=None, limit=NEWEST)
+    for hood in hoods:
+        hood.open_count = counts.get(hood.id, 0)
+    return renderer.render(
+        request, "home.html", {"neighbourhoods": hoods, "cards": await build_cards(newest, locale)}
+    )
