@@ -1,12 +1,13 @@
-"""Seeds a fresh node with the demo data of `node.demo_data`, through the services."""
+"""Seeds a fresh node with the demo data in `demo_data.json`, through the services."""
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import datetime, time, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from node import demo_data
 from node.models import Account, Follow, Neighbourhood, Organisation, Response
 from node.passwords import hash_password
 from node.services import follows, neighbourhoods, organisations, posts, responses
@@ -16,6 +17,8 @@ from node.timeutil import utcnow
 
 log = logging.getLogger("nabuur.demo")
 
+DEMO_DATA = Path(__file__).with_name("demo_data.json")
+
 DEMO_PASSWORD = "nabuur-demo-2026"  # noqa: S105 - printed by `nabuur demo`; demo nodes are throwaway
 
 
@@ -23,17 +26,20 @@ def _starts_at(entry: dict, zone: ZoneInfo, today: datetime) -> tuple[datetime |
     if entry["starts_in_days"] is None:
         return None, None
     day = (today + timedelta(days=entry["starts_in_days"])).date()
+    if "weekday" in entry:  # the text names a weekday: start on the next one
+        day = (today + timedelta(days=(entry["weekday"] - today.weekday() - 1) % 7 + 1)).date()
     start = datetime.combine(day, time(entry["start_hour"]), tzinfo=zone)
     end = start + timedelta(hours=entry["duration_hours"] or 1)
     return start, end
 
 
 async def _people(
+    data: dict,
     hoods: dict[str, Neighbourhood], orgs: dict[str, Organisation]
 ) -> dict[str, Account]:
     # One hash for all demo accounts: argon2 costs ~0.2 s each and they share a password.
     people: dict[str, Account] = {}
-    for entry in [*demo_data.STAFF, *demo_data.RESIDENTS]:
+    for entry in [*data["staff"], *data["residents"]]:
         account = await create_account(
             entry["username"],
             entry["display_name"],
@@ -55,10 +61,10 @@ async def _responses(post, entry: dict, people: dict[str, Account]) -> None:
     author = people[entry["author"]]
     for reply in entry["responses"]:
         helper = people[reply["author"]]
-        if entry["visibility"] == "followers" and not entry["organisation"]:
-            # Followers-only: the people who answer are the author's followers.
-            if not await Follow.filter(follower=helper, account=author).exists():
-                await follows.follow(helper, author)
+        # Followers-only: the people who answer are the author's followers.
+        private = entry["visibility"] == "followers" and not entry["organisation"]
+        if private and not await Follow.filter(follower=helper, account=author).exists():
+            await follows.follow(helper, author)
         if reply["kind"] == "comment":
             await responses.add_comment(helper, post, reply["body"])
             continue
@@ -72,10 +78,11 @@ async def _responses(post, entry: dict, people: dict[str, Account]) -> None:
 
 async def seed(timezone: str = "Europe/Brussels") -> dict[str, int]:
     """Create the demo neighbourhoods, organisation, people and posts; returns counts."""
+    data = json.loads(DEMO_DATA.read_text(encoding="utf-8"))
     zone = ZoneInfo(timezone)
     today = utcnow().astimezone(zone)
     hoods = {}
-    for entry in demo_data.NEIGHBOURHOODS:
+    for entry in data["neighbourhoods"]:
         hoods[entry["slug"]] = await neighbourhoods.create_neighbourhood(
             entry["slug"],
             entry["name"],
@@ -86,7 +93,7 @@ async def seed(timezone: str = "Europe/Brussels") -> dict[str, int]:
             radius_m=entry["radius_m"],
         )
     orgs = {}
-    for entry in demo_data.ORGANISATIONS:
+    for entry in data["organisations"]:
         orgs[entry["slug"]] = await organisations.create_organisation(
             entry["slug"],
             entry["name"],
@@ -94,8 +101,8 @@ async def seed(timezone: str = "Europe/Brussels") -> dict[str, int]:
             description=entry["description"].get("en", ""),
             website=entry.get("website"),
         )
-    people = await _people(hoods, orgs)
-    for entry in demo_data.POSTS:
+    people = await _people(data, hoods, orgs)
+    for entry in data["posts"]:
         starts, ends = _starts_at(entry, zone, today)
         draft = posts.PostDraft(
             kind=entry["kind"],
@@ -120,6 +127,6 @@ async def seed(timezone: str = "Europe/Brussels") -> dict[str, int]:
         "neighbourhoods": len(hoods),
         "organisations": len(orgs),
         "accounts": len(people),
-        "posts": len(demo_data.POSTS),
+        "posts": len(data["posts"]),
         "responses": await Response.all().count(),
     }
