@@ -69,7 +69,11 @@ class Settings:
 
     def with_overrides(self, **values: Any) -> Settings:
         """A copy with some values replaced, validated again (used by CLI flags)."""
-        clean = {k: v for k, v in values.items() if v is not None}
+        clean = {
+            key: _PARSERS[key](key, value) if key in _PARSERS else value
+            for key, value in values.items()
+            if value is not None
+        }
         return _validated(replace(self, **clean))
 
 
@@ -155,6 +159,8 @@ def env_name(key: str) -> str:
 
 def _validated(settings: Settings) -> Settings:
     """Cross-field checks that single parsers cannot make."""
+    if not 1 <= settings.port <= 65535:
+        raise SettingsError(env_name("port"), f"must be between 1 and 65535, got {settings.port}")
     if settings.base_url is not None:
         parts = urlsplit(settings.base_url)
         if parts.scheme not in ("http", "https") or not parts.netloc:

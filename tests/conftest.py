@@ -114,3 +114,16 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if _backend_counts:
         figures = ", ".join(f"{_backend_counts[b]} on {b}" for b in BACKENDS)
         terminalreporter.write_line(f"storage tests passed: {figures}")
+
+
+@pytest.fixture(params=BACKENDS)
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database with no tables at all (a SQLite file that does not exist yet)."""
+    if request.param == "sqlite":
+        yield f"sqlite://{tmp_path / 'fresh.sqlite3'}"
+        return
+    server = request.getfixturevalue("postgres_database")
+    name = f"{server.rsplit('/', 1)[1]}_{secrets.token_hex(3)}"
+    asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
+    yield _pg_url(name)
+    asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

@@ -334,7 +334,7 @@ async def test_withdrawn_post_cannot_reopen(hood: Neighbourhood, author: Account
 
 async def test_nobody_sets_expired_by_hand(hood: Neighbourhood, author: Account) -> None:
     post = await factories.post(author, hood, now=NOW)
-    admin = await factories.admin()
+    admin = await factories.admin("nodeadmin")
     for actor in (author, admin):
         with pytest.raises(PermissionDenied):
             await posts.change_status(actor, post, "expired")

@@ -358,3 +358,33 @@ async def test_accepting_twice_is_illegal(hood: Neighbourhood, author: Account) 
     with pytest.raises(IllegalTransition):
         await responses.accept_helper(author, offer)
     assert await responses.accepted_count(post) == 1
+
+
+async def test_stale_copy_of_a_withdrawn_offer_cannot_be_accepted(
+    hood: Neighbourhood, author: Account
+) -> None:
+    """The author's request loaded the offer before the helper withdrew it."""
+    post = await factories.post(author, hood, now=NOW)
+    helper = await factories.account("helper")
+    offer = await factories.offer(post, helper)
+    stale = await Response.get(id=offer.id)
+    await responses.withdraw_offer(helper, offer)
+    with pytest.raises(IllegalTransition):
+        await responses.accept_helper(author, stale)
+    assert await _offer_status(offer) == OfferStatus.WITHDRAWN
+    assert await _status(post) == PostStatus.OPEN
+
+
+async def test_stale_copy_of_a_declined_offer_cannot_be_withdrawn(
+    hood: Neighbourhood, author: Account
+) -> None:
+    post = await factories.post(author, hood, now=NOW)
+    helper = await factories.account("helper")
+    offer = await factories.offer(post, helper)
+    stale = await Response.get(id=offer.id)
+    await responses.accept_helper(author, offer)
+    await responses.decline_helper(author, offer)
+    with pytest.raises(IllegalTransition):
+        await responses.withdraw_offer(helper, stale)
+    assert await _offer_status(offer) == OfferStatus.DECLINED
+    assert await _status(post) == PostStatus.OPEN

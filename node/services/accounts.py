@@ -46,7 +46,10 @@ async def create_account(
     shown = validation.line("display_name", display_name, max_len=80)
     address = validation.email(email)
     langs = check_languages(languages)
-    password_hash = await hash_password(check_password(password)) if password else None
+    # None means "no password yet"; an empty string is a password that is too short.
+    password_hash = (
+        await hash_password(check_password(password)) if password is not None else None
+    )
     if await Account.filter(username=name).exists():
         raise Conflict(f"the username {name!r} is taken")
     if address and await Account.filter(email=address).exists():

@@ -32,7 +32,7 @@ async def can_see_private_location(account: Account | None, post: HelpPost) -> b
     """The exact place is for the people organising the help and the accepted helpers."""
     if await can_manage_post(account, post):
         return True
-    if account is None:
+    if account is None or not account.is_active:
         return False
     return await Response.filter(
         post_id=post.id, author_id=account.id, offer_status=OfferStatus.ACCEPTED

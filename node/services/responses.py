@@ -75,6 +75,9 @@ async def accepted_count(post: HelpPost) -> int:
 
 
 async def _move_offer(response: Response, new: OfferStatus) -> OfferStatus:
+    # Callers hold the post's lock; re-read so a copy loaded before another request
+    # changed the offer (say, the helper withdrew) cannot move it from a stale state.
+    await response.refresh_from_db(fields=["offer_status"])
     old = OfferStatus(response.offer_status) if response.offer_status else None
     if old is None:
         raise Conflict("a comment is not an offer of help")

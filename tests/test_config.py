@@ -1,0 +1,208 @@
+"""Settings: defaults, TOML file, NABUUR_* variables, and errors that name the setting."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from node.config import DEFAULT_DATABASE_URL, Settings, SettingsError, load_settings
+
+SECRET = "s3cr3t-" + "k" * 40
+
+
+def _toml(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "nabuur.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_defaults_without_environment_or_file() -> None:
+    settings = load_settings(environ={})
+    assert settings == Settings()
+    assert settings.name == "Nabuur"
+    assert (settings.host, settings.port) == ("127.0.0.1", 8000)
+    assert settings.base_url is None
+    assert settings.database_url == DEFAULT_DATABASE_URL
+    assert settings.secret_key is None
+    assert settings.languages == ("nl", "fr", "en")
+    assert settings.default_language == "nl"
+    assert settings.federation_mode == "open"
+    assert settings.allow_private_addresses is False
+    assert settings.log_level == "INFO"
+    assert settings.expiry_interval_seconds == 60
+    assert settings.public_url == "http://127.0.0.1:8000"
+
+
+def test_environment_values_are_parsed() -> None:
+    settings = load_settings(
+        environ={
+            "NABUUR_PORT": " 9000 ",
+            "NABUUR_LANGUAGES": "FR, nl ,fr",
+            "NABUUR_FEDERATION_MODE": "Allowlist",
+            "NABUUR_ALLOW_PRIVATE_ADDRESSES": "yes",
+            "NABUUR_LOG_LEVEL": "debug",
+            "NABUUR_DATABASE_URL": "postgres://nabuur@db:5432/nabuur",
+            "NABUUR_SECRET_KEY": SECRET,
+            "UNRELATED": "ignored",
+        }
+    )
+    assert settings.port == 9000
+    assert settings.languages == ("fr", "nl")
+    assert settings.federation_mode == "allowlist"
+    assert settings.allow_private_addresses is True
+    assert settings.log_level == "DEBUG"
+    assert settings.database_url == "postgres://nabuur@db:5432/nabuur"
+    assert settings.secret_key == SECRET
+
+
+def test_environment_overrides_toml(tmp_path: Path) -> None:
+    path = _toml(
+        tmp_path,
+        '[nabuur]\nname = "Buren Kuregem"\nport = 9000\nlanguages = ["fr", "nl"]\n',
+    )
+    settings = load_settings(environ={"NABUUR_PORT": "9100"}, config_file=path)
+    assert settings.name == "Buren Kuregem"
+    assert settings.languages == ("fr", "nl")
+    assert settings.port == 9100
+
+
+def test_config_file_named_in_environment(tmp_path: Path) -> None:
+    path = _toml(tmp_path, 'federation_mode = "off"\n')
+    settings = load_settings(environ={"NABUUR_CONFIG": str(path)})
+    assert settings.federation_mode == "off"
+
+
+@pytest.mark.parametrize(
+    ("environ", "name"),
+    [
+        pytest.param({"NABUUR_PORT": "abc"}, "NABUUR_PORT", id="port-not-a-number"),
+        pytest.param({"NABUUR_PORT": "70000"}, "NABUUR_PORT", id="port-too-high"),
+        pytest.param({"NABUUR_PORT": "0"}, "NABUUR_PORT", id="port-zero"),
+        pytest.param({"NABUUR_LANGUAGES": "de"}, "NABUUR_LANGUAGES", id="unsupported-language"),
+        pytest.param({"NABUUR_LANGUAGES": ""}, "NABUUR_LANGUAGES", id="no-languages"),
+        pytest.param({"NABUUR_LANGUAGES": " , "}, "NABUUR_LANGUAGES", id="blank-languages"),
+        pytest.param(
+            {"NABUUR_FEDERATION_MODE": "maybe"}, "NABUUR_FEDERATION_MODE", id="federation-mode"
+        ),
+        pytest.param(
+            {"NABUUR_ALLOW_PRIVATE_ADDRESSES": "perhaps"},
+            "NABUUR_ALLOW_PRIVATE_ADDRESSES",
+            id="bool",
+        ),
+        pytest.param({"NABUUR_LOG_LEVEL": "chatty"}, "NABUUR_LOG_LEVEL", id="log-level"),
+        pytest.param({"NABUUR_BASE_URL": "ftp://x"}, "NABUUR_BASE_URL", id="base-url-ftp"),
+        pytest.param(
+            {"NABUUR_BASE_URL": "https://buren.example.be/nabuur"},
+            "NABUUR_BASE_URL",
+            id="base-url-path",
+        ),
+        pytest.param(
+            {"NABUUR_BASE_URL": "https://buren.example.be/?x=1"},
+            "NABUUR_BASE_URL",
+            id="base-url-query",
+        ),
+        pytest.param({"NABUUR_BASE_URL": "buren.example.be"}, "NABUUR_BASE_URL", id="no-scheme"),
+        pytest.param({"NABUUR_NAME": "  "}, "NABUUR_NAME", id="blank-name"),
+        pytest.param(
+            {"NABUUR_DATABASE_URL": "mysql://nabuur@db/nabuur"},
+            "NABUUR_DATABASE_URL",
+            id="mysql",
+        ),
+        pytest.param(
+            {"NABUUR_DATABASE_URL": "nabuur.sqlite3"}, "NABUUR_DATABASE_URL", id="not-a-url"
+        ),
+        pytest.param({"NABUUR_SECRET_KEY": "k" * 31}, "NABUUR_SECRET_KEY", id="short-secret"),
+        pytest.param(
+            {"NABUUR_EXPIRY_INTERVAL_SECONDS": "0"},
+            "NABUUR_EXPIRY_INTERVAL_SECONDS",
+            id="expiry-interval",
+        ),
+    ],
+)
+def test_invalid_value_names_the_setting(environ: dict[str, str], name: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings(environ=environ)
+    assert caught.value.name == name
+    assert name in str(caught.value)
+
+
+def test_errors_do_not_reveal_secrets() -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings(environ={"NABUUR_DATABASE_URL": "mysql://nabuur:hunter2@db/nabuur"})
+    assert "hunter2" not in str(caught.value)
+    assert "mysql://nabuur:***@db/nabuur" in str(caught.value)
+    with pytest.raises(SettingsError) as caught:
+        load_settings(environ={"NABUUR_SECRET_KEY": "tooshort-secret"})
+    assert "tooshort-secret" not in str(caught.value)
+
+
+def test_invalid_value_in_toml_names_key_and_file(tmp_path: Path) -> None:
+    path = _toml(tmp_path, 'port = "abc"\n')
+    with pytest.raises(SettingsError) as caught:
+        load_settings(environ={}, config_file=path)
+    assert "port" in str(caught.value) and str(path) in str(caught.value)
+
+
+def test_unknown_key_in_toml(tmp_path: Path) -> None:
+    path = _toml(tmp_path, '[nabuur]\nprot = 8000\n')
+    with pytest.raises(SettingsError, match="unknown setting") as caught:
+        load_settings(environ={}, config_file=path)
+    assert caught.value.name.startswith("prot ")
+    assert "prot" in str(caught.value)
+
+
+def test_invalid_toml(tmp_path: Path) -> None:
+    path = _toml(tmp_path, "port = = 8000\n")
+    with pytest.raises(SettingsError, match="not valid TOML") as caught:
+        load_settings(environ={}, config_file=path)
+    assert caught.value.name == "NABUUR_CONFIG"
+
+
+def test_missing_toml_file(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere.toml"
+    with pytest.raises(SettingsError, match="does not exist") as caught:
+        load_settings(environ={"NABUUR_CONFIG": str(missing)})
+    assert caught.value.name == "NABUUR_CONFIG"
+    assert str(missing) in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("host", "port", "url"),
+    [
+        ("0.0.0.0", 8080, "http://127.0.0.1:8080"),
+        ("::", 8001, "http://127.0.0.1:8001"),
+        ("buren.local", 8000, "http://buren.local:8000"),
+    ],
+)
+def test_public_url_follows_host_and_port(host: str, port: int, url: str) -> None:
+    settings = load_settings(environ={"NABUUR_HOST": host, "NABUUR_PORT": str(port)})
+    assert settings.public_url == url
+    assert settings.domain == url.removeprefix("http://")
+    assert settings.domain.endswith(f":{port}")
+
+
+def test_base_url_wins_over_host_and_port() -> None:
+    settings = load_settings(
+        environ={"NABUUR_BASE_URL": "https://buren.example.be/", "NABUUR_PORT": "9000"}
+    )
+    assert settings.public_url == "https://buren.example.be"
+    assert settings.domain == "buren.example.be"
+
+
+def test_secret_key_is_not_in_repr() -> None:
+    settings = load_settings(environ={"NABUUR_SECRET_KEY": SECRET})
+    assert settings.secret_key == SECRET
+    assert SECRET not in repr(settings)
+    assert SECRET not in str(settings)
+
+
+def test_overrides_are_validated_like_other_values() -> None:
+    settings = load_settings(environ={})
+    assert settings.with_overrides(port=9000, host=None).port == 9000
+    assert settings.with_overrides(languages="fr,nl").languages == ("fr", "nl")
+    for bad in ({"port": 70000}, {"languages": ("de",)}, {"federation_mode": "maybe"}):
+        with pytest.raises(SettingsError):
+            settings.with_overrides(**bad)
+    with pytest.raises(SettingsError):
+        settings.with_overrides(base_url="ftp://x")
