@@ -70,7 +70,7 @@ class Settings:
     def with_overrides(self, **values: Any) -> Settings:
         """A copy with some values replaced, validated again (used by CLI flags)."""
         clean = {
-            key: _PARSERS[key](key, value) if key in _PARSERS else value
+            key: _PARSERS[key](env_name(key), value) if key in _PARSERS else value
             for key, value in values.items()
             if value is not None
         }

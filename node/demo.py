@@ -34,8 +34,7 @@ def _starts_at(entry: dict, zone: ZoneInfo, today: datetime) -> tuple[datetime |
 
 
 async def _people(
-    data: dict,
-    hoods: dict[str, Neighbourhood], orgs: dict[str, Organisation]
+    data: dict, hoods: dict[str, Neighbourhood], orgs: dict[str, Organisation]
 ) -> dict[str, Account]:
     # One hash for all demo accounts: argon2 costs ~0.2 s each and they share a password.
     people: dict[str, Account] = {}
@@ -98,7 +97,7 @@ async def seed(timezone: str = "Europe/Brussels") -> dict[str, int]:
             entry["slug"],
             entry["name"],
             kind=entry["kind"],
-            description=entry["description"].get("en", ""),
+            description=entry["description"],
             website=entry.get("website"),
         )
     people = await _people(data, hoods, orgs)

@@ -62,10 +62,12 @@ def parse_accept_language(header: str | None) -> list[str]:
         tag, _, params = piece.partition(";")
         quality = 1.0
         params = params.strip()
-        if params.startswith("q="):
+        if params.lower().startswith("q="):
             try:
                 quality = float(params[2:])
             except ValueError:
+                continue
+            if not 0 <= quality <= 1:  # also skips nan and inf
                 continue
         primary = tag.strip().lower().split("-", 1)[0]
         if primary and quality > 0:

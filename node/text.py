@@ -11,7 +11,9 @@ import unicodedata
 
 import nh3
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+_CONTROL = re.compile(
+    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2066-\u2069]"
+)
 _BLANK_LINES = re.compile(r"\n{3,}")
 
 ALLOWED_TAGS = {

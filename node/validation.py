@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from node.errors import InvalidInput
 from node.text import clean_line, clean_text
@@ -105,3 +106,11 @@ def integer(field: str, value: int | str | None, low: int, high: int) -> int:
     if not low <= number <= high:
         raise InvalidInput(field, f"must be between {low} and {high}")
     return number
+
+
+def translated_text(field: str, texts: Mapping[str, str] | None, *, max_len: int) -> dict[str, str]:
+    """Texts keyed by language code, e.g. a description written in Dutch and French."""
+    return {
+        language_tag(field, lang): text(field, value, max_len=max_len)
+        for lang, value in (texts or {}).items()
+    }

@@ -32,9 +32,7 @@ async def moderator(username: str = "moderator") -> Account:
     return await account(username, role=Role.MODERATOR)
 
 
-async def organisation(
-    slug: str | None = None, staff: list[Account] | None = None
-) -> Organisation:
+async def organisation(slug: str | None = None, staff: list[Account] | None = None) -> Organisation:
     org = await organisations.create_organisation(slug or f"org-{next(_seq)}", "Buurthuis")
     for member in staff or []:
         await organisations.add_staff(org, member, StaffRole.STAFF)

@@ -66,7 +66,7 @@ def test_help_on_every_command(tmp_path: Path, command: str) -> None:
 def test_unknown_command_and_bad_flag(tmp_path: Path) -> None:
     assert_one_line_error(nabuur("frobnicate", cwd=tmp_path), "invalid choice")
     assert_one_line_error(nabuur("run", "--port", "eighty", cwd=tmp_path), "--port")
-    assert_one_line_error(nabuur("run", "--port", "70000", cwd=tmp_path), "NABUUR_PORT")
+    assert_one_line_error(nabuur("run", "--port", "70000", cwd=tmp_path), "PORT", "65535")
 
 
 @pytest.mark.parametrize(

@@ -145,7 +145,7 @@ def test_invalid_value_in_toml_names_key_and_file(tmp_path: Path) -> None:
 
 
 def test_unknown_key_in_toml(tmp_path: Path) -> None:
-    path = _toml(tmp_path, '[nabuur]\nprot = 8000\n')
+    path = _toml(tmp_path, "[nabuur]\nprot = 8000\n")
     with pytest.raises(SettingsError, match="unknown setting") as caught:
         load_settings(environ={}, config_file=path)
     assert caught.value.name.startswith("prot ")
@@ -170,7 +170,7 @@ def test_missing_toml_file(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("host", "port", "url"),
     [
-        ("0.0.0.0", 8080, "http://127.0.0.1:8080"),
+        ("0.0.0.0", 8080, "http://127.0.0.1:8080"),  # noqa: S104 - a value, not a bind
         ("::", 8001, "http://127.0.0.1:8001"),
         ("buren.local", 8000, "http://buren.local:8000"),
     ],
@@ -202,7 +202,8 @@ def test_overrides_are_validated_like_other_values() -> None:
     assert settings.with_overrides(port=9000, host=None).port == 9000
     assert settings.with_overrides(languages="fr,nl").languages == ("fr", "nl")
     for bad in ({"port": 70000}, {"languages": ("de",)}, {"federation_mode": "maybe"}):
-        with pytest.raises(SettingsError):
+        with pytest.raises(SettingsError) as caught:
             settings.with_overrides(**bad)
+        assert caught.value.name == f"NABUUR_{next(iter(bad)).upper()}"
     with pytest.raises(SettingsError):
         settings.with_overrides(base_url="ftp://x")

@@ -24,7 +24,7 @@ def free_port() -> int:
 
 def fetch(url: str, language: str | None = None) -> tuple[int, str]:
     request = urllib.request.Request(url, headers={"Accept-Language": language or ""})
-    with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 - loopback only
+    with urllib.request.urlopen(request, timeout=5) as response:
         return response.status, response.read().decode()
 
 

@@ -171,9 +171,7 @@ async def test_unknown_organisation_is_refused(hood: Neighbourhood, author: Acco
     assert await _counts() == (0, 0)
 
 
-async def test_non_staff_cannot_post_for_organisation(
-    hood: Neighbourhood, author: Account
-) -> None:
+async def test_non_staff_cannot_post_for_organisation(hood: Neighbourhood, author: Account) -> None:
     org = await factories.organisation("buurthuis")
     with pytest.raises(PermissionDenied):
         await factories.post(author, hood, now=NOW, organisation=org.slug)
@@ -387,9 +385,7 @@ async def test_post_expiring_after_now_stays_open(hood: Neighbourhood, author: A
     assert (await HelpPost.get(id=post.id)).status == PostStatus.OPEN
 
 
-async def test_expire_due_posts_works_through_batches(
-    hood: Neighbourhood, author: Account
-) -> None:
+async def test_expire_due_posts_works_through_batches(hood: Neighbourhood, author: Account) -> None:
     for _ in range(5):
         await factories.post(author, hood, now=NOW, expires_at=NOW + DAY)
     assert await posts.expire_due_posts(now=NOW + 2 * DAY, batch=2) == 5

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from node.errors import Conflict, IllegalTransition, NotFound, PermissionDenied
+from node.errors import Conflict, IllegalTransition, InvalidInput, NotFound, PermissionDenied
 from node.models import (
     Account,
     Event,
@@ -285,8 +285,6 @@ async def test_comments_on_open_and_matched_but_not_withdrawn(
 
 
 async def test_empty_comment_is_refused(hood: Neighbourhood, author: Account) -> None:
-    from node.errors import InvalidInput
-
     post = await factories.post(author, hood, now=NOW)
     neighbour = await factories.account("neighbour")
     with pytest.raises(InvalidInput) as caught:

@@ -65,21 +65,21 @@ def test_undeclared_transition_raises(graph: StateGraph, source: str, target: st
 
 def test_post_graph_is_exactly_the_agreed_one() -> None:
     """Hardcoded on purpose: a change to the post life cycle must change this test too."""
-    P = PostStatus
+    p = PostStatus
     expected = {
-        (P.OPEN, P.MATCHED),
-        (P.OPEN, P.DONE),
-        (P.OPEN, P.WITHDRAWN),
-        (P.OPEN, P.EXPIRED),
-        (P.MATCHED, P.OPEN),
-        (P.MATCHED, P.DONE),
-        (P.MATCHED, P.WITHDRAWN),
-        (P.DONE, P.OPEN),
+        (p.OPEN, p.MATCHED),
+        (p.OPEN, p.DONE),
+        (p.OPEN, p.WITHDRAWN),
+        (p.OPEN, p.EXPIRED),
+        (p.MATCHED, p.OPEN),
+        (p.MATCHED, p.DONE),
+        (p.MATCHED, p.WITHDRAWN),
+        (p.DONE, p.OPEN),
     }
     legal = {(s, t) for s, targets in POST_GRAPH.transitions.items() for t in targets}
     assert legal == expected
-    assert POST_GRAPH.initial == P.OPEN
-    assert POST_GRAPH.terminal == {P.WITHDRAWN, P.EXPIRED}
+    assert POST_GRAPH.initial == p.OPEN
+    assert POST_GRAPH.terminal == {p.WITHDRAWN, p.EXPIRED}
 
 
 @pytest.mark.parametrize("label", GRAPHS)

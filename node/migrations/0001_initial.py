@@ -17,31 +17,6 @@ class Migration(migrations.Migration):
 
     operations = [
         ops.CreateModel(
-            name='NodeSettings',
-            fields=[
-                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
-                ('name', fields.CharField(max_length=100)),
-                ('secret_key', fields.CharField(max_length=128)),
-                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
-            ],
-            options={'table': 'node_settings', 'app': 'nabuur', 'pk_attr': 'id'},
-            bases=['Model'],
-        ),
-        ops.CreateModel(
-            name='Organisation',
-            fields=[
-                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
-                ('slug', fields.CharField(unique=True, max_length=40)),
-                ('name', fields.CharField(max_length=120)),
-                ('kind', fields.CharEnumField(default=OrganisationKind.NGO, description='NGO: ngo\nCOMMUNE_SERVICE: commune_service\nOTHER: other', enum_type=OrganisationKind, max_length=20)),
-                ('description', fields.TextField(default='', unique=False)),
-                ('website', fields.CharField(null=True, max_length=300)),
-                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
-            ],
-            options={'table': 'organisations', 'app': 'nabuur', 'pk_attr': 'id'},
-            bases=['Model'],
-        ),
-        ops.CreateModel(
             name='Neighbourhood',
             fields=[
                 ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
@@ -54,7 +29,6 @@ class Migration(migrations.Migration):
                 ('centre_lon', fields.FloatField(null=True)),
                 ('radius_m', fields.IntField(null=True)),
                 ('polygon', fields.JSONField(null=True, encoder=JSON_DUMPS, decoder=loads)),
-                ('connectors', fields.ManyToManyField('nabuur.Account', unique=True, db_constraint=True, through='neighbourhood_connectors', forward_key='account_id', backward_key='neighbourhoods_id', related_name='connected_neighbourhoods', on_delete=OnDelete.CASCADE)),
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
             ],
             options={'table': 'neighbourhoods', 'app': 'nabuur', 'pk_attr': 'id'},
@@ -76,6 +50,42 @@ class Migration(migrations.Migration):
                 ('last_login_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
             ],
             options={'table': 'accounts', 'app': 'nabuur', 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='Connector',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('neighbourhood', fields.ForeignKeyField('nabuur.Neighbourhood', source_field='neighbourhood_id', db_constraint=True, to_field='id', related_name='connectors', on_delete=OnDelete.CASCADE)),
+                ('account', fields.ForeignKeyField('nabuur.Account', source_field='account_id', db_constraint=True, to_field='id', related_name='connected_neighbourhoods', on_delete=OnDelete.CASCADE)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+            ],
+            options={'table': 'neighbourhood_connectors', 'app': 'nabuur', 'unique_together': (('neighbourhood', 'account'),), 'pk_attr': 'id', 'table_description': 'A resident who links people in a neighbourhood and may take posts down there.'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='NodeSettings',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('name', fields.CharField(max_length=100)),
+                ('secret_key', fields.CharField(max_length=128)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+            ],
+            options={'table': 'node_settings', 'app': 'nabuur', 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='Organisation',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('slug', fields.CharField(unique=True, max_length=40)),
+                ('name', fields.CharField(max_length=120)),
+                ('kind', fields.CharEnumField(default=OrganisationKind.NGO, description='NGO: ngo\nCOMMUNE_SERVICE: commune_service\nOTHER: other', enum_type=OrganisationKind, max_length=20)),
+                ('description', fields.JSONField(default=dict, encoder=JSON_DUMPS, decoder=loads)),
+                ('website', fields.CharField(null=True, max_length=300)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+            ],
+            options={'table': 'organisations', 'app': 'nabuur', 'pk_attr': 'id'},
             bases=['Model'],
         ),
         ops.CreateModel(

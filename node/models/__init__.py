@@ -3,7 +3,7 @@
 from node.models.accounts import Account, Role
 from node.models.events import Event
 from node.models.follows import Follow, FollowTarget
-from node.models.neighbourhoods import Neighbourhood
+from node.models.neighbourhoods import Connector, Neighbourhood
 from node.models.node_settings import NodeSettings
 from node.models.notifications import Notification, NotificationKind
 from node.models.organisations import Membership, Organisation, OrganisationKind, StaffRole
@@ -12,6 +12,7 @@ from node.models.responses import Response, ResponseKind
 
 __all__ = [
     "Account",
+    "Connector",
     "Event",
     "Follow",
     "FollowTarget",

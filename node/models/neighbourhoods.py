@@ -1,4 +1,4 @@
-"""Neighbourhoods the node serves, each with a coarse area and optional connectors."""
+"""Neighbourhoods the node serves, each with a coarse area, and their connectors."""
 
 from tortoise import fields
 from tortoise.models import Model
@@ -17,12 +17,24 @@ class Neighbourhood(Model):
     centre_lon = fields.FloatField(null=True)
     radius_m = fields.IntField(null=True)
     polygon = fields.JSONField(null=True)
-    connectors = fields.ManyToManyField(
-        "nabuur.Account",
-        related_name="connected_neighbourhoods",
-        through="neighbourhood_connectors",
-    )
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
         table = "neighbourhoods"
+
+
+class Connector(Model):
+    """A resident who links people in a neighbourhood and may take posts down there."""
+
+    id = fields.IntField(primary_key=True)
+    neighbourhood = fields.ForeignKeyField(
+        "nabuur.Neighbourhood", related_name="connectors", on_delete=fields.CASCADE
+    )
+    account = fields.ForeignKeyField(
+        "nabuur.Account", related_name="connected_neighbourhoods", on_delete=fields.CASCADE
+    )
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "neighbourhood_connectors"
+        unique_together = (("neighbourhood", "account"),)

@@ -22,7 +22,8 @@ class Organisation(Model):
     slug = fields.CharField(max_length=40, unique=True)
     name = fields.CharField(max_length=120)
     kind = fields.CharEnumField(OrganisationKind, max_length=20, default=OrganisationKind.NGO)
-    description = fields.TextField(default="")
+    # Translated descriptions: {"nl": "...", "fr": "..."}
+    description = fields.JSONField(default=dict)
     website = fields.CharField(max_length=300, null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 

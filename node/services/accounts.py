@@ -47,9 +47,7 @@ async def create_account(
     address = validation.email(email)
     langs = check_languages(languages)
     # None means "no password yet"; an empty string is a password that is too short.
-    password_hash = (
-        await hash_password(check_password(password)) if password is not None else None
-    )
+    password_hash = await hash_password(check_password(password)) if password is not None else None
     if await Account.filter(username=name).exists():
         raise Conflict(f"the username {name!r} is taken")
     if address and await Account.filter(email=address).exists():

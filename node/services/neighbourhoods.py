@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 
 from node import validation
 from node.errors import Conflict, InvalidInput, NotFound
-from node.models import Account, Neighbourhood
+from node.models import Account, Connector, Neighbourhood
 
 MIN_RADIUS_M = 200  # smaller areas could single out a street
 MAX_RADIUS_M = 20_000
@@ -55,12 +55,7 @@ async def create_neighbourhood(
     country_code = (country or "").strip().upper()
     if len(country_code) != 2 or not country_code.isalpha():
         raise InvalidInput("country", "expected a two-letter country code such as BE or NL")
-    texts = {
-        validation.language_tag("description", lang): validation.text(
-            "description", text, max_len=2000
-        )
-        for lang, text in (description or {}).items()
-    }
+    texts = validation.translated_text("description", description, max_len=2000)
     lat = lon = None
     if centre is not None:
         lat = _coordinate("centre", centre[0], 90)
@@ -95,11 +90,13 @@ async def list_neighbourhoods() -> list[Neighbourhood]:
     return await Neighbourhood.all().order_by("name")
 
 
-async def add_connector(neighbourhood: Neighbourhood, account: Account) -> None:
-    await neighbourhood.connectors.add(account)
+async def add_connector(neighbourhood: Neighbourhood, account: Account) -> Connector:
+    if await Connector.filter(neighbourhood=neighbourhood, account=account).exists():
+        raise Conflict(f"@{account.username} is already a connector here")
+    return await Connector.create(neighbourhood=neighbourhood, account=account)
 
 
 async def is_connector(account: Account | None, neighbourhood_id: int) -> bool:
     if account is None or not account.is_active:
         return False
-    return await Neighbourhood.filter(id=neighbourhood_id, connectors__id=account.id).exists()
+    return await Connector.filter(neighbourhood_id=neighbourhood_id, account_id=account.id).exists()

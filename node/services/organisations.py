@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from node import validation
 from node.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from node.models import Account, Membership, Organisation, OrganisationKind, StaffRole
@@ -12,7 +14,7 @@ async def create_organisation(
     name: str,
     *,
     kind: OrganisationKind | str = OrganisationKind.NGO,
-    description: str = "",
+    description: Mapping[str, str] | None = None,
     website: str | None = None,
 ) -> Organisation:
     clean_slug = validation.slug("slug", slug)
@@ -29,7 +31,7 @@ async def create_organisation(
         slug=clean_slug,
         name=validation.line("name", name, min_len=2, max_len=120),
         kind=org_kind,
-        description=validation.text("description", description, max_len=2000),
+        description=validation.translated_text("description", description, max_len=2000),
         website=site,
     )
 

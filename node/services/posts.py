@@ -98,9 +98,7 @@ def _check_translations(
             continue
         checked[tag] = {
             "title": validation.line("translations", texts.get("title"), min_len=3, max_len=120),
-            "description": validation.text(
-                "translations", texts.get("description"), max_len=5000
-            ),
+            "description": validation.text("translations", texts.get("description"), max_len=5000),
         }
     return checked
 
