@@ -6,14 +6,20 @@ One hash or verify takes 140-280 ms of CPU on this class of machine.
 from __future__ import annotations
 
 import asyncio
+import functools
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 _hasher = PasswordHasher()
-# Verified against when the account does not exist, so a missing account costs the
-# same time as a wrong password and usernames cannot be probed by timing.
-_DUMMY_HASH = _hasher.hash("nabuur-dummy-password")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the account does not exist, so a missing account costs the
+    same time as a wrong password and usernames cannot be probed by timing. Made on first
+    use: a hash takes 64 MiB for a moment, which `nabuur run` should not pay at start."""
+    return _hasher.hash("nabuur-dummy-password")
 
 
 async def hash_password(password: str) -> str:
@@ -22,7 +28,7 @@ async def hash_password(password: str) -> str:
 
 def _verify(stored: str | None, password: str) -> bool:
     try:
-        return _hasher.verify(stored or _DUMMY_HASH, password) and stored is not None
+        return _hasher.verify(stored or _dummy_hash(), password) and stored is not None
     except (VerificationError, InvalidHashError):
         return False
 
