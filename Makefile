@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 HOST ?= 127.0.0.1
 
-.PHONY: demo test lint run messages clean install
+.PHONY: demo test format messages clean install
 
 $(BIN)/nabuur: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Nabuur needs Python 3.11 or newer")'
@@ -23,11 +23,12 @@ demo: install
 ## Run the whole test suite (SQLite and PostgreSQL).
 test: install
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
 
-lint: install
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check node federation web admin
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
 
 ## Re-extract translatable strings and update the catalogues.
 messages: install

@@ -56,6 +56,8 @@ class Settings:
         if self.base_url:
             return self.base_url.rstrip("/")
         host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host  # noqa: S104
+        if ":" in host:  # an IPv6 literal needs brackets in a URL
+            host = f"[{host}]"
         return f"http://{host}:{self.port}"
 
     @property
@@ -89,6 +91,9 @@ def _parse_bool(name: str, raw: Any) -> bool:
 
 
 def _parse_int(name: str, raw: Any, low: int, high: int) -> int:
+    # TOML gives real types: true or 8000.5 must not sneak through int().
+    if isinstance(raw, bool) or (isinstance(raw, float) and not raw.is_integer()):
+        raise SettingsError(name, f"expected a whole number, got {raw!r}")
     try:
         value = int(raw)
     except (TypeError, ValueError):

@@ -207,3 +207,17 @@ def test_overrides_are_validated_like_other_values() -> None:
         assert caught.value.name == f"NABUUR_{next(iter(bad)).upper()}"
     with pytest.raises(SettingsError):
         settings.with_overrides(base_url="ftp://x")
+
+
+def test_ipv6_host_gets_brackets_in_public_url() -> None:
+    settings = load_settings(environ={"NABUUR_HOST": "::1", "NABUUR_PORT": "8123"})
+    assert settings.public_url == "http://[::1]:8123"
+    assert settings.domain == "[::1]:8123"
+
+
+@pytest.mark.parametrize("value", ["true", "8000.5"])
+def test_toml_port_must_be_a_whole_number(tmp_path, value: str) -> None:
+    path = tmp_path / "nabuur.toml"
+    path.write_text(f"port = {value}\n")
+    with pytest.raises(SettingsError, match="port"):
+        load_settings(environ={}, config_file=path)

@@ -39,8 +39,22 @@ async def _seed_first_schema(url: str) -> uuid.UUID:
         " expires_at, author_id, created_at, updated_at) VALUES"
         f" ({', '.join(p(i) for i in range(1, 17))})",
         [
-            str(post_id) if not pg else post_id, "request", "Zetel wegbrengen", "", "nl", "{}",
-            "transport", 1, 2, "open", now, "public", now + timedelta(days=3), 1, now, now,
+            str(post_id) if not pg else post_id,
+            "request",
+            "Zetel wegbrengen",
+            "",
+            "nl",
+            "{}",
+            "transport",
+            1,
+            2,
+            "open",
+            now,
+            "public",
+            now + timedelta(days=3),
+            1,
+            now,
+            now,
         ],
     )
     await db.close_database()
