@@ -127,3 +127,24 @@ def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterat
     asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
     yield _pg_url(name)
     asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+_KEY_POOL: list[tuple[str, str]] = []
+
+
+@pytest.fixture(autouse=True)
+def reuse_test_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Actors in in-process tests share a few RSA keys: generating one takes ~50 ms.
+
+    Real node processes started by the multi-node tests generate their own.
+    """
+    from node import keys
+
+    if not _KEY_POOL:
+        _KEY_POOL.extend(keys.generate_key_pair_sync() for _ in range(4))
+    counter = iter(range(1 << 30))
+
+    async def pooled() -> tuple[str, str]:
+        return _KEY_POOL[next(counter) % len(_KEY_POOL)]
+
+    monkeypatch.setattr(keys, "generate_key_pair", pooled)

@@ -103,3 +103,21 @@ async def test_downgrade_to_first_and_up_again(empty_database_url: str) -> None:
         await follows.follow(account, hood)
     finally:
         await db.close_database()
+
+
+async def test_upgrade_gives_existing_actors_key_pairs(empty_database_url: str) -> None:
+    """Migration 0003 generates keys for accounts and neighbourhoods made before it."""
+    url = empty_database_url
+    await db.migrate(url, target=FIRST)
+    await _seed_first_schema(url)
+    await db.migrate(url)
+    await db.open_database(url)
+    try:
+        account = await Account.get(username="greet")
+        hood = await Neighbourhood.get(slug="jette-centre")
+        for actor in (account, hood):
+            assert actor.public_key_pem.startswith("-----BEGIN PUBLIC KEY-----")
+            assert actor.private_key_pem.startswith("-----BEGIN PRIVATE KEY-----")
+        assert account.public_key_pem != hood.public_key_pem
+    finally:
+        await db.close_database()

@@ -2,21 +2,38 @@
 
 from node.models.accounts import Account, Role
 from node.models.events import Event
-from node.models.follows import Follow, FollowTarget
+from node.models.follows import Follow, FollowTarget, LocalActorKind, OutgoingFollow
+from node.models.moderation import DomainPolicy, DomainRule, Report
 from node.models.neighbourhoods import Connector, Neighbourhood
 from node.models.node_settings import NodeSettings
 from node.models.notifications import Notification, NotificationKind
 from node.models.organisations import Membership, Organisation, OrganisationKind, StaffRole
 from node.models.posts import HelpPost, PostKind, Visibility
+from node.models.queue import (
+    Delivery,
+    DeliveryStatus,
+    InboxItem,
+    InboxStatus,
+    OutboxActivity,
+)
+from node.models.reactions import Reaction, ReactionKind
+from node.models.remote import RemoteActor
 from node.models.responses import Response, ResponseKind
 
 __all__ = [
     "Account",
     "Connector",
+    "Delivery",
+    "DeliveryStatus",
+    "DomainPolicy",
+    "DomainRule",
     "Event",
     "Follow",
     "FollowTarget",
     "HelpPost",
+    "InboxItem",
+    "InboxStatus",
+    "LocalActorKind",
     "Membership",
     "Neighbourhood",
     "NodeSettings",
@@ -24,7 +41,13 @@ __all__ = [
     "NotificationKind",
     "Organisation",
     "OrganisationKind",
+    "OutboxActivity",
+    "OutgoingFollow",
     "PostKind",
+    "Reaction",
+    "ReactionKind",
+    "RemoteActor",
+    "Report",
     "Response",
     "ResponseKind",
     "Role",

@@ -25,6 +25,9 @@ class Account(Model):
         "nabuur.Neighbourhood", related_name="residents", null=True, on_delete=fields.SET_NULL
     )
     is_active = fields.BooleanField(default=True)
+    # The actor's RSA key pair for HTTP signatures (see node.keys); never serialised.
+    public_key_pem = fields.TextField(null=True)
+    private_key_pem = fields.TextField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     last_login_at = fields.DatetimeField(null=True)
 

@@ -1,4 +1,4 @@
-"""Follows of a neighbourhood, an organisation or an account."""
+"""Follows: of our actors (by local accounts or remote actors), and of remote actors by ours."""
 
 from enum import StrEnum
 
@@ -15,10 +15,18 @@ class FollowTarget(StrEnum):
 
 
 class Follow(Model):
+    """A follow of a local actor, by a local account or by a remote actor."""
+
     id = fields.IntField(primary_key=True)
+    # Exactly one follower is set.
     follower = fields.ForeignKeyField(
-        "nabuur.Account", related_name="following", on_delete=fields.CASCADE
+        "nabuur.Account", related_name="following", null=True, on_delete=fields.CASCADE
     )
+    follower_remote = fields.ForeignKeyField(
+        "nabuur.RemoteActor", related_name="following", null=True, on_delete=fields.CASCADE
+    )
+    # The remote Follow activity's id, answered by Accept/Reject and matched by Undo.
+    activity_uri = fields.CharField(max_length=500, null=True, unique=True)
     target_kind = fields.CharEnumField(FollowTarget, max_length=14)
     # Exactly one of these is set, matching target_kind.
     neighbourhood = fields.ForeignKeyField(
@@ -39,4 +47,33 @@ class Follow(Model):
             ("follower", "neighbourhood"),
             ("follower", "organisation"),
             ("follower", "account"),
+            ("follower_remote", "neighbourhood"),
+            ("follower_remote", "organisation"),
+            ("follower_remote", "account"),
         )
+
+
+class LocalActorKind(StrEnum):
+    INSTANCE = "instance"
+    ACCOUNT = "account"
+    ORGANISATION = "organisation"
+    NEIGHBOURHOOD = "neighbourhood"
+
+
+class OutgoingFollow(Model):
+    """A follow of a remote actor (a neighbouring node, a relay) by one of our actors."""
+
+    id = fields.IntField(primary_key=True)
+    local_kind = fields.CharEnumField(LocalActorKind, max_length=14)
+    local_key = fields.IntField(null=True)  # the local actor's id; null for the instance
+    target = fields.ForeignKeyField(
+        "nabuur.RemoteActor", related_name="followers", on_delete=fields.CASCADE
+    )
+    activity_uri = fields.CharField(max_length=500, unique=True)
+    status = fields.CharEnumField(FollowStatus, max_length=10, default=FollowStatus.PENDING)
+    is_relay = fields.BooleanField(default=False)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "outgoing_follows"
+        unique_together = (("local_kind", "local_key", "target"),)

@@ -17,6 +17,9 @@ class Neighbourhood(Model):
     centre_lon = fields.FloatField(null=True)
     radius_m = fields.IntField(null=True)
     polygon = fields.JSONField(null=True)
+    # The actor's RSA key pair for HTTP signatures (see node.keys); never serialised.
+    public_key_pem = fields.TextField(null=True)
+    private_key_pem = fields.TextField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

@@ -25,6 +25,9 @@ class Organisation(Model):
     # Translated descriptions: {"nl": "...", "fr": "..."}
     description = fields.JSONField(default=dict)
     website = fields.CharField(max_length=300, null=True)
+    # The actor's RSA key pair for HTTP signatures (see node.keys); never serialised.
+    public_key_pem = fields.TextField(null=True)
+    private_key_pem = fields.TextField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

@@ -19,9 +19,16 @@ class Response(Model):
     post = fields.ForeignKeyField(
         "nabuur.HelpPost", related_name="responses", on_delete=fields.CASCADE
     )
+    # A local account, or a remote actor (a Mastodon reply); exactly one is set.
     author = fields.ForeignKeyField(
-        "nabuur.Account", related_name="responses", on_delete=fields.CASCADE
+        "nabuur.Account", related_name="responses", null=True, on_delete=fields.CASCADE
     )
+    remote_author = fields.ForeignKeyField(
+        "nabuur.RemoteActor", related_name="responses", null=True, on_delete=fields.CASCADE
+    )
+    # For remote replies: the Note's id, and its content sanitised to our allowlist.
+    object_uri = fields.CharField(max_length=500, null=True, unique=True)
+    body_html = fields.TextField(null=True)
     kind = fields.CharEnumField(ResponseKind, max_length=10)
     body = fields.TextField(default="")
     # Only offers have a status; comments keep None.

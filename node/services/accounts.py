@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from tortoise.exceptions import IntegrityError
 
-from node import validation
+from node import keys, validation
 from node.errors import Conflict, InvalidInput, NotFound
 from node.models import Account, Neighbourhood, Role
 from node.passwords import hash_password, needs_rehash, verify_password
@@ -52,6 +52,7 @@ async def create_account(
         raise Conflict(f"the username {name!r} is taken")
     if address and await Account.filter(email=address).exists():
         raise Conflict("an account with this e-mail address exists")
+    private_pem, public_pem = await keys.generate_key_pair()
     try:
         return await Account.create(
             username=name,
@@ -61,6 +62,8 @@ async def create_account(
             languages_csv=",".join(langs),
             role=role,
             home_neighbourhood=home_neighbourhood,
+            private_key_pem=private_pem,
+            public_key_pem=public_pem,
         )
     except IntegrityError:  # a concurrent sign-up took the name between check and insert
         raise Conflict(f"the username {name!r} is taken") from None

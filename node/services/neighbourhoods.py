@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from node import validation
+from node import keys, validation
 from node.errors import Conflict, InvalidInput, NotFound
 from node.models import Account, Connector, Neighbourhood
 
@@ -66,7 +66,10 @@ async def create_neighbourhood(
             raise InvalidInput("radius_m", "a radius needs a centre")
     if await Neighbourhood.filter(slug=clean_slug).exists():
         raise Conflict(f"a neighbourhood {clean_slug!r} exists")
+    private_pem, public_pem = await keys.generate_key_pair()
     return await Neighbourhood.create(
+        private_key_pem=private_pem,
+        public_key_pem=public_pem,
         slug=clean_slug,
         name=validation.line("name", name, min_len=2, max_len=100),
         commune=validation.optional_line("commune", commune, max_len=100) or "",

@@ -6,6 +6,7 @@ import secrets
 
 from tortoise.transactions import in_transaction
 
+from node import keys
 from node.errors import Conflict
 from node.models import Account, NodeSettings, Role
 from node.services.accounts import create_account
@@ -21,10 +22,17 @@ async def initialise_node(
     name: str, admin_username: str, admin_password: str, admin_email: str | None = None
 ) -> Account:
     """Create the node row and the first admin, together or not at all."""
+    private_pem, public_pem = await keys.generate_key_pair()
     async with in_transaction():
         if await is_initialised():
             raise Conflict("this node is already initialised")
-        await NodeSettings.create(id=NODE_ROW_ID, name=name, secret_key=secrets.token_urlsafe(48))
+        await NodeSettings.create(
+            id=NODE_ROW_ID,
+            name=name,
+            secret_key=secrets.token_urlsafe(48),
+            private_key_pem=private_pem,
+            public_key_pem=public_pem,
+        )
         return await create_account(
             admin_username,
             admin_username,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from node import validation
+from node import keys, validation
 from node.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from node.models import Account, Membership, Organisation, OrganisationKind, StaffRole
 
@@ -27,7 +27,10 @@ async def create_organisation(
         raise InvalidInput("website", "must start with https://")
     if await Organisation.filter(slug=clean_slug).exists():
         raise Conflict(f"an organisation {clean_slug!r} exists")
+    private_pem, public_pem = await keys.generate_key_pair()
     return await Organisation.create(
+        private_key_pem=private_pem,
+        public_key_pem=public_pem,
         slug=clean_slug,
         name=validation.line("name", name, min_len=2, max_len=120),
         kind=org_kind,

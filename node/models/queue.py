@@ -1,0 +1,83 @@
+"""Durable queues of federation: activities received and activities to deliver.
+
+Rows are the truth: a crash between receipt and processing, or between a change and its
+delivery, loses nothing. Workers claim rows with a lease (`locked_until`).
+"""
+
+import uuid
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class InboxStatus(StrEnum):
+    PENDING = "pending"
+    PROCESSED = "processed"
+    IGNORED = "ignored"  # understood, nothing to do (not for us, unknown type)
+    REJECTED = "rejected"  # broke a rule (origin, permissions, malformed object)
+    RETRY = "retry"  # a temporary failure (a fetch timed out); tried again later
+
+
+class InboxItem(Model):
+    id = fields.BigIntField(primary_key=True)
+    activity_id = fields.CharField(max_length=500, unique=True)
+    activity_type = fields.CharField(max_length=40)
+    actor_uri = fields.CharField(max_length=500)
+    payload = fields.JSONField()
+    status = fields.CharEnumField(InboxStatus, max_length=10, default=InboxStatus.PENDING)
+    attempts = fields.SmallIntField(default=0)
+    next_attempt_at = fields.DatetimeField(null=True)
+    locked_until = fields.DatetimeField(null=True)
+    outcome = fields.CharField(max_length=300, default="")
+    received_at = fields.DatetimeField(auto_now_add=True)
+    processed_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "inbox_items"
+        indexes = (("status", "id"),)
+
+
+class OutboxActivity(Model):
+    """An activity built once, with its stable id, signed at each delivery."""
+
+    id = fields.UUIDField(primary_key=True, default=uuid.uuid4)
+    activity_uri = fields.CharField(max_length=500, unique=True)
+    activity_type = fields.CharField(max_length=40)
+    # Which local actor signs it: "instance", "account", "organisation" or "neighbourhood".
+    actor_kind = fields.CharField(max_length=14)
+    actor_key = fields.IntField(null=True)  # the local actor's id; null for the instance
+    payload = fields.JSONField()
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "outbox_activities"
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"  # permanently: gave up, or the inbox said it never will
+    CANCELLED = "cancelled"  # the post was deleted or the host blocked before sending
+
+
+class Delivery(Model):
+    id = fields.BigIntField(primary_key=True)
+    activity = fields.ForeignKeyField(
+        "nabuur.OutboxActivity", related_name="deliveries", on_delete=fields.CASCADE
+    )
+    inbox = fields.CharField(max_length=500)
+    host = fields.CharField(max_length=255, db_index=True)
+    status = fields.CharEnumField(DeliveryStatus, max_length=10, default=DeliveryStatus.PENDING)
+    attempts = fields.SmallIntField(default=0)
+    next_attempt_at = fields.DatetimeField()
+    locked_until = fields.DatetimeField(null=True)
+    last_status = fields.SmallIntField(null=True)
+    last_error = fields.CharField(max_length=300, default="")
+    created_at = fields.DatetimeField(auto_now_add=True)
+    sent_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "deliveries"
+        unique_together = (("activity", "inbox"),)
+        indexes = (("status", "next_attempt_at"),)
