@@ -1,11 +1,16 @@
-"""Every local URL, built in one place so that public ids stay stable.
+"""Every local URL, built and parsed in one place, so that public ids stay stable.
 
-Paths are what pages link to; `absolute` turns one into the public URL that names an
-object outside the node (feeds, ActivityPub ids).
+An actor's id is also its HTML page (content negotiation decides which is served):
+`/@{username}` for residents, `/o/{slug}` for organisations, `/n/{slug}` for
+neighbourhoods and `/actor` for the node itself. Paths are what pages link to;
+`absolute` turns one into the public URL that names it elsewhere.
 """
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
+from urllib.parse import urlsplit
 from uuid import UUID
 
 from node.config import Settings
@@ -13,6 +18,9 @@ from node.config import Settings
 HOME = "/"
 HEALTH = "/healthz"
 STATIC_PREFIX = "/static"
+INSTANCE_ACTOR = "/actor"
+SHARED_INBOX = "/inbox"
+KEY_FRAGMENT = "#main-key"
 
 
 def neighbourhood(slug: str) -> str:
@@ -35,5 +43,76 @@ def static(name: str) -> str:
     return f"{STATIC_PREFIX}/{name}"
 
 
+def activity(activity_id: UUID | str) -> str:
+    return f"/activities/{activity_id}"
+
+
+def response(post_id: UUID | str, response_id: UUID | str) -> str:
+    return f"/r/{post_id}/responses/{response_id}"
+
+
+def inbox(actor_path: str) -> str:
+    return f"{actor_path}/inbox"
+
+
+def outbox(actor_path: str) -> str:
+    return f"{actor_path}/outbox"
+
+
+def followers(actor_path: str) -> str:
+    return f"{actor_path}/followers"
+
+
+def following(actor_path: str) -> str:
+    return f"{actor_path}/following"
+
+
+def key_id(actor_url: str) -> str:
+    return actor_url + KEY_FRAGMENT
+
+
 def absolute(settings: Settings, path: str) -> str:
     return settings.public_url + path
+
+
+@dataclass(frozen=True, slots=True)
+class LocalRef:
+    """What a local URL names: kind is account, organisation, neighbourhood, instance,
+    post, response or activity; `key` its username, slug or id."""
+
+    kind: str
+    key: str
+    sub: str | None = None  # inbox, outbox, followers, following, or a response id
+
+
+_PATTERNS = (
+    (re.compile(r"^/@([a-z0-9_]+)(?:/(inbox|outbox|followers|following))?$"), "account"),
+    (re.compile(r"^/o/([a-z0-9-]+)(?:/(inbox|outbox|followers|following))?$"), "organisation"),
+    (re.compile(r"^/n/([a-z0-9-]+)(?:/(inbox|outbox|followers|following))?$"), "neighbourhood"),
+    (re.compile(r"^/(actor)(?:/(inbox|outbox|followers|following))?$"), "instance"),
+    (re.compile(r"^/r/([0-9a-f-]{36})(?:/responses/([0-9a-f-]{36}))?$"), "post"),
+    (re.compile(r"^/activities/([0-9a-f-]{36})$"), "activity"),
+)
+
+
+def is_local(settings: Settings, url: str) -> bool:
+    """Whether `url` is on this node's origin (scheme, host and port)."""
+    ours, theirs = urlsplit(settings.public_url), urlsplit(url)
+    return (ours.scheme, ours.netloc.lower()) == (theirs.scheme, theirs.netloc.lower())
+
+
+def parse(settings: Settings, url: str) -> LocalRef | None:
+    """What a local URL names, or None when it is not ours or names nothing we know."""
+    if not is_local(settings, url):
+        return None
+    parts = urlsplit(url)
+    if parts.query:
+        return None
+    for pattern, kind in _PATTERNS:
+        match = pattern.match(parts.path)
+        if match:
+            sub = match.group(2) if match.lastindex and match.lastindex >= 2 else None
+            if kind == "post" and sub:
+                return LocalRef("response", match.group(1), sub)
+            return LocalRef(kind, match.group(1), sub)
+    return None

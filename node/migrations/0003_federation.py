@@ -265,5 +265,10 @@ class Migration(migrations.Migration):
             name='remote_author',
             field=fields.ForeignKeyField('nabuur.RemoteActor', source_field='remote_author_id', null=True, db_constraint=True, to_field='id', related_name='responses', on_delete=OnDelete.CASCADE),
         ),
+        ops.AddField(
+            model_name='Account',
+            name='manually_approves_followers',
+            field=fields.BooleanField(default=False),
+        ),
         ops.RunPython(generate_missing_keys, ops.RunPython.noop),
     ]

@@ -25,6 +25,8 @@ class Account(Model):
         "nabuur.Neighbourhood", related_name="residents", null=True, on_delete=fields.SET_NULL
     )
     is_active = fields.BooleanField(default=True)
+    # Locked accounts approve each follower; others accept follows at once.
+    manually_approves_followers = fields.BooleanField(default=False)
     # The actor's RSA key pair for HTTP signatures (see node.keys); never serialised.
     public_key_pem = fields.TextField(null=True)
     private_key_pem = fields.TextField(null=True)

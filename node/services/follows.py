@@ -16,7 +16,12 @@ from node.states import FOLLOW_GRAPH, FollowStatus
 Target = Neighbourhood | Organisation | Account
 
 
-def _target_fields(target: Target) -> dict[str, object]:
+def target_lookup(target: Target) -> dict[str, object]:
+    """The filter that finds follows of `target`."""
+    return {k: v for k, v in target_fields(target).items() if k != "target_kind"}
+
+
+def target_fields(target: Target) -> dict[str, object]:
     if isinstance(target, Neighbourhood):
         return {"target_kind": FollowTarget.NEIGHBOURHOOD, "neighbourhood": target}
     if isinstance(target, Organisation):
@@ -27,8 +32,8 @@ def _target_fields(target: Target) -> dict[str, object]:
 async def follow(follower: Account, target: Target) -> Follow:
     if isinstance(target, Account) and target.id == follower.id:
         raise Conflict("you cannot follow yourself")
-    fields = _target_fields(target)
-    lookup = {k: v for k, v in fields.items() if k != "target_kind"}
+    fields = target_fields(target)
+    lookup = target_lookup(target)
     async with in_transaction():
         if await Follow.filter(follower=follower, **lookup).exists():
             raise Conflict("you already follow this")
@@ -43,7 +48,7 @@ async def follow(follower: Account, target: Target) -> Follow:
 
 
 async def unfollow(follower: Account, target: Target) -> None:
-    lookup = {k: v for k, v in _target_fields(target).items() if k != "target_kind"}
+    lookup = target_lookup(target)
     async with in_transaction():
         row = await Follow.get_or_none(follower=follower, **lookup)
         if row is None:
@@ -53,5 +58,5 @@ async def unfollow(follower: Account, target: Target) -> None:
 
 
 async def follower_count(target: Target) -> int:
-    lookup = {k: v for k, v in _target_fields(target).items() if k != "target_kind"}
+    lookup = target_lookup(target)
     return await Follow.filter(status=FollowStatus.ACCEPTED, **lookup).count()

@@ -77,3 +77,9 @@ async def staff_organisation_ids(account: Account | None) -> list[int]:
     if account is None or not account.is_active:
         return []
     return await Membership.filter(account_id=account.id).values_list("organisation_id", flat=True)
+
+
+async def staff_account_ids(organisation_id: int) -> list[int]:
+    return await Membership.filter(organisation_id=organisation_id).values_list(
+        "account_id", flat=True
+    )

@@ -114,6 +114,7 @@ function captureVerification(record) {
 }
 
 await configure({
+  contextLocalStorage: new AsyncLocalStorage(),
   sinks: { console: getConsoleSink(), capture: captureVerification },
   loggers: [
     {
@@ -140,6 +141,13 @@ function outgoingProfile(headers) {
   return null;
 }
 
+// Tests must only ever talk to this machine: anything but a loopback host is refused here,
+// before any DNS lookup or connection (e.g. a remote @context or an actor on another host).
+function isLoopback(url) {
+  const host = url.hostname;
+  return host === "localhost" || host === "[::1]" || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
 globalThis.fetch = async function recordingFetch(input, init) {
   const request = new Request(input, init);
   const entry = {
@@ -153,6 +161,10 @@ globalThis.fetch = async function recordingFetch(input, init) {
   outgoing.push(entry);
   if (outgoing.length > MAX_OUTGOING) outgoing.shift();
   requestStore.getStore()?.requests?.push(entry);
+  if (!isLoopback(new URL(request.url))) {
+    entry.error = "refused: the peer only talks to loopback addresses";
+    throw new TypeError(`${entry.error} (${request.url})`);
+  }
   try {
     const response = await realFetch(request);
     entry.status = response.status;
@@ -269,7 +281,8 @@ async function record(ctx, activity) {
     receivedAt: new Date().toISOString(),
     recipient: ctx.recipient ?? null,
     signature: ctx.data?.signature ?? null,
-    activity: json,
+    activity: json, // Fedify's compacted JSON-LD of what it parsed
+    raw: ctx.data?.raw ?? null, // the request body exactly as the sender sent it
   });
 }
 
@@ -285,10 +298,11 @@ async function onFollow(ctx, follow) {
   }
   followers.set(follower.id.href, follower);
   const { key, uri } = newActivityId(ctx, "accept", Accept);
+  // The Follow is embedded as received (ids only), as Mastodon does.
   const accept = new Accept({
     id: uri,
     actor: ctx.getActorUri(IDENTIFIER),
-    object: follow,
+    object: new Follow({ id: follow.id, actor: follow.actorId, object: follow.objectId }),
     to: follower.id,
   });
   sentActivities.set(key, accept);
@@ -330,7 +344,7 @@ class ControlError extends Error {
 }
 
 function controlContext() {
-  return federation.createContext(new URL(ORIGIN), { signature: null });
+  return federation.createContext(new URL(ORIGIN), { signature: null, raw: null });
 }
 
 function requireUrl(body, name) {
@@ -530,7 +544,7 @@ async function handleControl(req, res, url, rawBody) {
     sendJson(res, 404, { error: `no control endpoint ${req.method} ${url.pathname}` });
     return;
   }
-  const store = { signature: null, requests: [] };
+  const store = { signature: null, raw: null, requests: [] };
   try {
     let body = {};
     if (rawBody.length > 0) {
@@ -544,7 +558,8 @@ async function handleControl(req, res, url, rawBody) {
     sendJson(res, 200, answer);
   } catch (error) {
     const extra = error instanceof ControlError ? error.extra : {};
-    console.error(`peer: ${req.method} ${url.pathname} failed: ${error?.stack ?? error}`);
+    const detail = error instanceof ControlError ? error.message : error?.stack ?? error;
+    console.error(`peer: ${req.method} ${url.pathname} failed: ${detail}`);
     sendJson(res, 500, {
       error: String(error?.message ?? error),
       requests: store.requests,
@@ -574,6 +589,7 @@ async function handleFederation(req, res, url, rawBody) {
   }
   const store = {
     signature: hasBody ? describeSignatures(headers, json) : null,
+    raw: json,
     requests: [],
   };
   const response = await requestStore.run(store, () =>

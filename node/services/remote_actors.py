@@ -1,0 +1,62 @@
+"""Remote actors as we know them: stored from fetched documents, removed on `Delete`."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from node.models import RemoteActor
+from node.timeutil import utcnow
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteActorData:
+    """What federation extracted (and checked) from an actor document."""
+
+    uri: str
+    domain: str
+    actor_type: str
+    username: str
+    display_name: str
+    summary_html: str
+    url: str | None
+    icon_url: str | None
+    inbox: str
+    shared_inbox: str | None
+    followers_url: str | None
+    key_id: str
+    public_key_pem: str
+    manually_approves_followers: bool
+    supports_group_announces: bool = False
+
+
+async def upsert_remote_actor(data: RemoteActorData) -> RemoteActor:
+    values = asdict(data)
+    uri = values.pop("uri")
+    now = utcnow()
+    actor = await RemoteActor.get_or_none(uri=uri)
+    if actor is None:
+        # Another actor may have held this key id before rotating; the newest wins.
+        await RemoteActor.filter(key_id=data.key_id).exclude(uri=uri).delete()
+        return await RemoteActor.create(uri=uri, fetched_at=now, last_seen_at=now, **values)
+    for name, value in values.items():
+        setattr(actor, name, value)
+    actor.fetched_at = now
+    await actor.save()
+    return actor
+
+
+async def by_key_id(key_id: str) -> RemoteActor | None:
+    return await RemoteActor.get_or_none(key_id=key_id)
+
+
+async def by_uri(uri: str) -> RemoteActor | None:
+    return await RemoteActor.get_or_none(uri=uri)
+
+
+async def delete_remote_actor(uri: str) -> bool:
+    """Forget an actor that was deleted at home, with its follows, replies and reactions."""
+    return await RemoteActor.filter(uri=uri).delete() > 0
+
+
+async def mark_seen(actor: RemoteActor) -> None:
+    await RemoteActor.filter(id=actor.id).update(last_seen_at=utcnow())

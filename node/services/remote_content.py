@@ -1,0 +1,93 @@
+"""What remote actors add to our posts: replies (as responses) and likes and boosts.
+
+Callers (federation handlers) have already checked origin and sanitised HTML; these
+functions keep the same rules as local responses: visibility, open status, no duplicates.
+"""
+
+from __future__ import annotations
+
+from tortoise.transactions import in_transaction
+
+from node import events
+from node.errors import Conflict
+from node.models import (
+    HelpPost,
+    NotificationKind,
+    Reaction,
+    ReactionKind,
+    RemoteActor,
+    Response,
+    ResponseKind,
+)
+from node.services.notifications import notify
+from node.services.organisations import staff_account_ids
+from node.states import PostStatus
+
+OPEN_FOR_REPLIES = (PostStatus.OPEN, PostStatus.MATCHED)
+
+
+async def add_remote_reply(
+    remote: RemoteActor, post: HelpPost, *, object_uri: str, html: str, text: str
+) -> Response:
+    """A reply from elsewhere becomes a comment on the post, and its author is told."""
+    if post.status not in OPEN_FOR_REPLIES:
+        raise Conflict(f"this post is {post.status} and takes no more responses")
+    async with in_transaction():
+        existing = await Response.get_or_none(object_uri=object_uri)
+        if existing is not None:
+            return existing
+        response = await Response.create(
+            post=post,
+            remote_author=remote,
+            kind=ResponseKind.COMMENT,
+            body=text[:5000],
+            body_html=html,
+            object_uri=object_uri,
+        )
+        await events.emit(events.ResponseCreated(str(response.id), str(post.id)))
+        for recipient in await _people_to_tell(post):
+            await notify(recipient, NotificationKind.RESPONSE, post=post, response=response)
+    return response
+
+
+async def _people_to_tell(post: HelpPost) -> list[int]:
+    """The author, and the organisation's staff for a post made for a client."""
+    recipients = [post.author_id]
+    if post.organisation_id:
+        recipients += await staff_account_ids(post.organisation_id)
+    return list(dict.fromkeys(recipients))
+
+
+async def update_remote_reply(
+    remote: RemoteActor, object_uri: str, *, html: str, text: str
+) -> bool:
+    """Edit a reply; only its own author's Update reaches it."""
+    updated = await Response.filter(object_uri=object_uri, remote_author=remote).update(
+        body=text[:5000], body_html=html
+    )
+    return updated > 0
+
+
+async def delete_remote_object(remote: RemoteActor, object_uri: str) -> bool:
+    """Remove what `remote` published under `object_uri` here (a reply); nothing else."""
+    deleted = await Response.filter(object_uri=object_uri, remote_author=remote).delete()
+    return deleted > 0
+
+
+async def add_reaction(
+    remote: RemoteActor, post: HelpPost, kind: ReactionKind, activity_uri: str
+) -> Reaction:
+    existing = await Reaction.get_or_none(post=post, actor=remote, kind=kind)
+    if existing is not None:
+        return existing
+    return await Reaction.create(post=post, actor=remote, kind=kind, activity_uri=activity_uri)
+
+
+async def remove_reaction(remote: RemoteActor, activity_uri: str) -> bool:
+    return await Reaction.filter(actor=remote, activity_uri=activity_uri).delete() > 0
+
+
+async def reaction_counts(post: HelpPost) -> dict[str, int]:
+    likes = await Reaction.filter(post=post, kind=ReactionKind.LIKE).count()
+    boosts = await Reaction.filter(post=post, kind=ReactionKind.ANNOUNCE).count()
+    return {"likes": likes, "boosts": boosts}

@@ -1,0 +1,137 @@
+"""Follows that cross servers: remote actors following ours, and ours following theirs."""
+
+from __future__ import annotations
+
+from tortoise.transactions import in_transaction
+
+from node import events
+from node.errors import Conflict, NotFound
+from node.models import (
+    Account,
+    Follow,
+    LocalActorKind,
+    Neighbourhood,
+    NotificationKind,
+    Organisation,
+    OutgoingFollow,
+    RemoteActor,
+)
+from node.services.follows import Target, target_fields, target_lookup
+from node.services.notifications import notify
+from node.states import FOLLOW_GRAPH, FollowStatus
+
+
+def is_locked(target: Target) -> bool:
+    return isinstance(target, Account) and target.manually_approves_followers
+
+
+async def follow_from_remote(remote: RemoteActor, target: Target, activity_uri: str) -> Follow:
+    """Record a remote Follow; accepted at once unless the target approves followers.
+
+    Following again (a client that lost our Accept) returns the existing follow with the
+    new activity id, so our Accept answers the Follow it just sent.
+    """
+    fields = target_fields(target)
+    lookup = target_lookup(target)
+    async with in_transaction():
+        row = await Follow.get_or_none(follower_remote=remote, **lookup)
+        if row is not None:
+            row.activity_uri = activity_uri
+            await row.save(update_fields=["activity_uri"])
+            return row
+        await Follow.filter(activity_uri=activity_uri).delete()
+        row = await Follow.create(follower_remote=remote, activity_uri=activity_uri, **fields)
+        if not is_locked(target):
+            FOLLOW_GRAPH.check(row.status, FollowStatus.ACCEPTED)
+            row.status = FollowStatus.ACCEPTED
+            await row.save(update_fields=["status"])
+        await events.emit(events.FollowChanged(row.id, row.status.value))
+        if isinstance(target, Account):
+            await notify(target.id, NotificationKind.FOLLOW)
+    return row
+
+
+async def undo_remote_follow(
+    remote: RemoteActor, activity_uri: str | None, target: Target | None
+) -> bool:
+    """Remove a remote follow named by its activity id (or, failing that, its target)."""
+    query = Follow.filter(follower_remote=remote)
+    if activity_uri:
+        query = query.filter(activity_uri=activity_uri)
+    elif target is not None:
+        query = query.filter(**target_lookup(target))
+    else:
+        return False
+    async with in_transaction():
+        rows = await query
+        for row in rows:
+            await events.emit(events.FollowChanged(row.id, "removed"))
+            await row.delete()
+    return bool(rows)
+
+
+async def decide_remote_follow(follow: Follow, accept: bool) -> Follow:
+    """A locked actor approves or refuses a pending follower."""
+    target = FollowStatus.ACCEPTED if accept else FollowStatus.REJECTED
+    FOLLOW_GRAPH.check(follow.status, target)
+    follow.status = target
+    async with in_transaction():
+        await follow.save(update_fields=["status"])
+        await events.emit(events.FollowChanged(follow.id, target.value))
+    return follow
+
+
+async def remote_followers(target: Target) -> list[RemoteActor]:
+    lookup = target_lookup(target)
+    rows = await Follow.filter(
+        status=FollowStatus.ACCEPTED, follower_remote_id__not_isnull=True, **lookup
+    ).prefetch_related("follower_remote")
+    return [row.follower_remote for row in rows]
+
+
+def local_actor_ref(actor: Target | None) -> tuple[LocalActorKind, int | None]:
+    """How an outgoing follow names its local side (None: the instance actor)."""
+    if actor is None:
+        return LocalActorKind.INSTANCE, None
+    if isinstance(actor, Neighbourhood):
+        return LocalActorKind.NEIGHBOURHOOD, actor.id
+    if isinstance(actor, Organisation):
+        return LocalActorKind.ORGANISATION, actor.id
+    return LocalActorKind.ACCOUNT, actor.id
+
+
+async def start_outgoing_follow(
+    local: Target | None, target: RemoteActor, activity_uri: str, *, is_relay: bool = False
+) -> OutgoingFollow:
+    kind, key = local_actor_ref(local)
+    if await OutgoingFollow.filter(local_kind=kind, local_key=key, target=target).exists():
+        raise Conflict(f"already following {target.handle}")
+    return await OutgoingFollow.create(
+        local_kind=kind, local_key=key, target=target, activity_uri=activity_uri, is_relay=is_relay
+    )
+
+
+async def answer_outgoing_follow(
+    target: RemoteActor, activity_uri: str | None, accepted: bool
+) -> OutgoingFollow:
+    """Apply an Accept/Reject: it must answer a follow we sent to that same actor."""
+    query = OutgoingFollow.filter(target=target, status=FollowStatus.PENDING)
+    if activity_uri:
+        query = query.filter(activity_uri=activity_uri)
+    row = await query.first()
+    if row is None:
+        raise NotFound("no pending follow of ours matches this answer")
+    new = FollowStatus.ACCEPTED if accepted else FollowStatus.REJECTED
+    FOLLOW_GRAPH.check(row.status, new)
+    row.status = new
+    await row.save(update_fields=["status"])
+    return row
+
+
+async def stop_outgoing_follow(local: Target | None, target: RemoteActor) -> OutgoingFollow:
+    kind, key = local_actor_ref(local)
+    row = await OutgoingFollow.get_or_none(local_kind=kind, local_key=key, target=target)
+    if row is None:
+        raise NotFound(f"not following {target.handle}")
+    await row.delete()
+    return row
