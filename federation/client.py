@@ -38,9 +38,7 @@ log = logging.getLogger(__name__)
 # (method, url, headers, body) -> headers to add, e.g. Date, Digest and Signature.
 Signer = Callable[[str, str, Mapping[str, str], bytes | None], Mapping[str, str]]
 
-ACTIVITY_ACCEPT = (
-    'application/activity+json, application/ld+json; profile="https://www.w3.org/ns/activitystreams"'
-)
+ACTIVITY_ACCEPT = 'application/activity+json, application/ld+json; profile="https://www.w3.org/ns/activitystreams"'
 ACTIVITY_TYPES = frozenset({"application/activity+json", "application/ld+json"})
 
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
@@ -272,11 +270,13 @@ class HttpClient:
                 data=hop.body,
                 allow_redirects=False,
             ) as response:
-                target = _redirect_location(hop, response)
-                # A redirect's body is not read: releasing the response drops it.
-                body = b"" if target is not None else await _read_body(response, self._max_body, url)
                 log.debug("%s %s -> %s", hop.method, url, response.status)
-                return HttpResponse(response.status, response.headers, body, url), target
+                target = _redirect_location(hop, response)
+                if target is not None:
+                    # A redirect's body is never read: releasing the response drops it.
+                    return HttpResponse(response.status, response.headers, b"", url), target
+                body = await _read_body(response, self._max_body, url)
+                return HttpResponse(response.status, response.headers, body, url), None
         except UnsafeAddressError as exc:
             # Raised by SafeResolver, which knows only the host name.
             raise UnsafeAddressError(url, exc.reason) from None

@@ -1,8 +1,33 @@
-"""ActivityPub and discovery routes (WebFinger, NodeInfo, actors, inboxes).
+"""ActivityPub and discovery routes.
 
-Empty until the federation core lands; `node.app` already mounts this list.
+`routes` are mounted as they are. `negotiated_routes` share their paths with the HTML
+pages of `web` and are only consulted for requests that ask for ActivityStreams (see
+`federation.negotiation`).
 """
 
-from starlette.routing import BaseRoute
+from starlette.routing import BaseRoute, Route
 
-routes: list[BaseRoute] = []
+from federation import discovery, documents, inbox
+
+ACTOR_PATHS = ("/@{username}", "/n/{hood}", "/o/{org}", "/actor")
+
+routes: list[BaseRoute] = [
+    Route("/.well-known/webfinger", discovery.webfinger),
+    Route("/.well-known/host-meta", discovery.host_meta),
+    Route("/.well-known/nodeinfo", discovery.nodeinfo_links),
+    Route("/nodeinfo/{version}", discovery.nodeinfo),
+    Route("/inbox", inbox.receive, methods=["POST"]),
+    # The instance actor has no HTML page: it is always JSON.
+    Route("/actor", documents.actor_document),
+]
+for path in ACTOR_PATHS:
+    routes += [
+        Route(f"{path}/inbox", inbox.receive, methods=["POST"]),
+        Route(f"{path}/outbox", documents.outbox),
+        Route(f"{path}/followers", documents.followers),
+        Route(f"{path}/following", documents.following),
+    ]
+
+negotiated_routes: list[BaseRoute] = [
+    Route(path, documents.actor_document) for path in ACTOR_PATHS if path != "/actor"
+]

@@ -123,11 +123,12 @@ def is_public_address(ip: IPv4Address | IPv6Address) -> bool:
 
 def is_allowed_address(ip: IPAddress, *, allow_private: bool) -> bool:
     """The policy actually applied: public addresses, plus loopback/private ones in development."""
+    if isinstance(ip, IPv6Address) and ip.scope_id:
+        return False  # a zone ("fe80::1%eth0") only makes sense for link-local addresses
     if is_public_address(ip):
         return True
     if not allow_private:
         return False
-    # A scoped IPv6 address ("fe80::1%eth0") never matches, which is what we want.
     return any(ip.version == net.version and ip in net for net in _DEV_ALLOWED)
 
 

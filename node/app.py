@@ -19,6 +19,8 @@ import admin.routes
 import federation.routes
 import web.errors
 import web.routes
+from federation.negotiation import ActivityPubNegotiation
+from federation.runtime import FederationRuntime
 from node import db, uris
 from node.config import Settings
 from node.logs import RequestLogMiddleware
@@ -52,9 +54,16 @@ async def check_ready(settings: Settings) -> None:
         raise NotReady("this node is not initialised: run `nabuur init`")
 
 
-def create_app(settings: Settings, *, manage_database: bool = True) -> Starlette:
-    """The node's ASGI app. Tests that open the database themselves pass False."""
+def create_app(
+    settings: Settings, *, manage_database: bool = True, workers: bool = True
+) -> Starlette:
+    """The node's ASGI app.
+
+    Tests that open the database themselves pass `manage_database=False`: the scheduler
+    and the queue workers then stay off, and tests run them one batch at a time.
+    """
     scheduler = Scheduler([Job("expire-posts", settings.expiry_interval_seconds, expire_due_posts)])
+    federation_runtime = FederationRuntime.create(settings, workers=workers)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -64,9 +73,11 @@ def create_app(settings: Settings, *, manage_database: bool = True) -> Starlette
             if manage_database:
                 await check_ready(settings)
                 scheduler.start()
+                federation_runtime.start()
             log.info("nabuur serving %s", settings.public_url)
             yield
         finally:
+            await federation_runtime.stop()
             await scheduler.stop()
             if manage_database:
                 await db.close_database()
@@ -78,10 +89,15 @@ def create_app(settings: Settings, *, manage_database: bool = True) -> Starlette
             Mount("/admin", routes=admin.routes.routes, name="admin"),
             *web.routes.routes,
         ],
-        middleware=[Middleware(RequestLogMiddleware)],
+        middleware=[
+            Middleware(RequestLogMiddleware),
+            Middleware(ActivityPubNegotiation, routes=federation.routes.negotiated_routes),
+        ],
         exception_handlers=web.errors.HANDLERS,
         lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.renderer = Renderer(settings)
+    app.state.federation = federation_runtime.federation
+    app.state.inbox_writer = federation_runtime.inbox_writer
     return app

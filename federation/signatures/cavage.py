@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPubl
 
 from .digest import (
     SignatureError,
-    check_body_digest,
+    check_lowered_digest,
     check_time,
     from_timestamp,
     lower_headers,
@@ -34,9 +34,12 @@ from .digest import (
 
 # hs2019 means "derive the algorithm from the key"; fediverse keys are RSA, so it is RSA-SHA256.
 _ALGORITHMS = frozenset({"rsa-sha256", "hs2019"})
-# One `name="quoted string"` or `name=token` parameter and the whitespace around it.
+_PSEUDO_HEADERS = frozenset({"(request-target)", "(created)", "(expires)"})
+# One `name="quoted string"` or `name=token` parameter and the whitespace around it. The quoted
+# part is written as an unrolled loop: a per-character alternation is 4x slower on signatures.
 _PARAM = re.compile(
-    r'[ \t]*([A-Za-z][A-Za-z0-9_-]*)=(?:"((?:[^"\\]|\\.)*)"|([!#$%&\'*+.^_`|~0-9A-Za-z-]+))[ \t]*'
+    r"[ \t]*([A-Za-z][A-Za-z0-9_-]*)="
+    r'(?:"([^"\\]*(?:\\.[^"\\]*)*)"|([!#$%&\'*+.^_`|~0-9A-Za-z-]+))[ \t]*'
 )
 _ESCAPE = re.compile(r"\\(.)")
 _NUMBER = re.compile(r"[0-9]{1,15}(?:\.[0-9]{1,6})?")
@@ -110,10 +113,10 @@ def verify_cavage(
     _check_required(signed, method, body)
     _check_times(params, signed, lowered, utc_now(now), max_skew)
     for name in signed:
-        if not name.startswith("(") and name not in lowered:
+        if name not in _PSEUDO_HEADERS and name not in lowered:
             raise SignatureError(f"signed header {name} is missing")
     if "digest" in signed:
-        check_body_digest(lowered, body or b"")
+        check_lowered_digest(lowered, body or b"")
     signature = _decode_signature(params)
     if not isinstance(public_key, RSAPublicKey):
         raise SignatureError("the key is not an RSA key")
@@ -131,7 +134,9 @@ def parse_signature_header(value: str) -> dict[str, str]:
         name, quoted, token = match.groups()
         if name in params:
             raise SignatureError(f"Signature header repeats {name}")
-        params[name] = token if quoted is None else _ESCAPE.sub(r"\1", quoted)
+        if quoted is not None and "\\" in quoted:
+            quoted = _ESCAPE.sub(r"\1", quoted)
+        params[name] = token if quoted is None else quoted
         position = match.end()
         if position == len(value):
             return params

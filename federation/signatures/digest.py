@@ -101,7 +101,11 @@ def check_body_digest(headers: Mapping[str, str], body: bytes) -> None:
     every SHA-256/SHA-512 member must match; other members are ignored as Mastodon and Fedify
     do, but a header offering only weak or unknown algorithms is refused.
     """
-    lowered = lower_headers(headers)
+    check_lowered_digest(lower_headers(headers), body)
+
+
+def check_lowered_digest(lowered: Mapping[str, str], body: bytes) -> None:
+    """check_body_digest for headers that went through lower_headers already."""
     digest, content_digest = lowered.get("digest"), lowered.get("content-digest")
     if digest is None and content_digest is None:
         raise SignatureError("no Digest or Content-Digest header")

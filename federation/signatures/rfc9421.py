@@ -26,7 +26,7 @@ from http_message_signatures import (
 
 from .digest import (
     SignatureError,
-    check_body_digest,
+    check_lowered_digest,
     check_time,
     from_timestamp,
     lower_headers,
@@ -148,24 +148,35 @@ def verify_rfc9421(
     _check_policy([name for name, _ in components], params, method, body)
     _check_times(params, now, max_skew)
     if requires_digest(method, body):
-        check_body_digest(lowered, body or b"")
-    # Hand the library only the chosen signature: with several, it insists on a signed tag.
-    lowered["signature-input"] = http_sf.ser({label: member})
-    lowered["signature"] = http_sf.ser({label: signature})
+        check_lowered_digest(lowered, body or b"")
+    if signature is not None:
+        # Hand the library only the chosen signature: with several, it insists on a signed tag.
+        lowered["signature-input"] = http_sf.ser({label: member})
+        lowered["signature"] = http_sf.ser({label: signature})
     verifier = _Verifier(public_key, now, max_skew)
     try:
         verifier.verify(_Request(method.upper(), url, lowered), max_age=None)
     except HTTPMessageSignaturesException as exc:
-        raise SignatureError(f"signature does not match: {exc}") from exc
+        # A bad RSA signature arrives with an empty message; other failures explain themselves.
+        detail = f" ({exc})" if str(exc) else ""
+        raise SignatureError(f"signature does not match{detail}") from exc
 
 
 def _select(headers: Mapping[str, str]) -> tuple[str, Any, Any]:
-    """The first signature whose input parses: (label, input member, signature member)."""
+    """The first signature whose input parses: (label, input member, signature member).
+
+    With a single signature, as Mastodon and Fedify send, the signature member is None: the
+    library parses that header anyway, and parsing it twice would cost a third of the time.
+    """
     if "signature-input" not in headers:
         raise SignatureError("no signature")
     if "signature" not in headers:
         raise SignatureError("Signature-Input without Signature")
     inputs = _dictionary(headers["signature-input"], "Signature-Input")
+    if len(inputs) == 1:
+        label, member = next(iter(inputs.items()))
+        if _usable_input(member):
+            return label, member, None
     signatures = _dictionary(headers["signature"], "Signature")
     for label, member in inputs.items():
         signature = signatures.get(label)

@@ -1,6 +1,6 @@
 from tortoise import migrations
 from tortoise.migrations import operations as ops
-from node.models.follows import LocalActorKind
+from node.models.follows import FollowTarget, LocalActorKind
 from node.models.moderation import DomainPolicy
 from node.models.queue import DeliveryStatus, InboxStatus
 from node.models.reactions import ReactionKind
@@ -190,6 +190,11 @@ class Migration(migrations.Migration):
         ),
         ops.AlterField(
             model_name='Follow',
+            name='target_kind',
+            field=fields.CharEnumField(description='INSTANCE: instance\nNEIGHBOURHOOD: neighbourhood\nORGANISATION: organisation\nACCOUNT: account', enum_type=FollowTarget, max_length=14),
+        ),
+        ops.AlterField(
+            model_name='Follow',
             name='follower',
             field=fields.ForeignKeyField('nabuur.Account', source_field='follower_id', null=True, db_constraint=True, to_field='id', related_name='following', on_delete=OnDelete.CASCADE),
         ),
@@ -268,7 +273,27 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='Account',
             name='manually_approves_followers',
-            field=fields.BooleanField(default=False),
+            field=fields.BooleanField(default=False, db_default=False),
+        ),
+        ops.AddField(
+            model_name='OutboxActivity',
+            name='public',
+            field=fields.BooleanField(default=False, db_default=False),
+        ),
+        ops.AddIndex(
+            model_name='OutboxActivity',
+            index=Index(fields=['actor_kind', 'actor_key', 'public', 'created_at']),
+        ),
+        # Hand-written: workers look only for rows still to do; a partial index keeps
+        # that look-up fast however many finished rows pile up.
+        ops.RunSQL(
+            [
+                "CREATE INDEX inbox_items_todo ON inbox_items (id)"
+                " WHERE status IN ('pending', 'retry')",
+                "CREATE INDEX deliveries_todo ON deliveries (next_attempt_at)"
+                " WHERE status = 'pending'",
+            ],
+            ["DROP INDEX inbox_items_todo", "DROP INDEX deliveries_todo"],
         ),
         ops.RunPython(generate_missing_keys, ops.RunPython.noop),
     ]

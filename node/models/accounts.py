@@ -26,7 +26,7 @@ class Account(Model):
     )
     is_active = fields.BooleanField(default=True)
     # Locked accounts approve each follower; others accept follows at once.
-    manually_approves_followers = fields.BooleanField(default=False)
+    manually_approves_followers = fields.BooleanField(default=False, db_default=False)
     # The actor's RSA key pair for HTTP signatures (see node.keys); never serialised.
     public_key_pem = fields.TextField(null=True)
     private_key_pem = fields.TextField(null=True)

@@ -9,6 +9,7 @@ from node.states import FollowStatus
 
 
 class FollowTarget(StrEnum):
+    INSTANCE = "instance"  # the node itself (other nodes and relays follow it)
     NEIGHBOURHOOD = "neighbourhood"
     ORGANISATION = "organisation"
     ACCOUNT = "account"
@@ -28,7 +29,7 @@ class Follow(Model):
     # The remote Follow activity's id, answered by Accept/Reject and matched by Undo.
     activity_uri = fields.CharField(max_length=500, null=True, unique=True)
     target_kind = fields.CharEnumField(FollowTarget, max_length=14)
-    # Exactly one of these is set, matching target_kind.
+    # Exactly one of these is set, matching target_kind (none for the instance).
     neighbourhood = fields.ForeignKeyField(
         "nabuur.Neighbourhood", related_name="followers", null=True, on_delete=fields.CASCADE
     )

@@ -48,10 +48,13 @@ class OutboxActivity(Model):
     actor_kind = fields.CharField(max_length=14)
     actor_key = fields.IntField(null=True)  # the local actor's id; null for the instance
     payload = fields.JSONField()
+    # Addressed to Public: listed in the actor's outbox.
+    public = fields.BooleanField(default=False, db_default=False)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
         table = "outbox_activities"
+        indexes = (("actor_kind", "actor_key", "public", "created_at"),)
 
 
 class DeliveryStatus(StrEnum):

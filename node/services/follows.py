@@ -13,15 +13,28 @@ from node.models import Account, Follow, FollowTarget, Neighbourhood, Notificati
 from node.services.notifications import notify
 from node.states import FOLLOW_GRAPH, FollowStatus
 
-Target = Neighbourhood | Organisation | Account
+
+class ThisNode:
+    """The node's own (instance) actor as a follow target."""
+
+    def __repr__(self) -> str:
+        return "<this node>"
+
+
+THIS_NODE = ThisNode()
+Target = Neighbourhood | Organisation | Account | ThisNode
 
 
 def target_lookup(target: Target) -> dict[str, object]:
     """The filter that finds follows of `target`."""
+    if isinstance(target, ThisNode):
+        return {"target_kind": FollowTarget.INSTANCE}
     return {k: v for k, v in target_fields(target).items() if k != "target_kind"}
 
 
 def target_fields(target: Target) -> dict[str, object]:
+    if isinstance(target, ThisNode):
+        return {"target_kind": FollowTarget.INSTANCE}
     if isinstance(target, Neighbourhood):
         return {"target_kind": FollowTarget.NEIGHBOURHOOD, "neighbourhood": target}
     if isinstance(target, Organisation):

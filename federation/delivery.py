@@ -1,0 +1,83 @@
+"""Sending one delivery: sign at send time, knock twice if needed, classify the answer."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import orjson
+
+from federation.client import FetchError, HttpResponse
+from federation.context import Federation
+from federation.retry import Decision, decide
+from federation.signing import Profile, local_key
+from node.models import Delivery, OutboxActivity
+from node.timeutil import utcnow
+
+log = logging.getLogger("nabuur.delivery")
+
+CONTENT_TYPE = "application/activity+json"
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    status: int | None
+    retry_after: str | None
+    error: str
+
+
+async def _post(
+    fed: Federation, activity: OutboxActivity, inbox: str, body: bytes, profile: Profile
+) -> HttpResponse:
+    key = await local_key(fed.settings, activity.actor_kind, activity.actor_key)
+    return await fed.client.request(
+        "POST",
+        inbox,
+        headers={"content-type": CONTENT_TYPE, "accept": CONTENT_TYPE},
+        body=body,
+        signer=key.signer(profile),
+    )
+
+
+async def attempt(fed: Federation, delivery: Delivery, activity: OutboxActivity) -> Attempt:
+    """One POST of `activity` to the delivery's inbox.
+
+    Draft-cavage goes first (what most servers verify); a 401 is answered once with an
+    RFC 9421 signature, and the profile that worked is remembered for the host.
+    """
+    body = orjson.dumps(activity.payload)
+    first: Profile = fed.host_profiles.get(delivery.host, "cavage")
+    try:
+        response = await _post(fed, activity, delivery.inbox, body, first)
+        if response.status == 401:
+            second: Profile = "rfc9421" if first == "cavage" else "cavage"
+            retry = await _post(fed, activity, delivery.inbox, body, second)
+            if 200 <= retry.status < 300:
+                fed.host_profiles[delivery.host] = second
+            response = retry
+        elif 200 <= response.status < 300:
+            fed.host_profiles.setdefault(delivery.host, first)
+    except FetchError as exc:
+        return Attempt(None, None, exc.reason[:300])
+    return Attempt(response.status, response.headers.get("retry-after"), "")
+
+
+async def deliver(fed: Federation, delivery: Delivery, activity: OutboxActivity) -> Decision:
+    """Attempt a delivery and decide, with the pure retry policy, what happens next."""
+    result = await attempt(fed, delivery, activity)
+    decision = decide(
+        status=result.status,
+        attempts=delivery.attempts + 1,
+        created_at=delivery.created_at,
+        now=utcnow(),
+        retry_after_header=result.retry_after,
+    )
+    log.info(
+        "deliver %s %s to %s: %s %s",
+        activity.activity_type,
+        activity.activity_uri,
+        delivery.inbox,
+        result.status if result.status is not None else result.error,
+        decision.verdict,
+    )
+    return decision

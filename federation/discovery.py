@@ -1,0 +1,148 @@
+"""Discovery: WebFinger, host-meta and NodeInfo 2.0/2.1.
+
+Every actor has a handle `name@domain`: residents by username, neighbourhoods and
+organisations by slug, and the node's instance actor by the domain itself.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from urllib.parse import unquote
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from node import __version__, uris
+from node.config import Settings
+from node.models import Account, HelpPost, Neighbourhood, Organisation
+from node.timeutil import utcnow
+
+JRD = "application/jrd+json"
+SUBSCRIBE_REL = "http://ostatus.org/schema/1.0/subscribe"
+NODEINFO_SCHEMAS = {
+    "2.0": "http://nodeinfo.diaspora.software/ns/schema/2.0",
+    "2.1": "http://nodeinfo.diaspora.software/ns/schema/2.1",
+}
+
+
+async def actor_path_for_handle(settings: Settings, name: str) -> str | None:
+    """The path of the local actor called `name`, or None."""
+    if name == settings.domain:
+        return uris.INSTANCE_ACTOR
+    if await Account.exists(username=name, is_active=True):
+        return uris.account(name)
+    if await Neighbourhood.exists(slug=name):
+        return uris.neighbourhood(name)
+    if await Organisation.exists(slug=name):
+        return uris.organisation(name)
+    return None
+
+
+async def _resolve_resource(settings: Settings, resource: str) -> tuple[str, str] | None:
+    """(handle name, actor path) for an `acct:` URI or one of our actor URLs."""
+    if resource.startswith("acct:"):
+        name, _, domain = resource[5:].lstrip("@").rpartition("@")
+        if not name or domain.lower() != settings.domain.lower():
+            return None
+        path = await actor_path_for_handle(settings, name.lower())
+        return (name.lower(), path) if path else None
+    ref = uris.parse(settings, resource)
+    if ref is None or ref.sub is not None:
+        return None
+    name = settings.domain if ref.kind == "instance" else ref.key
+    if ref.kind not in ("account", "organisation", "neighbourhood", "instance"):
+        return None
+    path = await actor_path_for_handle(settings, name)
+    return (name, path) if path else None
+
+
+async def webfinger(request: Request) -> Response:
+    settings: Settings = request.app.state.settings
+    resource = unquote(request.query_params.get("resource", "")).strip()
+    if not resource:
+        return JSONResponse({"error": "the resource parameter is required"}, status_code=400)
+    found = await _resolve_resource(settings, resource)
+    if found is None:
+        return JSONResponse({"error": "no such actor here"}, status_code=404)
+    name, path = found
+    actor_url = uris.absolute(settings, path)
+    links = [
+        {"rel": "self", "type": "application/activity+json", "href": actor_url},
+        {"rel": "http://webfinger.net/rel/profile-page", "type": "text/html", "href": actor_url},
+        {
+            "rel": SUBSCRIBE_REL,
+            "template": uris.absolute(settings, "/authorize_interaction") + "?uri={uri}",
+        },
+    ]
+    body = {"subject": f"acct:{name}@{settings.domain}", "aliases": [actor_url], "links": links}
+    return JSONResponse(body, media_type=JRD, headers={"access-control-allow-origin": "*"})
+
+
+async def host_meta(request: Request) -> Response:
+    settings: Settings = request.app.state.settings
+    template = uris.absolute(settings, "/.well-known/webfinger") + "?resource={uri}"
+    xml = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<XRD xmlns="http://docs.oasis-open.org/ns/xri/xrd-1.0">\n'
+        f'  <Link rel="lrdd" type="application/xrd+xml" template="{template}"/>\n'
+        "</XRD>\n"
+    )
+    return Response(xml, media_type="application/xrd+xml")
+
+
+async def nodeinfo_links(request: Request) -> Response:
+    settings: Settings = request.app.state.settings
+    links = [
+        {"rel": schema, "href": uris.absolute(settings, f"/nodeinfo/{version}")}
+        for version, schema in NODEINFO_SCHEMAS.items()
+    ]
+    return JSONResponse({"links": links})
+
+
+async def nodeinfo(request: Request) -> Response:
+    settings: Settings = request.app.state.settings
+    version = request.path_params["version"]
+    if version not in NODEINFO_SCHEMAS:
+        return JSONResponse({"error": "unknown NodeInfo version"}, status_code=404)
+    now = utcnow()
+    users = Account.filter(is_active=True)
+    software: dict[str, str] = {"name": "nabuur", "version": __version__}
+    if version == "2.1":
+        software["homepage"] = settings.public_url + "/"
+    hoods = await Neighbourhood.all().order_by("name")
+    body = {
+        "version": version,
+        "software": software,
+        "protocols": ["activitypub"],
+        "services": {"inbound": [], "outbound": []},
+        "openRegistrations": False,
+        "usage": {
+            "users": {
+                "total": await users.count(),
+                "activeMonth": await users.filter(
+                    last_login_at__gte=now - timedelta(days=30)
+                ).count(),
+                "activeHalfyear": await users.filter(
+                    last_login_at__gte=now - timedelta(days=180)
+                ).count(),
+            },
+            "localPosts": await HelpPost.all().count(),
+        },
+        "metadata": {
+            "nodeName": settings.name,
+            "languages": list(settings.languages),
+            "federationMode": settings.federation_mode,
+            "neighbourhoods": [
+                {
+                    "name": h.name,
+                    "slug": h.slug,
+                    "commune": h.commune,
+                    "country": h.country,
+                    "url": uris.absolute(settings, uris.neighbourhood(h.slug)),
+                }
+                for h in hoods
+            ],
+        },
+    }
+    profile = NODEINFO_SCHEMAS[version]
+    return JSONResponse(body, media_type=f'application/json; profile="{profile}#"')

@@ -1,0 +1,162 @@
+"""Serving our actors and their collections as ActivityStreams JSON."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from federation import serialize
+from federation.vocab import AP_MEDIA_TYPE
+from node import uris
+from node.config import Settings
+from node.models import (
+    Account,
+    Follow,
+    LocalActorKind,
+    Neighbourhood,
+    NodeSettings,
+    Organisation,
+    OutboxActivity,
+    OutgoingFollow,
+)
+from node.services.follows import THIS_NODE, Target, target_lookup
+from node.states import FollowStatus
+
+PAGE_SIZE = 20
+
+
+def activity_json(document: dict[str, Any], status_code: int = 200) -> Response:
+    return JSONResponse(
+        document,
+        status_code=status_code,
+        media_type=AP_MEDIA_TYPE,
+        headers={"vary": "Accept"},
+    )
+
+
+async def _actor_from_path(request: Request) -> tuple[Target | None, str]:
+    params = request.path_params
+    if "username" in params:
+        account = await Account.get_or_none(username=params["username"], is_active=True)
+        return account, uris.account(params["username"])
+    if "hood" in params:
+        return await Neighbourhood.get_or_none(slug=params["hood"]), uris.neighbourhood(
+            params["hood"]
+        )
+    if "org" in params:
+        return await Organisation.get_or_none(slug=params["org"]), uris.organisation(params["org"])
+    return THIS_NODE, uris.INSTANCE_ACTOR
+
+
+async def actor_document(request: Request) -> Response:
+    settings: Settings = request.app.state.settings
+    actor, _ = await _actor_from_path(request)
+    if actor is None:
+        return JSONResponse({"error": "no such actor"}, status_code=404)
+    if isinstance(actor, Account):
+        document = serialize.person(settings, actor)
+    elif isinstance(actor, Neighbourhood):
+        document = serialize.group(settings, actor)
+    elif isinstance(actor, Organisation):
+        document = serialize.organisation(settings, actor)
+    else:
+        document = serialize.instance(settings, await NodeSettings.get(id=1))
+    return activity_json(document)
+
+
+def _page_number(request: Request) -> int | None:
+    raw = request.query_params.get("page")
+    if raw is None:
+        return None
+    return int(raw) if raw.isdigit() and 0 < int(raw) < 100_000 else 1
+
+
+def _collection(
+    request: Request, collection_id: str, total: int, items: list[Any] | None, page: int | None
+) -> Response:
+    if page is None:
+        first = f"{collection_id}?page=1" if items is not None else None
+        return activity_json(serialize.ordered_collection(collection_id, total, first))
+    has_next = page * PAGE_SIZE < total
+    next_page = f"{collection_id}?page={page + 1}" if has_next else None
+    page_id = f"{collection_id}?page={page}"
+    return activity_json(serialize.collection_page(page_id, collection_id, items or [], next_page))
+
+
+async def followers(request: Request) -> Response:
+    settings: Settings = request.app.state.settings
+    actor, path = await _actor_from_path(request)
+    if actor is None:
+        return JSONResponse({"error": "no such actor"}, status_code=404)
+    collection_id = uris.absolute(settings, uris.followers(path))
+    query = Follow.filter(status=FollowStatus.ACCEPTED, **target_lookup(actor))
+    total = await query.count()
+    if isinstance(actor, Account) and actor.manually_approves_followers:
+        return _collection(request, collection_id, total, None, None)  # count only
+    page = _page_number(request)
+    items: list[str] = []
+    if page is not None:
+        rows = (
+            await query.order_by("-id")
+            .offset((page - 1) * PAGE_SIZE)
+            .limit(PAGE_SIZE)
+            .prefetch_related("follower", "follower_remote")
+        )
+        for row in rows:
+            if row.follower_remote is not None:
+                items.append(row.follower_remote.uri)
+            elif row.follower is not None:
+                items.append(uris.absolute(settings, uris.account(row.follower.username)))
+    return _collection(request, collection_id, total, items, page)
+
+
+def _local_ref(actor: Target) -> tuple[LocalActorKind, int | None]:
+    if isinstance(actor, Account):
+        return LocalActorKind.ACCOUNT, actor.id
+    if isinstance(actor, Neighbourhood):
+        return LocalActorKind.NEIGHBOURHOOD, actor.id
+    if isinstance(actor, Organisation):
+        return LocalActorKind.ORGANISATION, actor.id
+    return LocalActorKind.INSTANCE, None
+
+
+async def following(request: Request) -> Response:
+    settings: Settings = request.app.state.settings
+    actor, path = await _actor_from_path(request)
+    if actor is None:
+        return JSONResponse({"error": "no such actor"}, status_code=404)
+    collection_id = uris.absolute(settings, uris.following(path))
+    kind, key = _local_ref(actor)
+    query = OutgoingFollow.filter(local_kind=kind, local_key=key, status=FollowStatus.ACCEPTED)
+    total = await query.count()
+    page = _page_number(request)
+    items: list[str] = []
+    if page is not None:
+        rows = (
+            await query.order_by("-id")
+            .offset((page - 1) * PAGE_SIZE)
+            .limit(PAGE_SIZE)
+            .prefetch_related("target")
+        )
+        items = [row.target.uri for row in rows]
+    return _collection(request, collection_id, total, items, page)
+
+
+async def outbox(request: Request) -> Response:
+    """Public activities this actor sent, newest first."""
+    settings: Settings = request.app.state.settings
+    actor, path = await _actor_from_path(request)
+    if actor is None:
+        return JSONResponse({"error": "no such actor"}, status_code=404)
+    collection_id = uris.absolute(settings, uris.outbox(path))
+    kind, key = _local_ref(actor)
+    query = OutboxActivity.filter(actor_kind=kind, actor_key=key, public=True)
+    total = await query.count()
+    page = _page_number(request)
+    items = None
+    if page is not None:
+        rows = await query.order_by("-created_at").offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)
+        items = [row.payload for row in rows]
+    return _collection(request, collection_id, total, items, page)

@@ -1,0 +1,66 @@
+"""Follow, Accept, Reject, and Undo of a Follow."""
+
+from __future__ import annotations
+
+from federation import outbox
+from federation.handlers import Incoming, Outcome, handles
+from federation.handlers.local import local_actor
+from federation.vocab import id_of
+from node.errors import NotFound
+from node.models import Follow, Reaction
+from node.services import remote_content, remote_follows
+from node.states import FollowStatus
+
+
+@handles("Follow")
+async def follow(incoming: Incoming) -> Outcome:
+    target = await local_actor(incoming.fed, id_of(incoming.object))
+    if target is None:
+        return Outcome.rejected("Follow of nothing we have")
+    row = await remote_follows.follow_from_remote(incoming.actor, target, incoming.activity["id"])
+    if row.status == FollowStatus.ACCEPTED:
+        await outbox.answer_follow(incoming.fed, target, incoming.actor, incoming.activity, True)
+        return Outcome.processed("accepted")
+    return Outcome.processed("pending approval")
+
+
+async def _answer(incoming: Incoming, accepted: bool) -> Outcome:
+    follow_id = id_of(incoming.object)
+    try:
+        await remote_follows.answer_outgoing_follow(incoming.actor, follow_id, accepted)
+    except NotFound:
+        return Outcome.rejected("answers no follow we sent to this actor")
+    return Outcome.processed("accepted" if accepted else "rejected")
+
+
+@handles("Accept")
+async def accept(incoming: Incoming) -> Outcome:
+    return await _answer(incoming, True)
+
+
+@handles("Reject")
+async def reject(incoming: Incoming) -> Outcome:
+    return await _answer(incoming, False)
+
+
+@handles("Undo")
+async def undo(incoming: Incoming) -> Outcome:
+    """Undo of a Follow, Like or Announce, named by its activity id (object embedded or not)."""
+    undone_id = id_of(incoming.object)
+    if undone_id is None:
+        return Outcome.rejected("Undo of nothing")
+    if await Follow.exists(activity_uri=undone_id, follower_remote=incoming.actor):
+        await remote_follows.undo_remote_follow(incoming.actor, undone_id, None)
+        return Outcome.processed("unfollowed")
+    if await Reaction.exists(activity_uri=undone_id, actor=incoming.actor):
+        await remote_content.remove_reaction(incoming.actor, undone_id)
+        return Outcome.processed("reaction removed")
+    obj = incoming.object
+    if isinstance(obj, dict) and obj.get("type") == "Follow":
+        # Some servers send a new id for the Follow they undo: fall back to its target.
+        target = await local_actor(incoming.fed, id_of(obj.get("object")))
+        if target is not None and await remote_follows.undo_remote_follow(
+            incoming.actor, None, target
+        ):
+            return Outcome.processed("unfollowed")
+    return Outcome.ignored("nothing of this actor to undo")

@@ -1,0 +1,32 @@
+"""Like and Announce of our posts, counted per actor."""
+
+from __future__ import annotations
+
+from federation.handlers import Incoming, Outcome, handles
+from federation.handlers.local import local_post
+from federation.vocab import id_of
+from node.models import ReactionKind
+from node.services import remote_content
+from node.services.visibility import can_view
+
+
+async def _react(incoming: Incoming, kind: ReactionKind) -> Outcome:
+    post = await local_post(incoming.fed, id_of(incoming.object))
+    if post is None:
+        # Announces of remote objects (relays, boosts of others) are read in a later step;
+        # we never trust an embedded copy of another server's object.
+        return Outcome.ignored("not one of our posts")
+    if not await can_view(None, post):
+        return Outcome.rejected("not a public post")
+    await remote_content.add_reaction(incoming.actor, post, kind, incoming.activity["id"])
+    return Outcome.processed(f"{kind} counted")
+
+
+@handles("Like")
+async def like(incoming: Incoming) -> Outcome:
+    return await _react(incoming, ReactionKind.LIKE)
+
+
+@handles("Announce")
+async def announce(incoming: Incoming) -> Outcome:
+    return await _react(incoming, ReactionKind.ANNOUNCE)

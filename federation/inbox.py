@@ -1,0 +1,110 @@
+"""The inbox endpoints: check, verify, store, answer 202. Processing happens later.
+
+Order of checks: content type, size, JSON shape, domain policy and duplicates (202,
+dropped), signature and signer = actor (401), origin (400), then the durable store.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from federation.context import Federation
+from federation.inbox_store import InboxWriter, Received
+from federation.parse import host_of, is_http_url
+from federation.verification import SignedRequest, Unauthorized, verify_request
+from federation.vocab import id_of, is_activitypub_content_type
+from node import uris
+from node.models import InboxItem
+from node.services import moderation
+
+log = logging.getLogger("nabuur.inbox")
+
+MAX_BODY = 1024 * 1024
+
+
+class Rejected(Exception):
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+def _error(status: int, reason: str) -> Response:
+    return JSONResponse({"error": reason}, status_code=status)
+
+
+async def _read_body(request: Request) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY):
+        raise Rejected(413, f"body over {MAX_BODY} bytes")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise Rejected(413, f"body over {MAX_BODY} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _parse_activity(body: bytes) -> dict:
+    try:
+        activity = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise Rejected(400, "body is not JSON") from None
+    if not isinstance(activity, dict):
+        raise Rejected(400, "activity is not a JSON object")
+    if not is_http_url(activity.get("id")):
+        raise Rejected(400, "activity has no id")
+    if not isinstance(activity.get("type"), str) or not activity["type"]:
+        raise Rejected(400, "activity has no type")
+    if not is_http_url(id_of(activity.get("actor"))):
+        raise Rejected(400, "activity has no actor")
+    return activity
+
+
+def _signed_request(fed: Federation, request: Request, body: bytes) -> SignedRequest:
+    raw_path = request.scope.get("raw_path") or request.url.path.encode()
+    query = request.scope.get("query_string") or b""
+    target = raw_path.decode("latin-1") + ("?" + query.decode("latin-1") if query else "")
+    return SignedRequest(
+        method=request.method,
+        target=target,
+        url=fed.settings.public_url + target,
+        headers=request.headers,
+        body=body,
+    )
+
+
+async def receive(request: Request) -> Response:
+    fed: Federation = request.app.state.federation
+    writer: InboxWriter = request.app.state.inbox_writer
+    try:
+        if not is_activitypub_content_type(request.headers.get("content-type")):
+            raise Rejected(415, "expected application/activity+json")
+        body = await _read_body(request)
+        activity = _parse_activity(body)
+        actor_uri = id_of(activity["actor"])
+        assert actor_uri is not None
+        if not await moderation.is_domain_allowed(fed.settings, host_of(actor_uri)):
+            return Response(status_code=202)  # dropped on purpose, and not said why
+        if await InboxItem.exists(activity_id=activity["id"]):
+            return Response(status_code=202)
+        signer = await verify_request(fed, _signed_request(fed, request, body))
+        if signer.uri != actor_uri:
+            raise Rejected(401, "signer and actor do not match")
+        if uris.is_local(fed.settings, activity["id"]):
+            raise Rejected(400, "activity claims a local id")
+        if host_of(activity["id"]) != host_of(actor_uri):
+            raise Rejected(400, "activity id is not on the actor's host")
+    except Rejected as exc:
+        log.info("inbox refused %s: %s", request.url.path, exc.reason)
+        return _error(exc.status, exc.reason)
+    except Unauthorized as exc:
+        log.info("inbox refused %s: %s", request.url.path, exc.reason)
+        return _error(503 if exc.temporary else 401, exc.reason)
+    await writer.store(Received(activity["id"], activity["type"][:40], actor_uri, activity))
+    return Response(status_code=202)

@@ -1,0 +1,144 @@
+"""Outgoing activities: built once with a stable id, one delivery row per inbox.
+
+Deliveries are sent by `federation.delivery`; this module only decides what goes where.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import urlsplit
+
+from tortoise.transactions import in_transaction
+
+from federation.context import Federation
+from federation.vocab import AS_CONTEXT, PUBLIC
+from node import uris
+from node.models import (
+    Account,
+    Delivery,
+    LocalActorKind,
+    Neighbourhood,
+    Organisation,
+    OutboxActivity,
+    RemoteActor,
+)
+from node.services.follows import Target, ThisNode
+from node.timeutil import utcnow
+
+
+def actor_path(actor: Target) -> str:
+    if isinstance(actor, ThisNode):
+        return uris.INSTANCE_ACTOR
+    if isinstance(actor, Neighbourhood):
+        return uris.neighbourhood(actor.slug)
+    if isinstance(actor, Organisation):
+        return uris.organisation(actor.slug)
+    return uris.account(actor.username)
+
+
+def actor_ref(actor: Target) -> tuple[LocalActorKind, int | None]:
+    if isinstance(actor, ThisNode):
+        return LocalActorKind.INSTANCE, None
+    if isinstance(actor, Neighbourhood):
+        return LocalActorKind.NEIGHBOURHOOD, actor.id
+    if isinstance(actor, Organisation):
+        return LocalActorKind.ORGANISATION, actor.id
+    assert isinstance(actor, Account)
+    return LocalActorKind.ACCOUNT, actor.id
+
+
+def new_activity_id(fed: Federation) -> tuple[uuid.UUID, str]:
+    key = uuid.uuid4()
+    return key, uris.absolute(fed.settings, uris.activity(key))
+
+
+async def enqueue(
+    fed: Federation, actor: Target, activity: dict[str, Any], inboxes: Iterable[str]
+) -> OutboxActivity:
+    """Store `activity` and one pending delivery per distinct inbox, in one transaction."""
+    kind, key = actor_ref(actor)
+    targets = sorted(set(inboxes))
+    now = utcnow()
+    async with in_transaction():
+        stored = await OutboxActivity.create(
+            id=uuid.UUID(activity["id"].rsplit("/", 1)[1]),
+            activity_uri=activity["id"],
+            activity_type=activity["type"],
+            actor_kind=kind,
+            actor_key=key,
+            payload=activity,
+            public=PUBLIC in activity.get("to", []) + activity.get("cc", []),
+        )
+        await Delivery.bulk_create(
+            [
+                Delivery(
+                    activity=stored,
+                    inbox=inbox,
+                    host=urlsplit(inbox).netloc.lower(),
+                    next_attempt_at=now,
+                )
+                for inbox in targets
+            ]
+        )
+    fed.deliveries_waiting.set()
+    return stored
+
+
+async def answer_follow(
+    fed: Federation,
+    target: Target,
+    follower: RemoteActor,
+    follow_activity: dict[str, Any],
+    accepted: bool,
+) -> OutboxActivity:
+    """Accept or Reject a remote Follow, addressed to the follower alone."""
+    _, activity_id = new_activity_id(fed)
+    actor_id = uris.absolute(fed.settings, actor_path(target))
+    activity = {
+        "@context": AS_CONTEXT,
+        "id": activity_id,
+        "type": "Accept" if accepted else "Reject",
+        "actor": actor_id,
+        "to": [follower.uri],
+        # Mastodon matches the answer by the Follow's id; embedding it helps the others.
+        "object": {
+            "id": follow_activity["id"],
+            "type": "Follow",
+            "actor": follower.uri,
+            "object": actor_id,
+        },
+    }
+    return await enqueue(fed, target, activity, [follower.inbox])
+
+
+async def send_follow(fed: Federation, local: Target, target: RemoteActor) -> dict[str, Any]:
+    """A Follow from one of our actors to a remote actor (the caller records it)."""
+    _, activity_id = new_activity_id(fed)
+    activity = {
+        "@context": AS_CONTEXT,
+        "id": activity_id,
+        "type": "Follow",
+        "actor": uris.absolute(fed.settings, actor_path(local)),
+        "object": target.uri,
+        "to": [target.uri],
+    }
+    await enqueue(fed, local, activity, [target.inbox])
+    return activity
+
+
+async def send_undo(
+    fed: Federation, local: Target, target: RemoteActor, undone: dict[str, Any]
+) -> dict[str, Any]:
+    _, activity_id = new_activity_id(fed)
+    activity = {
+        "@context": AS_CONTEXT,
+        "id": activity_id,
+        "type": "Undo",
+        "actor": uris.absolute(fed.settings, actor_path(local)),
+        "object": {k: v for k, v in undone.items() if k != "@context"},
+        "to": [target.uri],
+    }
+    await enqueue(fed, local, activity, [target.inbox])
+    return activity

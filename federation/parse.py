@@ -1,0 +1,139 @@
+"""Incoming ActivityStreams to our values, with the checks every document must pass.
+
+Parsers accept the shapes other software sends, ignore properties they do not know,
+and raise `ParseError` (never anything else) for what they cannot use.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from federation.vocab import PUBLIC_ALIASES, as_list, id_of
+from node.services.remote_actors import RemoteActorData
+from node.text import clean_line, sanitise_html
+
+ACTOR_TYPES = frozenset({"Person", "Service", "Application", "Group", "Organization"})
+_TAGS = re.compile(r"<[^>]+>")
+
+
+class ParseError(ValueError):
+    """A document we cannot use; the message says why, briefly."""
+
+
+def host_of(url: str) -> str:
+    return urlsplit(url).netloc.lower()
+
+
+def is_http_url(value: object) -> bool:
+    if not isinstance(value, str) or len(value) > 500:
+        return False
+    parts = urlsplit(value)
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
+def same_host(a: str, b: str) -> bool:
+    return host_of(a) == host_of(b)
+
+
+def _text(value: object, limit: int) -> str:
+    return clean_line(value)[:limit] if isinstance(value, str) else ""
+
+
+def parse_actor(document: dict[str, Any], fetched_from: str) -> RemoteActorData:
+    """An actor document fetched from `fetched_from`, with its key checked."""
+    actor_id = document.get("id")
+    if not is_http_url(actor_id) or actor_id != fetched_from.split("#", 1)[0]:
+        raise ParseError("actor id does not match where it was fetched from")
+    if document.get("type") not in ACTOR_TYPES:
+        raise ParseError(f"not an actor: {document.get('type')!r}")
+    inbox = document.get("inbox")
+    if not is_http_url(inbox) or not same_host(inbox, actor_id):
+        raise ParseError("actor has no usable inbox on its own host")
+    key = document.get("publicKey")
+    key = key[0] if isinstance(key, list) and key else key
+    if not isinstance(key, dict):
+        raise ParseError("actor has no publicKey")
+    key_id, owner, pem = key.get("id"), key.get("owner"), key.get("publicKeyPem")
+    if owner != actor_id:
+        raise ParseError("the key's owner is not the actor")
+    if not is_http_url(key_id) or not same_host(key_id, actor_id):
+        raise ParseError("the key id is not on the actor's host")
+    if not isinstance(pem, str) or "PUBLIC KEY" not in pem:
+        raise ParseError("the key is not a PEM public key")
+    endpoints = document.get("endpoints")
+    shared = endpoints.get("sharedInbox") if isinstance(endpoints, dict) else None
+    icon = document.get("icon")
+    icon_url = id_of(icon.get("url")) if isinstance(icon, dict) else None
+    summary = document.get("summary")
+    return RemoteActorData(
+        uri=actor_id,
+        domain=host_of(actor_id),
+        actor_type=document["type"],
+        username=_text(document.get("preferredUsername"), 100),
+        display_name=_text(document.get("name"), 200),
+        summary_html=sanitise_html(summary)[:5000] if isinstance(summary, str) else "",
+        url=id_of(document.get("url")) if is_http_url(id_of(document.get("url"))) else None,
+        icon_url=icon_url if is_http_url(icon_url) else None,
+        inbox=inbox,
+        shared_inbox=shared if is_http_url(shared) else None,
+        followers_url=document.get("followers") if is_http_url(document.get("followers")) else None,
+        key_id=key_id,
+        public_key_pem=pem,
+        manually_approves_followers=document.get("manuallyApprovesFollowers") is True,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class NoteData:
+    id: str
+    attributed_to: str
+    in_reply_to: str | None
+    html: str  # sanitised
+    text: str
+    to: list[str]
+    cc: list[str]
+
+    @property
+    def is_public(self) -> bool:
+        return any(a in PUBLIC_ALIASES for a in self.to + self.cc)
+
+
+def html_to_text(html: str) -> str:
+    """Plain text of sanitised HTML, for notifications and the plain `body` column."""
+    spaced = re.sub(r"</p>|<br\s*/?>", "\n", html)
+    text = _TAGS.sub("", spaced)
+    for entity, char in (("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&#39;", "'")):
+        text = text.replace(entity, char)
+    return text.replace("&amp;", "&").strip()
+
+
+def parse_note(obj: object, actor_uri: str) -> NoteData:
+    """A Note (or Article/Page/Question) published by `actor_uri`, origin-checked."""
+    if not isinstance(obj, dict):
+        raise ParseError("object is not embedded")
+    note_id = obj.get("id")
+    if not is_http_url(note_id):
+        raise ParseError("object has no id")
+    if not same_host(note_id, actor_uri):
+        raise ParseError("object id is not on the actor's host")
+    attributed = id_of(as_list(obj.get("attributedTo"))[0] if obj.get("attributedTo") else None)
+    if attributed != actor_uri:
+        raise ParseError("attributedTo is not the actor")
+    content = obj.get("content")
+    if not isinstance(content, str):
+        content_map = obj.get("contentMap")
+        content = next(iter(content_map.values()), "") if isinstance(content_map, dict) else ""
+    html = sanitise_html(content[:100_000])
+    reply_to = id_of(obj.get("inReplyTo"))
+    return NoteData(
+        id=note_id,
+        attributed_to=attributed,
+        in_reply_to=reply_to if is_http_url(reply_to) else None,
+        html=html,
+        text=html_to_text(html),
+        to=[a for a in (id_of(x) for x in as_list(obj.get("to"))) if a],
+        cc=[a for a in (id_of(x) for x in as_list(obj.get("cc"))) if a],
+    )

@@ -1,0 +1,39 @@
+"""Starting and stopping federation inside a node process: client, writer, workers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from federation.context import Federation
+from federation.inbox_store import InboxWriter
+from federation.worker import QueueLoop, deliver_once, process_inbox_once
+from node.config import Settings
+
+
+@dataclass
+class FederationRuntime:
+    federation: Federation
+    inbox_writer: InboxWriter
+    loops: list[QueueLoop]
+
+    @classmethod
+    def create(cls, settings: Settings, *, workers: bool = True) -> FederationRuntime:
+        fed = Federation.create(settings)
+        loops = []
+        if workers:
+            loops = [
+                QueueLoop("inbox-worker", lambda: process_inbox_once(fed), fed.inbox_waiting),
+                QueueLoop("delivery-worker", lambda: deliver_once(fed), fed.deliveries_waiting),
+            ]
+        return cls(fed, InboxWriter(on_commit=fed.inbox_waiting), loops)
+
+    def start(self) -> None:
+        self.inbox_writer.start()
+        for loop in self.loops:
+            loop.start()
+
+    async def stop(self) -> None:
+        for loop in self.loops:
+            await loop.stop()
+        await self.inbox_writer.stop()
+        await self.federation.close()

@@ -1,0 +1,64 @@
+"""Signing outgoing requests with a local actor's key, in either signature profile."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+
+from federation.client import Signer
+from federation.signatures import sign_cavage, sign_rfc9421
+from node import uris
+from node.config import Settings
+from node.errors import NotFound
+from node.keys import load_private_key
+from node.models import Account, LocalActorKind, Neighbourhood, NodeSettings, Organisation
+
+Profile = Literal["cavage", "rfc9421"]
+
+
+@dataclass(frozen=True, slots=True)
+class LocalKey:
+    """A local actor's key id and private key, loaded only when something is sent."""
+
+    key_id: str
+    private_key: RSAPrivateKey
+
+    def signer(self, profile: Profile = "cavage") -> Signer:
+        sign = sign_cavage if profile == "cavage" else sign_rfc9421
+
+        def add_headers(
+            method: str, url: str, headers: Mapping[str, str], body: bytes | None
+        ) -> Mapping[str, str]:
+            return sign(
+                method=method,
+                url=url,
+                headers=headers,
+                body=body,
+                key_id=self.key_id,
+                private_key=self.private_key,
+            )
+
+        return add_headers
+
+
+async def local_key(settings: Settings, kind: LocalActorKind | str, key: int | None) -> LocalKey:
+    """The signing key of one of our actors (`key` is its id; None for the instance)."""
+    kind = LocalActorKind(kind)
+    if kind == LocalActorKind.INSTANCE:
+        node = await NodeSettings.get(id=1)
+        path, pem = uris.INSTANCE_ACTOR, node.private_key_pem
+    elif kind == LocalActorKind.ACCOUNT:
+        account = await Account.get(id=key)
+        path, pem = uris.account(account.username), account.private_key_pem
+    elif kind == LocalActorKind.ORGANISATION:
+        org = await Organisation.get(id=key)
+        path, pem = uris.organisation(org.slug), org.private_key_pem
+    else:
+        hood = await Neighbourhood.get(id=key)
+        path, pem = uris.neighbourhood(hood.slug), hood.private_key_pem
+    if not pem:
+        raise NotFound(f"{kind} {key} has no key pair")
+    return LocalKey(uris.key_id(uris.absolute(settings, path)), load_private_key(pem))

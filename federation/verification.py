@@ -1,0 +1,105 @@
+"""Checking who sent a request: HTTP signature in either profile, resolved to an actor.
+
+The signer must then be the activity's actor; the inbox checks that. A failure with a
+cached key triggers one refetch of the actor, since the key may have been rotated.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from cryptography.exceptions import UnsupportedAlgorithm
+
+from federation.actors import ActorUnavailable, actor_for_key
+from federation.context import Federation
+from federation.signatures import (
+    SignatureError,
+    key_id_of,
+    signature_profile,
+    verify_cavage,
+    verify_rfc9421,
+)
+from node.keys import load_public_key
+from node.models import RemoteActor
+
+REFETCH_AFTER_FAILURE = 60.0  # seconds between key refetches for one actor
+_last_refetch: dict[int, float] = {}
+
+
+class Unauthorized(Exception):
+    def __init__(self, reason: str, *, temporary: bool = False) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.temporary = temporary
+
+
+@dataclass(frozen=True, slots=True)
+class SignedRequest:
+    method: str
+    target: str  # raw path and query as received
+    url: str  # the URL the sender addressed: our public origin + target
+    headers: Mapping[str, str]
+    body: bytes | None
+
+
+def _verify_with(actor: RemoteActor, request: SignedRequest, profile: str) -> None:
+    try:
+        public_key = load_public_key(actor.public_key_pem)
+    except (ValueError, UnsupportedAlgorithm) as exc:
+        raise SignatureError("the actor's key is not an RSA key") from exc
+    if profile == "rfc9421":
+        verify_rfc9421(
+            method=request.method,
+            url=request.url,
+            headers=request.headers,
+            body=request.body,
+            public_key=public_key,
+        )
+    else:
+        verify_cavage(
+            method=request.method,
+            target=request.target,
+            headers=request.headers,
+            body=request.body,
+            public_key=public_key,
+        )
+
+
+def _may_refetch(actor: RemoteActor) -> bool:
+    now = time.monotonic()
+    if now - _last_refetch.get(actor.id, 0.0) < REFETCH_AFTER_FAILURE:
+        return False
+    if len(_last_refetch) > 10_000:
+        _last_refetch.clear()
+    _last_refetch[actor.id] = now
+    return True
+
+
+async def verify_request(fed: Federation, request: SignedRequest) -> RemoteActor:
+    """The actor whose key signed `request`; raises Unauthorized with a short reason."""
+    profile = signature_profile(request.headers)
+    if profile is None:
+        raise Unauthorized("no signature")
+    key_id = key_id_of(request.headers)
+    if not key_id:
+        raise Unauthorized("signature has no usable keyId")
+    try:
+        actor = await actor_for_key(fed, key_id)
+    except ActorUnavailable as exc:
+        raise Unauthorized(f"key {exc.reason}", temporary=exc.temporary) from exc
+    try:
+        _verify_with(actor, request, profile)
+        return actor
+    except SignatureError as first:
+        if not _may_refetch(actor):
+            raise Unauthorized(first.reason) from first
+        try:
+            actor = await actor_for_key(fed, key_id, refresh=True)
+            _verify_with(actor, request, profile)
+            return actor
+        except ActorUnavailable as exc:
+            raise Unauthorized(f"key {exc.reason}", temporary=exc.temporary) from exc
+        except SignatureError as second:
+            raise Unauthorized(second.reason) from second

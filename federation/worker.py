@@ -1,0 +1,205 @@
+"""Workers of the federation queues: inbox items to handlers, deliveries to inboxes.
+
+Both claim rows with a lease (`locked_until`; `FOR UPDATE SKIP LOCKED` on PostgreSQL),
+so several processes can share a queue, and a row whose worker died is taken again
+when its lease runs out. `run_once` functions do one batch and say how many rows they
+handled: the loops call them, and tests call them directly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+from tortoise.expressions import Q
+from tortoise.transactions import in_transaction
+
+from federation.context import Federation
+from federation.delivery import deliver
+from federation.handlers import Incoming, Outcome, handler_for
+from federation.retry import Verdict, backoff
+from node.models import Delivery, DeliveryStatus, InboxItem, InboxStatus
+from node.services import remote_actors
+from node.timeutil import utcnow
+
+log = logging.getLogger("nabuur.worker")
+
+INBOX_LEASE = timedelta(minutes=2)
+DELIVERY_LEASE = timedelta(minutes=5)
+MAX_INBOX_ATTEMPTS = 5
+DELIVERY_CONCURRENCY = 64
+
+
+def _claimable(now) -> Q:
+    return Q(locked_until=None) | Q(locked_until__lt=now)
+
+
+async def _claim_inbox(limit: int) -> list[InboxItem]:
+    now = utcnow()
+    async with in_transaction():
+        due = Q(status=InboxStatus.PENDING) | Q(status=InboxStatus.RETRY, next_attempt_at__lte=now)
+        items = (
+            await InboxItem.filter(due, _claimable(now))
+            .order_by("id")
+            .limit(limit)
+            .select_for_update(skip_locked=True)
+        )
+        if items:
+            await InboxItem.filter(id__in=[i.id for i in items]).update(
+                locked_until=now + INBOX_LEASE
+            )
+    return items
+
+
+async def _handle(fed: Federation, item: InboxItem) -> Outcome:
+    actor = await remote_actors.by_uri(item.actor_uri)
+    if actor is None:
+        return Outcome.rejected("sender no longer known")
+    handler = handler_for(item.activity_type)
+    if handler is None:
+        return Outcome.ignored(f"{item.activity_type} is not supported")
+    return await handler(Incoming(fed, actor, item.payload))
+
+
+async def _process(fed: Federation, item: InboxItem) -> None:
+    try:
+        async with in_transaction():  # a savepoint: one item's failure undoes only itself
+            outcome = await _handle(fed, item)
+    except Exception as exc:  # a bug or a lost connection must not lose the activity
+        log.exception("handling %s %s failed", item.activity_type, item.activity_id)
+        note = f"{type(exc).__name__}: {exc}"[:300]
+        outcome = (
+            Outcome.retry(note)
+            if item.attempts + 1 < MAX_INBOX_ATTEMPTS
+            else Outcome.rejected(f"gave up: {note}")
+        )
+    now = utcnow()
+    item.status = outcome.status
+    item.outcome = outcome.note[:300]
+    item.attempts += 1
+    item.locked_until = None
+    item.processed_at = now if outcome.status != InboxStatus.RETRY else None
+    item.next_attempt_at = (
+        now + backoff(item.attempts) if outcome.status == InboxStatus.RETRY else None
+    )
+    await item.save(
+        update_fields=[
+            "status",
+            "outcome",
+            "attempts",
+            "locked_until",
+            "processed_at",
+            "next_attempt_at",
+        ]
+    )
+    log.info("inbox %s %s: %s %s", item.activity_type, item.activity_id, item.status, item.outcome)
+
+
+async def process_inbox_once(fed: Federation, limit: int = 100) -> int:
+    """Claim and handle one batch of received activities; returns how many."""
+    items = await _claim_inbox(limit)
+    if not items:
+        return 0
+    # One transaction per batch: a commit per item would cap throughput at the disk's
+    # sync rate. Each item still runs in its own savepoint.
+    async with in_transaction():
+        for item in items:
+            await _process(fed, item)
+    return len(items)
+
+
+async def _claim_deliveries(limit: int) -> list[Delivery]:
+    now = utcnow()
+    async with in_transaction():
+        rows = (
+            await Delivery.filter(
+                _claimable(now), status=DeliveryStatus.PENDING, next_attempt_at__lte=now
+            )
+            .order_by("next_attempt_at", "id")
+            .limit(limit)
+            .select_for_update(skip_locked=True)
+        )
+        if rows:
+            await Delivery.filter(id__in=[r.id for r in rows]).update(
+                locked_until=now + DELIVERY_LEASE
+            )
+    for row in rows:
+        await row.fetch_related("activity")
+    return rows
+
+
+async def deliver_once(fed: Federation, limit: int = 200) -> int:
+    """Claim and send one batch of due deliveries; returns how many were attempted."""
+    rows = await _claim_deliveries(limit)
+    if not rows:
+        return 0
+    gate = asyncio.Semaphore(DELIVERY_CONCURRENCY)
+
+    async def one(row: Delivery) -> None:
+        async with gate:
+            decision = await deliver(fed, row, row.activity)
+        row.attempts += 1
+        row.locked_until = None
+        row.last_error = decision.reason[:300]
+        if decision.verdict == Verdict.SENT:
+            row.status, row.sent_at = DeliveryStatus.SENT, utcnow()
+        elif decision.verdict == Verdict.FAILED:
+            row.status = DeliveryStatus.FAILED
+        else:
+            row.next_attempt_at = decision.next_attempt_at
+        await row.save(
+            update_fields=[
+                "attempts",
+                "locked_until",
+                "last_error",
+                "status",
+                "sent_at",
+                "next_attempt_at",
+            ]
+        )
+
+    await asyncio.gather(*(one(row) for row in rows))
+    return len(rows)
+
+
+class QueueLoop:
+    """Runs `run_once` until the queue is empty, then sleeps until woken or polled."""
+
+    def __init__(
+        self,
+        name: str,
+        run_once: Callable[[], Awaitable[int]],
+        wake: asyncio.Event,
+        poll_seconds: float = 2.0,
+    ) -> None:
+        self.name = name
+        self.run_once = run_once
+        self.wake = wake
+        self.poll_seconds = poll_seconds
+        self._task: asyncio.Task[None] | None = None
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                handled = await self.run_once()
+            except Exception:
+                log.exception("worker %s failed; trying again shortly", self.name)
+                handled = 0
+            if handled:
+                continue
+            self.wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), self.poll_seconds)
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._loop(), name=self.name)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
