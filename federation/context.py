@@ -30,6 +30,7 @@ class Federation:
     # Set when deliveries are queued or inbox items stored, so workers wake at once.
     deliveries_waiting: asyncio.Event = field(default_factory=asyncio.Event)
     inbox_waiting: asyncio.Event = field(default_factory=asyncio.Event)
+    events_waiting: asyncio.Event = field(default_factory=asyncio.Event)
     _instance_key: LocalKey | None = None
 
     @classmethod

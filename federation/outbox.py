@@ -113,10 +113,10 @@ async def answer_follow(
     return await enqueue(fed, target, activity, [follower.inbox])
 
 
-async def send_follow(fed: Federation, local: Target, target: RemoteActor) -> dict[str, Any]:
-    """A Follow from one of our actors to a remote actor (the caller records it)."""
+def follow_activity(fed: Federation, local: Target, target: RemoteActor) -> dict[str, Any]:
+    """A Follow from one of our actors to a remote actor (the caller records and sends it)."""
     _, activity_id = new_activity_id(fed)
-    activity = {
+    return {
         "@context": AS_CONTEXT,
         "id": activity_id,
         "type": "Follow",
@@ -124,8 +124,6 @@ async def send_follow(fed: Federation, local: Target, target: RemoteActor) -> di
         "object": target.uri,
         "to": [target.uri],
     }
-    await enqueue(fed, local, activity, [target.inbox])
-    return activity
 
 
 async def send_undo(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from federation.context import Federation
+from federation.event_consumer import consume_events_once
 from federation.inbox_store import InboxWriter
 from federation.worker import QueueLoop, deliver_once, process_inbox_once
 from node.config import Settings
@@ -24,6 +25,10 @@ class FederationRuntime:
             loops = [
                 QueueLoop("inbox-worker", lambda: process_inbox_once(fed), fed.inbox_waiting),
                 QueueLoop("delivery-worker", lambda: deliver_once(fed), fed.deliveries_waiting),
+                # Events come from services in any process (the CLI too): polled each second.
+                QueueLoop(
+                    "event-worker", lambda: consume_events_once(fed), fed.events_waiting, 1.0
+                ),
             ]
         return cls(fed, InboxWriter(on_commit=fed.inbox_waiting), loops)
 

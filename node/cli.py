@@ -24,8 +24,10 @@ from node.config import Settings, SettingsError, load_settings
 from node.demo import DEMO_PASSWORD, seed
 from node.errors import DomainError
 from node.logs import configure as configure_logging
-from node.models import Role
+from node.models import Account, Neighbourhood, Organisation, Role
+from node.services import remote_follows
 from node.services.accounts import check_password, create_account
+from node.services.follows import Target
 from node.services.node_setup import initialise_node, is_initialised
 
 DEMO_DATABASE = "sqlite://./data/demo.sqlite3"
@@ -181,8 +183,11 @@ async def _demo(settings: Settings) -> dict[str, int]:
 
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     url = args.database_url or DEMO_DATABASE
+    # A demo lives on loopback, where other demo nodes and test peers are.
     settings = settings.with_overrides(
-        database_url=url, name=settings.name if settings.name != "Nabuur" else "Nabuur demo"
+        database_url=url,
+        name=settings.name if settings.name != "Nabuur" else "Nabuur demo",
+        allow_private_addresses=True,
     )
     path = db.sqlite_path(url)
     if path is None:
@@ -195,6 +200,49 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     print(f"Log in as admin, els or sophie with the password {DEMO_PASSWORD!r}.")
     print(f"Open {settings.public_url}/ (stop with Ctrl+C).", flush=True)
     return _serve(settings)
+
+
+async def _local_actor(name: str | None) -> Target | None:
+    """`--as`: @username, a neighbourhood or organisation slug; None is the node itself."""
+    if not name:
+        return None
+    if name.startswith("@"):
+        account = await Account.get_or_none(username=name[1:].lower())
+        if account is None:
+            raise CLIError(f"no account {name}")
+        return account
+    found = await Neighbourhood.get_or_none(slug=name) or await Organisation.get_or_none(slug=name)
+    if found is None:
+        raise CLIError(f"no neighbourhood or organisation {name!r}")
+    return found
+
+
+async def _follow(settings: Settings, args: argparse.Namespace, follow: bool) -> None:
+    target = args.target.strip()
+    if not target.startswith(("https://", "http://")):
+        raise CLIError("give the actor's URL, e.g. https://buren.example.nl/n/centrum")
+    await db.open_database(settings.database_url)
+    try:
+        await _require_ready(settings)
+        local = await _local_actor(args.as_actor)
+        if follow:
+            await remote_follows.request_follow(local, target, is_relay=args.relay)
+        else:
+            await remote_follows.request_unfollow(local, target)
+    finally:
+        await db.close_database()
+
+
+def cmd_follow(settings: Settings, args: argparse.Namespace) -> int:
+    _run(_follow(settings, args, True))
+    print(f"Follow of {args.target} queued; the running node sends it within seconds.")
+    return 0
+
+
+def cmd_unfollow(settings: Settings, args: argparse.Namespace) -> int:
+    _run(_follow(settings, args, False))
+    print(f"Unfollow of {args.target} queued; the running node sends it within seconds.")
+    return 0
 
 
 def _add_serve_options(parser: argparse.ArgumentParser) -> None:
@@ -235,6 +283,25 @@ def build_parser() -> Parser:
     createadmin.add_argument("--email", help="e-mail address of the new admin")
     createadmin.epilog = f"The password is read from ${PASSWORD_ENV} or asked on the terminal."
     createadmin.set_defaults(handler=cmd_createadmin)
+
+    for name, handler, verb in (
+        ("follow", cmd_follow, "follow"),
+        ("unfollow", cmd_unfollow, "stop following"),
+    ):
+        command = sub.add_parser(
+            name, help=f"make this node (or one of its actors) {verb} a remote actor"
+        )
+        command.add_argument(
+            "target", help="the remote actor's URL (a neighbourhood, a node, a relay)"
+        )
+        command.add_argument(
+            "--as",
+            dest="as_actor",
+            help="@username, neighbourhood or organisation slug (default: the node)",
+        )
+        if name == "follow":
+            command.add_argument("--relay", action="store_true", help="the target is a relay")
+        command.set_defaults(handler=handler)
     return parser
 
 

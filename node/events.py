@@ -42,6 +42,25 @@ class OfferStatusChanged:
 class FollowChanged:
     follow_id: int
     status: str  # a FollowStatus, or "removed"
+    # A person here approved or refused a pending remote follower: the follower must be told.
+    decided_locally: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteFollowRequested:
+    """One of our actors should follow a remote actor (a node, a relay, a person)."""
+
+    local_kind: str  # a LocalActorKind
+    local_key: int | None
+    target_uri: str
+    is_relay: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteUnfollowRequested:
+    local_kind: str
+    local_key: int | None
+    target_uri: str
 
 
 DomainEvent = (

@@ -284,6 +284,16 @@ class Migration(migrations.Migration):
             model_name='OutboxActivity',
             index=Index(fields=['actor_kind', 'actor_key', 'public', 'created_at']),
         ),
+        ops.AddField(
+            model_name='Event',
+            name='attempts',
+            field=fields.SmallIntField(default=0, db_default=0),
+        ),
+        ops.AddField(
+            model_name='Event',
+            name='locked_until',
+            field=fields.DatetimeField(null=True, auto_now=False, auto_now_add=False),
+        ),
         # Hand-written: workers look only for rows still to do; a partial index keeps
         # that look-up fast however many finished rows pile up.
         ops.RunSQL(
@@ -292,8 +302,9 @@ class Migration(migrations.Migration):
                 " WHERE status IN ('pending', 'retry')",
                 "CREATE INDEX deliveries_todo ON deliveries (next_attempt_at)"
                 " WHERE status = 'pending'",
+                "CREATE INDEX events_todo ON events (id) WHERE handled_at IS NULL",
             ],
-            ["DROP INDEX inbox_items_todo", "DROP INDEX deliveries_todo"],
+            ["DROP INDEX inbox_items_todo", "DROP INDEX deliveries_todo", "DROP INDEX events_todo"],
         ),
         ops.RunPython(generate_missing_keys, ops.RunPython.noop),
     ]

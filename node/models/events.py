@@ -15,6 +15,8 @@ class Event(Model):
     payload = fields.JSONField(default=dict)
     created_at = fields.DatetimeField(auto_now_add=True)
     handled_at = fields.DatetimeField(null=True)
+    locked_until = fields.DatetimeField(null=True)  # a consumer's lease
+    attempts = fields.SmallIntField(default=0, db_default=0)
 
     class Meta:
         table = "events"

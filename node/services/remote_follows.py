@@ -77,7 +77,7 @@ async def decide_remote_follow(follow: Follow, accept: bool) -> Follow:
     follow.status = target
     async with in_transaction():
         await follow.save(update_fields=["status"])
-        await events.emit(events.FollowChanged(follow.id, target.value))
+        await events.emit(events.FollowChanged(follow.id, target.value, decided_locally=True))
     return follow
 
 
@@ -135,3 +135,14 @@ async def stop_outgoing_follow(local: Target | None, target: RemoteActor) -> Out
         raise NotFound(f"not following {target.handle}")
     await row.delete()
     return row
+
+
+async def request_follow(local: Target | None, target_uri: str, *, is_relay: bool = False) -> None:
+    """Ask federation to make `local` (None: the node itself) follow a remote actor."""
+    kind, key = local_actor_ref(local)
+    await events.emit(events.RemoteFollowRequested(kind.value, key, target_uri, is_relay))
+
+
+async def request_unfollow(local: Target | None, target_uri: str) -> None:
+    kind, key = local_actor_ref(local)
+    await events.emit(events.RemoteUnfollowRequested(kind.value, key, target_uri))

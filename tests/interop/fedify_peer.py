@@ -3,7 +3,17 @@
 The peer is an independent ActivityPub implementation (Fedify on Node 24) with one actor,
 ``alice``, on ``http://127.0.0.1:PORT``. Fedify only hands it activities whose signatures it
 verified, and the peer records each of them; a JSON control API under ``/control/`` makes
-alice follow, unfollow, reply and like. See peer.mjs for the API.
+alice follow, unfollow, reply, like, update and delete her notes, and send arbitrary
+activities. See peer.mjs for the API.
+
+- ``update(note, to, content)`` sends ``Update(Note)`` for a note made by ``reply`` (the peer
+  serves the new content from then on).
+- ``delete(note, to)`` sends ``Delete`` of a ``Tombstone`` with the note's id (formerType
+  ``Note``, Public in cc); from then on the peer answers 410 Gone for the note. An unknown note
+  is an error.
+- ``send(to, activity)`` parses any activity (JSON-LD) with Fedify and delivers it signed with
+  alice's keys, also when its ``actor`` is not alice (signer != actor, for negative tests).
+  Fedify refusing to send it raises ``FedifyPeerError`` ("Fedify refused to send ...").
 
 Usage::
 
@@ -259,6 +269,27 @@ class FedifyPeer:
     async def like(self, obj: str, to: str, *, signed: bool = False) -> dict[str, Any]:
         """alice sends Like of ``obj`` to the actor ``to``."""
         return await self._call("POST", "like", {"object": obj, "to": to, "signed": signed})
+
+    async def update(
+        self, obj: str, to: str, content: str, *, signed: bool = False
+    ) -> dict[str, Any]:
+        """alice sends Update(Note) of her note ``obj`` with new ``content`` to the actor ``to``."""
+        payload = {"object": obj, "to": to, "content": content, "signed": signed}
+        return await self._call("POST", "update", payload)
+
+    async def delete(self, obj: str, to: str, *, signed: bool = False) -> dict[str, Any]:
+        """alice sends Delete(Tombstone) of her note ``obj`` to the actor ``to``; ``obj`` is gone
+        (410) afterwards."""
+        return await self._call("POST", "delete", {"object": obj, "to": to, "signed": signed})
+
+    async def send(
+        self, to: str, activity: dict[str, Any], *, signed: bool = False
+    ) -> dict[str, Any]:
+        """Deliver ``activity`` (JSON-LD, any actor) to the actor ``to``, signed with alice's keys.
+
+        Answers ``{"id", "activity" (as Fedify parsed it), "delivered", ...}``.
+        """
+        return await self._call("POST", "send", {"to": to, "activity": activity, "signed": signed})
 
     async def inbox(self) -> list[dict[str, Any]]:
         """Every activity Fedify verified and handed to alice's inboxes, oldest first."""

@@ -13,7 +13,24 @@
 //   POST /control/unfollow {"target"}         -> Undo(Follow)
 //   POST /control/reply    {"inReplyTo", "to", "content"} -> Create(Note) {"id", "noteId", ...}
 //   POST /control/like     {"object", "to"}   -> Like
+//   POST /control/update   {"object", "to", "content"} -> Update(Note) {"id", "noteId", ...}
+//                          "object" is a note made by /control/reply; it is served with the
+//                          new content (and "updated") from then on
+//   POST /control/delete   {"object", "to"}   -> Delete(Tombstone) {"id", "noteId", ...}
+//                          the Tombstone has the note's id and formerType Note; from then on
+//                          GET of the note answers 410 Gone with that Tombstone as its body.
+//                          An unknown note (not made by /control/reply) is an error.
+//   POST /control/send     {"to", "activity"} -> any activity, given as JSON-LD, parsed with
+//                          Activity.fromJsonLd (the ActivityStreams @context is added when
+//                          there is none; an id is assigned when there is none) and sent as
+//                          is, signed with alice's keys even when its actor is not alice (the
+//                          "signer is not the actor" case).  Fedify re-serialises what it
+//                          parsed, so properties it does not know are dropped.  Answers
+//                          {"id", "activity" (as parsed), ...}; when Fedify refuses to send
+//                          it (e.g. no actor), the error says "Fedify refused to send ...".
 //
+// Update/Delete/Like/Follow/... and Create are addressed to the target actor ("to") with the
+// Public collection in "cc" where Mastodon does the same (Create, Update, Delete).
 // Successful sends answer 200 with "delivered": true.  Any failure (lookup, delivery, bad
 // input) answers 500 with {"error": message, ...} plus what was known so far (ids, the HTTP
 // status of the failed delivery, the requests made); the process never exits on it.
@@ -51,6 +68,7 @@ import {
   Person,
   PUBLIC_COLLECTION,
   Reject,
+  Tombstone,
   Undo,
   Update,
 } from "@fedify/vocab";
@@ -178,6 +196,7 @@ globalThis.fetch = async function recordingFetch(input, init) {
 // --- state ---------------------------------------------------------------------------------
 const received = []; // verified inbound activities, in arrival order
 const notes = new Map(); // note id -> Note
+const deletedNotes = new Map(); // note URL -> Tombstone (served with 410 Gone)
 const sentActivities = new Map(); // "<kind>/<id>" -> Activity (dereferenceable)
 const following = new Map(); // target actor URL -> { followId, follow }
 const followers = new Map(); // follower actor URL -> Recipient
@@ -257,6 +276,8 @@ const SENT_KINDS = [
   ["create", Create],
   ["like", Like],
   ["accept", Accept],
+  ["update", Update],
+  ["delete", Delete],
 ];
 for (const [kind, cls] of SENT_KINDS) {
   federation.setObjectDispatcher(
@@ -377,6 +398,29 @@ async function lookupActor(ctx, url, signed) {
     throw new ControlError(`actor ${url.href} has no id or no inbox`);
   }
   return actor;
+}
+
+/** The note alice made (by /control/reply) behind a note URL: { id, url, note, tombstone }. */
+function findNote(ctx, body) {
+  const url = requireUrl(body, "object");
+  const parsed = ctx.parseUri(url);
+  const id = parsed?.type === "object" && parsed.class === Note ? parsed.values.id : null;
+  const tombstone = deletedNotes.get(url.href) ?? null;
+  const note = id == null ? null : notes.get(id) ?? null;
+  if (note == null && tombstone == null) {
+    throw new ControlError(`unknown note ${url.href}: alice made no such note`);
+  }
+  return { id, url, note, tombstone };
+}
+
+/** lookupActor() that keeps the ids created so far in the error answer. */
+async function lookupTarget(ctx, url, signed, extra) {
+  try {
+    return await lookupActor(ctx, url, signed);
+  } catch (error) {
+    error.extra = { ...extra, ...error.extra };
+    throw error;
+  }
 }
 
 async function rememberedSpec(actor) {
@@ -515,6 +559,100 @@ const control = {
     sentActivities.set(key, like);
     return await deliver(ctx, target, like, { id: uri.href });
   },
+  "POST /control/update": async (body) => {
+    const ctx = controlContext();
+    const found = findNote(ctx, body);
+    if (found.note == null) throw new ControlError(`note ${found.url.href} was deleted`);
+    const to = requireUrl(body, "to");
+    if (typeof body.content !== "string") throw new ControlError('missing "content"');
+    const { key, uri } = newActivityId(ctx, "update", Update);
+    const extra = { id: uri.href, noteId: found.url.href };
+    // The note is updated (and served so) before the target is looked up.
+    const updated = Temporal.Now.instant();
+    const note = found.note.clone({ content: body.content, updated });
+    notes.set(found.id, note);
+    const target = await lookupTarget(ctx, to, body.signed, extra);
+    const update = new Update({
+      id: uri,
+      actor: ctx.getActorUri(IDENTIFIER),
+      object: note,
+      to: target.id,
+      cc: PUBLIC_COLLECTION,
+      published: updated,
+    });
+    sentActivities.set(key, update);
+    return await deliver(ctx, target, update, extra);
+  },
+  "POST /control/delete": async (body) => {
+    const ctx = controlContext();
+    const found = findNote(ctx, body);
+    const to = requireUrl(body, "to");
+    const { key, uri } = newActivityId(ctx, "delete", Delete);
+    const extra = { id: uri.href, noteId: found.url.href };
+    // The note is gone (410) before the target is looked up; deleting it again re-sends a
+    // Delete with the same Tombstone.
+    const tombstone = found.tombstone ?? new Tombstone({
+      id: found.url,
+      formerType: Note,
+      deleted: Temporal.Now.instant(),
+    });
+    deletedNotes.set(found.url.href, tombstone);
+    if (found.id != null) notes.delete(found.id);
+    const target = await lookupTarget(ctx, to, body.signed, extra);
+    const del = new Delete({
+      id: uri,
+      actor: ctx.getActorUri(IDENTIFIER),
+      object: tombstone,
+      to: target.id,
+      cc: PUBLIC_COLLECTION,
+    });
+    sentActivities.set(key, del);
+    return await deliver(ctx, target, del, extra);
+  },
+  "POST /control/send": async (body) => {
+    const ctx = controlContext();
+    const to = requireUrl(body, "to");
+    const json = body.activity;
+    if (json == null || typeof json !== "object" || Array.isArray(json)) {
+      throw new ControlError('"activity" must be a JSON object');
+    }
+    const withContext = "@context" in json
+      ? json
+      : { "@context": "https://www.w3.org/ns/activitystreams", ...json };
+    let activity;
+    try {
+      activity = await Activity.fromJsonLd(withContext, {
+        contextLoader: ctx.contextLoader,
+        documentLoader: ctx.documentLoader,
+      });
+    } catch (error) {
+      throw new ControlError(`"activity" is not an activity Fedify can parse: ${error?.message}`);
+    }
+    if (activity.id == null) {
+      activity = activity.clone({ id: new URL(`/activities/send/${randomUUID()}`, ORIGIN) });
+    }
+    const extra = {
+      id: activity.id.href,
+      activity: await activity.toJsonLd({ contextLoader: ctx.contextLoader }),
+    };
+    const target = await lookupTarget(ctx, to, body.signed, extra);
+    try {
+      return await deliver(ctx, target, activity, extra);
+    } catch (error) {
+      // Nothing was POSTed to the inbox: Fedify refused the activity before delivering it.
+      const inbox = target.inboxId.href;
+      const posted = (error.extra?.requests ?? []).some(
+        (r) => r.method === "POST" && r.url === inbox,
+      );
+      if (!posted && error instanceof ControlError) {
+        error.message = error.message.replace(
+          /^delivery to (\S+) failed: /,
+          "Fedify refused to send the activity to $1: ",
+        );
+      }
+      throw error;
+    }
+  },
 };
 
 // --- HTTP server (Node's http <-> Fetch API Request/Response) -------------------------------
@@ -569,6 +707,20 @@ async function handleControl(req, res, url, rawBody) {
 }
 
 async function handleFederation(req, res, url, rawBody) {
+  // A note alice deleted is gone, as Mastodon answers: 410 with its Tombstone.
+  const tombstone = req.method === "GET" || req.method === "HEAD"
+    ? deletedNotes.get(`${url.origin}${url.pathname}`)
+    : null;
+  if (tombstone != null) {
+    const { contextLoader } = controlContext();
+    const body = JSON.stringify(await tombstone.toJsonLd({ contextLoader }));
+    res.writeHead(410, {
+      "Content-Type": "application/activity+json",
+      "Content-Length": Buffer.byteLength(body),
+    });
+    res.end(req.method === "HEAD" ? undefined : body);
+    return;
+  }
   const headers = new Headers();
   for (let i = 0; i < req.rawHeaders.length; i += 2) {
     headers.append(req.rawHeaders[i], req.rawHeaders[i + 1]);
