@@ -17,6 +17,8 @@ from node.config import Settings
 from node.models import LocalActorKind
 
 NEGATIVE_KEY_TTL = 300.0  # seconds a failed key look-up is remembered
+REFETCH_AFTER_FAILURE = 60.0  # seconds between key refetches of one actor
+CACHE_LIMIT = 10_000  # entries in each of these maps before it is emptied
 
 
 @dataclass
@@ -25,6 +27,8 @@ class Federation:
     client: HttpClient
     # keyId -> monotonic time until which we do not try to fetch it again
     failed_keys: dict[str, float] = field(default_factory=dict)
+    # actor uri -> monotonic time of its last refetch after a failed verification
+    refetched: dict[str, float] = field(default_factory=dict)
     # host -> the signature profile that host accepted last ("double knock" memory)
     host_profiles: dict[str, Profile] = field(default_factory=dict)
     # Set when deliveries are queued or inbox items stored, so workers wake at once.
@@ -60,6 +64,16 @@ class Federation:
         return True
 
     def remember_failed_key(self, key_id: str) -> None:
-        if len(self.failed_keys) > 10_000:  # bounded: a flood of bad ids cannot grow it
+        if len(self.failed_keys) > CACHE_LIMIT:  # bounded: a flood of bad ids cannot grow it
             self.failed_keys.clear()
         self.failed_keys[key_id] = time.monotonic() + NEGATIVE_KEY_TTL
+
+    def may_refetch_actor(self, uri: str) -> bool:
+        """At most one refetch a minute per actor: bad signatures cannot make us fetch."""
+        now = time.monotonic()
+        if now - self.refetched.get(uri, float("-inf")) < REFETCH_AFTER_FAILURE:
+            return False
+        if len(self.refetched) > CACHE_LIMIT:
+            self.refetched.clear()
+        self.refetched[uri] = now
+        return True

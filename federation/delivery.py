@@ -42,11 +42,13 @@ async def _post(
 async def attempt(fed: Federation, delivery: Delivery, activity: OutboxActivity) -> Attempt:
     """One POST of `activity` to the delivery's inbox.
 
-    Draft-cavage goes first (what most servers verify); a 401 is answered once with an
-    RFC 9421 signature, and the profile that worked is remembered for the host.
+    The configured profile goes first (draft-cavage unless set otherwise: most servers
+    verify it); a 401 is answered once with the other profile ("double knock"), and the
+    profile that worked is remembered for the host.
     """
     body = orjson.dumps(activity.payload)
-    first: Profile = fed.host_profiles.get(delivery.host, "cavage")
+    default: Profile = "rfc9421" if fed.settings.signature_profile == "rfc9421" else "cavage"
+    first: Profile = fed.host_profiles.get(delivery.host, default)
     try:
         response = await _post(fed, activity, delivery.inbox, body, first)
         if response.status == 401:

@@ -6,7 +6,6 @@ cached key triggers one refetch of the actor, since the key may have been rotate
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -23,9 +22,6 @@ from federation.signatures import (
 )
 from node.keys import load_public_key
 from node.models import RemoteActor
-
-REFETCH_AFTER_FAILURE = 60.0  # seconds between key refetches for one actor
-_last_refetch: dict[int, float] = {}
 
 
 class Unauthorized(Exception):
@@ -67,16 +63,6 @@ def _verify_with(actor: RemoteActor, request: SignedRequest, profile: str) -> No
         )
 
 
-def _may_refetch(actor: RemoteActor) -> bool:
-    now = time.monotonic()
-    if now - _last_refetch.get(actor.id, 0.0) < REFETCH_AFTER_FAILURE:
-        return False
-    if len(_last_refetch) > 10_000:
-        _last_refetch.clear()
-    _last_refetch[actor.id] = now
-    return True
-
-
 async def verify_request(fed: Federation, request: SignedRequest) -> RemoteActor:
     """The actor whose key signed `request`; raises Unauthorized with a short reason."""
     profile = signature_profile(request.headers)
@@ -93,7 +79,7 @@ async def verify_request(fed: Federation, request: SignedRequest) -> RemoteActor
         _verify_with(actor, request, profile)
         return actor
     except SignatureError as first:
-        if not _may_refetch(actor):
+        if not fed.may_refetch_actor(actor.uri):
             raise Unauthorized(first.reason) from first
         try:
             actor = await actor_for_key(fed, key_id, refresh=True)

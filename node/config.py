@@ -42,6 +42,9 @@ class Settings:
     languages: tuple[str, ...] = SUPPORTED_LANGUAGES
     federation_mode: str = "open"
     allow_private_addresses: bool = False
+    # Signature profile tried first when delivering: draft-cavage (what most servers
+    # verify) or RFC 9421; a 401 is retried once with the other.
+    signature_profile: str = "cavage"
     log_level: str = "INFO"
     timezone: str = "Europe/Brussels"
     expiry_interval_seconds: int = 60
@@ -152,6 +155,7 @@ _PARSERS: dict[str, Callable[[str, Any], Any]] = {
     "languages": _parse_languages,
     "federation_mode": _parse_choice(FEDERATION_MODES),
     "allow_private_addresses": _parse_bool,
+    "signature_profile": _parse_choice(("cavage", "rfc9421")),
     "log_level": _parse_choice(LOG_LEVELS, upper=True),
     "timezone": _parse_timezone,
     "expiry_interval_seconds": lambda n, r: _parse_int(n, r, 1, 86400),

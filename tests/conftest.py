@@ -21,6 +21,8 @@ from tortoise import connections
 
 from node import db
 
+pytest_plugins = ["tests.federation_fixtures"]
+
 PG_ADMIN_URL = os.environ.get("NABUUR_TEST_POSTGRES", "postgres://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 BACKENDS = ("sqlite", "postgres")

@@ -5,7 +5,17 @@ from __future__ import annotations
 import itertools
 from datetime import datetime
 
-from node.models import Account, HelpPost, Neighbourhood, Organisation, Response, Role, StaffRole
+from node import keys
+from node.models import (
+    Account,
+    HelpPost,
+    Neighbourhood,
+    NodeSettings,
+    Organisation,
+    Response,
+    Role,
+    StaffRole,
+)
 from node.services import accounts, neighbourhoods, organisations, posts, responses
 
 _seq = itertools.count(1)
@@ -73,3 +83,15 @@ async def coordinator_of(org: Organisation, username: str | None = None) -> Acco
 async def offer(post: HelpPost, helper: Account | None = None) -> Response:
     """An offer of help on `post` by `helper` (a new account when not given)."""
     return await responses.offer_help(helper or await account(), post, "Ik kan helpen")
+
+
+async def node_row(name: str = "Testnode") -> NodeSettings:
+    """The node's own row with an instance-actor key (without `init`'s admin and argon2)."""
+    private_pem, public_pem = await keys.generate_key_pair()
+    return await NodeSettings.create(
+        id=1,
+        name=name,
+        secret_key="x" * 48,
+        private_key_pem=private_pem,
+        public_key_pem=public_pem,
+    )

@@ -170,3 +170,142 @@ async def test_rejected_delivery_is_double_knocked_and_reported(
 
     assert (await peer.health())["ok"] is True
     assert await peer.inbox() == []
+
+
+async def get_status(url: str) -> tuple[int, dict[str, Any]]:
+    timeout = aiohttp.ClientTimeout(total=10)
+    async with (
+        aiohttp.ClientSession(timeout=timeout) as session,
+        session.get(url, headers={"Accept": AP_ACCEPT}) as response,
+    ):
+        return response.status, await response.json(content_type=None)
+
+
+async def test_update_and_delete_to_unreachable_actor_fail_cleanly(peer: FedifyPeer) -> None:
+    target = f"http://127.0.0.1:{closed_port()}/users/nobody"
+    with pytest.raises(FedifyPeerError) as caught:
+        await peer.reply(f"{target}/statuses/1", target, "<p>first</p>")
+    note_id = caught.value.payload["noteId"]
+
+    with pytest.raises(FedifyPeerError) as caught:
+        await peer.update(note_id, target, "<p>edited</p>")
+    payload = caught.value.payload
+    assert caught.value.status == 500
+    assert target in payload["error"]
+    assert payload["noteId"] == note_id
+    assert "/activities/update/" in payload["id"]
+    assert payload["requests"], "the lookup attempts are reported"
+    note = await get_json(note_id)
+    assert note["content"] == "<p>edited</p>"
+    assert note["updated"]
+
+    with pytest.raises(FedifyPeerError) as caught:
+        await peer.delete(note_id, target)
+    payload = caught.value.payload
+    assert caught.value.status == 500
+    assert target in payload["error"]
+    assert payload["noteId"] == note_id
+    assert "/activities/delete/" in payload["id"]
+    status, tombstone = await get_status(note_id)
+    assert status == 410
+    assert tombstone["id"] == note_id
+    assert tombstone["type"] == "Tombstone"
+    # formerType is an IRI property: Fedify writes the compact IRI "as:Note".
+    assert tombstone["formerType"] in (
+        "Note",
+        "as:Note",
+        "https://www.w3.org/ns/activitystreams#Note",
+    )
+
+    # A deleted note cannot be updated any more.
+    with pytest.raises(FedifyPeerError, match="was deleted"):
+        await peer.update(note_id, target, "<p>again</p>")
+    assert (await peer.health())["ok"] is True
+    assert peer.running
+
+
+async def test_delete_of_unknown_note_is_an_error(peer: FedifyPeer) -> None:
+    target = f"http://127.0.0.1:{closed_port()}/users/nobody"
+    unknown = f"{peer.base_url}/notes/00000000-0000-0000-0000-000000000000"
+    for call in (peer.delete(unknown, target), peer.update(unknown, target, "<p>x</p>")):
+        with pytest.raises(FedifyPeerError, match="unknown note") as caught:
+            await call
+        assert caught.value.status == 500
+        assert caught.value.payload["requests"] == [], "nothing is looked up or sent"
+    with pytest.raises(FedifyPeerError, match="unknown note"):
+        await peer.delete(f"{target}/statuses/1", target)
+    assert (await peer.health())["ok"] is True
+
+
+async def test_send_to_unreachable_actor_fails_cleanly(peer: FedifyPeer) -> None:
+    target = f"http://127.0.0.1:{closed_port()}/users/nobody"
+    like = {
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": f"{target}/likes/1",
+        "type": "Like",
+        "actor": f"{target}/../mallory",
+        "object": f"{target}/statuses/1",
+    }
+    with pytest.raises(FedifyPeerError) as caught:
+        await peer.send(target, like)
+    payload = caught.value.payload
+    assert caught.value.status == 500
+    assert target in payload["error"]
+    assert payload["id"] == like["id"]
+    assert payload["activity"]["type"] == "Like"
+    assert payload["requests"]
+
+    with pytest.raises(FedifyPeerError, match="not an activity"):
+        await peer.send(target, {"type": "Note", "content": "not an activity"})
+    with pytest.raises(FedifyPeerError, match='"activity" must be'):
+        await peer.send(target, [])  # type: ignore[arg-type]
+    assert (await peer.health())["ok"] is True
+    assert peer.running
+
+
+async def test_send_signs_activities_of_other_actors(peer: FedifyPeer, refusing_actor: str) -> None:
+    await peer.reset()
+    mallory = f"http://127.0.0.1:{closed_port()}/users/mallory"
+    activity = {"type": "Like", "actor": mallory, "object": f"{refusing_actor}/statuses/1"}
+    with pytest.raises(FedifyPeerError) as caught:
+        await peer.send(refusing_actor, activity)
+    payload = caught.value.payload
+    # Fedify sent it (signed by alice, actor mallory) and the inbox refused it.
+    assert payload["status"] == 401
+    assert payload["activity"]["actor"] == mallory
+    assert payload["id"].startswith(f"{peer.base_url}/activities/send/")
+    posts = [r["profile"] for r in payload["requests"] if r["method"] == "POST"]
+    assert posts == ["rfc9421", "draft-cavage"]
+
+    # Without an actor Fedify refuses to send at all.
+    with pytest.raises(FedifyPeerError, match="Fedify refused to send"):
+        await peer.send(refusing_actor, {"type": "Like", "object": f"{refusing_actor}/x"})
+
+    # alice's own activity to herself is delivered and verified.
+    like = {"type": "Like", "actor": peer.actor_url, "object": f"{refusing_actor}/statuses/2"}
+    answer = await peer.send(peer.actor_url, like)
+    assert answer["delivered"] is True
+    received = await peer.wait_for("Like", where=lambda a: a["id"] == answer["id"])
+    assert received["actor"] == peer.actor_url
+
+
+async def test_update_and_delete_to_self_are_verified(peer: FedifyPeer) -> None:
+    await peer.reset()
+    created = await peer.reply(f"{peer.actor_url}/statuses/1", peer.actor_url, "<p>one</p>")
+    note_id = created["noteId"]
+    updated = await peer.update(note_id, peer.actor_url, "<p>two</p>")
+    assert updated["delivered"] is True
+    deleted = await peer.delete(note_id, peer.actor_url)
+    assert deleted["delivered"] is True
+
+    update = await peer.wait_for("Update", where=lambda a: a["id"] == updated["id"])
+    assert update["raw"]["object"]["id"] == note_id
+    assert update["raw"]["object"]["content"] == "<p>two</p>"
+    assert update["raw"]["cc"] == PUBLIC
+    delete = await peer.wait_for("Delete", where=lambda a: a["id"] == deleted["id"])
+    assert delete["actor"] == peer.actor_url
+    assert delete["raw"]["object"]["id"] == note_id
+    assert delete["raw"]["object"]["type"] == "Tombstone"
+    assert delete["raw"]["to"] == peer.actor_url
+    assert delete["raw"]["cc"] == PUBLIC
+    assert (await get_status(note_id))[0] == 410

@@ -3,6 +3,7 @@
 from starlette.requests import Request
 from starlette.responses import Response
 
+from node import uris
 from node.models import PostKind
 from node.services import neighbourhoods, posts
 from web.pages.cards import build_cards
@@ -26,5 +27,8 @@ async def neighbourhood(request: Request) -> Response:
             "description_lang": description_lang,
             "requests": [c for c in cards if c.kind == PostKind.REQUEST],
             "offers": [c for c in cards if c.kind == PostKind.OFFER],
+            "activitypub_url": uris.absolute(
+                request.app.state.settings, uris.neighbourhood(hood.slug)
+            ),
         },
     )

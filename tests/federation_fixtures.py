@@ -1,0 +1,76 @@
+"""Fixtures for in-process federation tests: our app on a fake origin, a fake remote."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+
+from federation.context import Federation
+from federation.event_consumer import consume_events_once
+from federation.worker import deliver_once, process_inbox_once
+from node.app import create_app
+from node.config import Settings
+from tests import factories
+from tests.fakeremote import FakeRemote
+
+BASE = "http://nabuur.test"
+
+
+@dataclass
+class Node:
+    settings: Settings
+    client: httpx.AsyncClient
+    fed: Federation
+
+    def url(self, path: str) -> str:
+        return BASE + path
+
+    async def post_activity(
+        self,
+        remote: FakeRemote,
+        name: str,
+        activity: dict[str, Any],
+        path: str = "/inbox",
+        **sign_options: Any,
+    ) -> httpx.Response:
+        body = orjson.dumps(activity)
+        headers = remote.signed_headers(name, BASE + path, body, **sign_options)
+        return await self.client.post(path, content=body, headers=headers)
+
+    async def work(self) -> None:
+        """Run the queues until nothing is left: inbox, events, deliveries."""
+        while (
+            await process_inbox_once(self.fed)
+            + await consume_events_once(self.fed)
+            + await deliver_once(self.fed)
+        ):
+            pass
+
+
+@pytest.fixture
+async def remote() -> AsyncIterator[FakeRemote]:
+    fake = await FakeRemote().start()
+    fake.add_actor("alice", 0)
+    fake.add_actor("bob", 1)
+    try:
+        yield fake
+    finally:
+        await fake.stop()
+
+
+@pytest.fixture
+async def node(database: str) -> AsyncIterator[Node]:
+    settings = Settings(database_url=database, base_url=BASE, allow_private_addresses=True)
+    app = create_app(settings, manage_database=False)
+    await factories.node_row()
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url=BASE) as client:
+        try:
+            yield Node(settings, client, app.state.federation)
+        finally:
+            await app.state.federation.close()

@@ -1,0 +1,71 @@
+"""Public profile pages of residents and organisations (also their ActivityPub `url`)."""
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from node import uris
+from node.errors import NotFound
+from node.models import Account, HelpPost, Organisation
+from node.services.visibility import visible_posts_filter
+from node.states import PostStatus
+from web.pages.cards import build_cards
+
+LISTED = (PostStatus.OPEN, PostStatus.MATCHED)
+
+
+async def _cards(request: Request, **filters: object) -> list:
+    locale = request.app.state.renderer.locale_for(request)
+    posts = (
+        await HelpPost.filter(await visible_posts_filter(None), status__in=LISTED, **filters)
+        .order_by("-created_at")
+        .limit(50)
+        .prefetch_related("organisation", "author", "neighbourhood")
+    )
+    return await build_cards(posts, locale)
+
+
+def _description(texts: dict[str, str], locale: str) -> tuple[str, str]:
+    lang = locale if locale in texts else next(iter(texts), locale)
+    return texts.get(lang, ""), lang
+
+
+async def person(request: Request) -> Response:
+    account = await Account.get_or_none(username=request.path_params["username"], is_active=True)
+    if account is None:
+        raise NotFound("no such account")
+    settings = request.app.state.settings
+    # Posts made for an organisation appear on its page, not on the staff member's.
+    cards = await _cards(request, author_id=account.id, organisation_id=None)
+    return request.app.state.renderer.render(
+        request,
+        "profile.html",
+        {
+            "name": account.display_name,
+            "handle": f"@{account.username}@{settings.domain}",
+            "description": "",
+            "description_lang": "",
+            "cards": cards,
+            "activitypub_url": uris.absolute(settings, uris.account(account.username)),
+        },
+    )
+
+
+async def organisation(request: Request) -> Response:
+    org = await Organisation.get_or_none(slug=request.path_params["slug"])
+    if org is None:
+        raise NotFound("no such organisation")
+    settings = request.app.state.settings
+    locale = request.app.state.renderer.locale_for(request)
+    description, lang = _description(org.description, locale)
+    return request.app.state.renderer.render(
+        request,
+        "profile.html",
+        {
+            "name": org.name,
+            "handle": f"@{org.slug}@{settings.domain}",
+            "description": description,
+            "description_lang": lang,
+            "cards": await _cards(request, organisation_id=org.id),
+            "activitypub_url": uris.absolute(settings, uris.organisation(org.slug)),
+        },
+    )
