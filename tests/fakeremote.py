@@ -110,7 +110,8 @@ class FakeRemote:
         )
 
     async def _inbox(self, request: web.Request) -> web.Response:
-        self.received.append(Received(request.path, dict(request.headers), await request.read()))
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        self.received.append(Received(request.path, headers, await request.read()))
         return web.Response(status=self.inbox_status)
 
     def new_id(self, kind: str = "activities") -> str:

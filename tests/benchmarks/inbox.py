@@ -323,12 +323,16 @@ class Probe:
 
 class SqliteProbe(Probe):
     def __init__(self, path: Path) -> None:
-        self.conn = sqlite3.connect(path, check_same_thread=False)
+        self.path = path
+        self.conn: sqlite3.Connection | None = None
 
     async def close(self) -> None:
-        self.conn.close()
+        if self.conn is not None:
+            self.conn.close()
 
     def _rows(self, sql: str) -> list[tuple]:
+        if self.conn is None:  # only once the node is up: `nabuur demo` recreates the file
+            self.conn = sqlite3.connect(self.path, check_same_thread=False)
         return self.conn.execute(sql).fetchall()
 
     async def rows(self, sql: str) -> list[tuple]:
@@ -805,7 +809,7 @@ def main(argv: list[str] | None = None) -> int:
         for backend in backends:
             try:
                 result = asyncio.run(run_backend(backend, args, workdir))
-            except (RuntimeError, OSError, asyncpg.PostgresError) as exc:
+            except (RuntimeError, OSError, sqlite3.Error, asyncpg.PostgresError) as exc:
                 print(f"!! {backend}: {exc}", file=sys.stderr)
                 failed = True
                 continue
