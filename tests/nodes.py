@@ -1,0 +1,153 @@
+"""Real Nabuur node processes on loopback ports, for multi-node and interop tests."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+ROOT = Path(__file__).resolve().parent.parent
+AP = {"accept": "application/activity+json"}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _env(extra: dict[str, str]) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NABUUR_")}
+    env["PYTHONPATH"] = str(ROOT)
+    env.update(extra)
+    return env
+
+
+class NodeProcess:
+    """`nabuur demo` on a free port with its own SQLite file; seeded with the demo data."""
+
+    def __init__(self, workdir: Path, name: str, **env: str) -> None:
+        self.workdir = workdir / name
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        self.database = self.workdir / "node.sqlite3"
+        self.env = _env({"NABUUR_LOG_LEVEL": "INFO", **env})
+        self.log_path = self.workdir / "node.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+    def start(self) -> NodeProcess:
+        log = self.log_path.open("wb")
+        try:
+            self.process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "node.cli",
+                    "demo",
+                    "--port",
+                    str(self.port),
+                    "--database-url",
+                    f"sqlite://{self.database}",
+                ],
+                cwd=self.workdir,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        finally:
+            log.close()
+        return self
+
+    def wait_ready(self, seconds: float = 60) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                raise RuntimeError(f"node exited:\n{self.log_tail()}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    return
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError(f"node did not start:\n{self.log_tail()}")
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGINT)
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def log_tail(self, lines: int = 40) -> str:
+        if not self.log_path.exists():
+            return ""
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """Run a `nabuur` command against this node's database (as an admin would)."""
+        env = {**self.env, "NABUUR_DATABASE_URL": f"sqlite://{self.database}"}
+        return subprocess.run(
+            [sys.executable, "-m", "node.cli", *args],
+            cwd=self.workdir,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    def query(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+        """Read this node's database directly (what a page will show later)."""
+        with sqlite3.connect(self.database, timeout=5) as conn:
+            return conn.execute(sql, params).fetchall()
+
+    def first_public_post(self, neighbourhood: str = "jette-centre") -> str:
+        [(post_id,)] = self.query(
+            "SELECT p.id FROM help_posts p JOIN neighbourhoods n ON n.id = p.neighbourhood_id"
+            " WHERE n.slug = ? AND p.visibility = 'public' AND p.status = 'open'"
+            " ORDER BY p.created_at LIMIT 1",
+            neighbourhood,
+        )
+        return self.url(f"/r/{post_id}")
+
+
+async def get_json(url: str, **params: str) -> dict[str, Any]:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(url, headers=AP, params=params or None) as response,
+    ):
+        response.raise_for_status()
+        return await response.json(content_type=None)
+
+
+async def eventually(check: Callable[[], Any], seconds: float = 15.0) -> Any:
+    """Poll `check` (sync or async) until it returns something truthy."""
+    deadline = time.monotonic() + seconds
+    while True:
+        result = check()
+        if asyncio.iscoroutine(result):
+            result = await result
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {seconds} s")
+        await asyncio.sleep(0.2)

@@ -1,0 +1,144 @@
+"""Interoperability with Fedify, an independent ActivityPub implementation, over loopback.
+
+Fedify verifies every activity it receives (the peer records only verified ones), and
+its own requests must pass our verification: both signature profiles, both directions.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.interop.fedify_peer import INSTALL_COMMAND, FedifyPeer, FedifyPeerError, peer_available
+from tests.nodes import NodeProcess, eventually, get_json
+
+pytestmark = pytest.mark.slow
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+@pytest.fixture(scope="module")
+def peer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FedifyPeer]:
+    ok, why = peer_available()
+    if not ok:
+        message = f"the Fedify peer is not installed ({why}); run: {INSTALL_COMMAND}"
+        if IN_CI:
+            pytest.fail(message + " (CI=true: the interop peer must run)", pytrace=False)
+        pytest.skip(message)
+    with FedifyPeer(log_dir=tmp_path_factory.mktemp("fedify")) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, NodeProcess]]:
+    """A node that signs draft-cavage first, and one that signs RFC 9421 first."""
+    workdir: Path = tmp_path_factory.mktemp("interop-nodes")
+    started = {
+        "cavage": NodeProcess(workdir, "cavage").start(),
+        "rfc9421": NodeProcess(workdir, "rfc9421", NABUUR_SIGNATURE_PROFILE="rfc9421").start(),
+    }
+    try:
+        for node in started.values():
+            node.wait_ready()
+        yield started
+    finally:
+        for node in started.values():
+            node.stop()
+
+
+def responses_to(node: NodeProcess, post_url: str) -> list[tuple[str, str]]:
+    post_id = post_url.rsplit("/", 1)[1]
+    return node.query(
+        "SELECT r.object_uri, r.body FROM responses r JOIN remote_actors a"
+        " ON a.id = r.remote_author_id WHERE r.post_id = ?",
+        post_id,
+    )
+
+
+@pytest.mark.parametrize("profile", ["cavage", "rfc9421"])
+async def test_fedify_follows_and_verifies_our_accept(
+    peer: FedifyPeer, nodes: dict[str, NodeProcess], profile: str
+) -> None:
+    node = nodes[profile]
+    group = node.url("/n/jette-centre")
+    answer = await peer.follow(group)
+    assert answer["delivered"] is True
+    # Fedify knocks with RFC 9421 first; we verified it: no draft-cavage retry was needed.
+    assert [r["profile"] for r in answer["requests"] if r.get("method") == "POST"] == ["rfc9421"]
+
+    accept = await peer.wait_for("Accept", where=lambda a: a["actor"] == group)
+    assert accept["signature"]["verifiedBy"] == "http-signature"
+    expected = "draft-cavage" if profile == "cavage" else "rfc9421"
+    assert accept["signature"]["profile"] == expected
+    assert peer.actor_url in await eventually(lambda: _followers(node, "/n/jette-centre"))
+
+
+async def _followers(node: NodeProcess, path: str) -> set[str]:
+    collection = await get_json(node.url(f"{path}/followers"), page="1")
+    return set(collection["orderedItems"])
+
+
+async def test_reply_update_delete_and_like(
+    peer: FedifyPeer, nodes: dict[str, NodeProcess]
+) -> None:
+    node = nodes["cavage"]
+    post = node.first_public_post()
+    group = node.url("/n/jette-centre")
+    sent = await peer.reply(post, group, "<p>Ik kan zaterdag helpen! <script>x()</script></p>")
+    assert sent["delivered"] is True
+    note_id = sent["noteId"]
+    [(uri, body)] = await eventually(lambda: responses_to(node, post))
+    assert uri == note_id
+    assert body.startswith("Ik kan zaterdag helpen!") and "script" not in body
+
+    await peer.update(note_id, group, "<p>Ik kan zaterdag én zondag helpen.</p>")
+    await eventually(
+        lambda: responses_to(node, post) == [(note_id, "Ik kan zaterdag én zondag helpen.")]
+    )
+
+    await peer.like(post, group)
+    await eventually(
+        lambda: node.query("SELECT count(*) FROM reactions WHERE kind = 'like'") == [(1,)]
+    )
+
+    await peer.delete(note_id, group)
+    await eventually(lambda: responses_to(node, post) == [])
+
+
+async def test_our_node_follows_fedify(peer: FedifyPeer, nodes: dict[str, NodeProcess]) -> None:
+    node = nodes["rfc9421"]
+    result = node.cli("follow", peer.actor_url)
+    assert result.returncode == 0, result.stderr
+    follow = await peer.wait_for("Follow", where=lambda a: a["actor"] == node.url("/actor"))
+    assert follow["signature"]["verifiedBy"] == "http-signature"
+    # Fedify answers with an Accept signed its own way, which we verify and apply.
+    await eventually(lambda: node.query("SELECT status FROM outgoing_follows") == [("accepted",)])
+
+
+async def test_unfollow_reaches_us(peer: FedifyPeer, nodes: dict[str, NodeProcess]) -> None:
+    node = nodes["cavage"]
+    await peer.unfollow(node.url("/n/jette-centre"))
+    await eventually(lambda: _lacks(_followers(node, "/n/jette-centre"), peer.actor_url))
+
+
+async def _lacks(pending, member: str) -> bool:
+    return member not in await pending
+
+
+async def test_activity_whose_actor_is_not_the_signer_is_refused(
+    peer: FedifyPeer, nodes: dict[str, NodeProcess]
+) -> None:
+    node = nodes["cavage"]
+    group = node.url("/n/jette-centre")
+    forged = {
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "type": "Follow",
+        "actor": node.url("/@greet"),  # one of our own actors, signed by alice's key
+        "object": group,
+    }
+    with pytest.raises(FedifyPeerError) as refused:
+        await peer.send(group, forged)
+    statuses = {r.get("status") for r in refused.value.payload.get("requests", [])}
+    assert statuses and statuses <= {400, 401}
