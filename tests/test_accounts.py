@@ -272,8 +272,8 @@ async def test_unfollow_removes_follow_and_emits_event(database: str) -> None:
     assert await follows.follower_count(amina) == 1
     assert await follows.follower_count(hood) == 1
     events = [e.payload for e in await Event.filter(kind="FollowChanged").order_by("id")]
-    assert events[0] == {"follow_id": row.id, "status": "accepted"}
-    assert events[-1] == {"follow_id": row.id, "status": "removed"}
+    assert events[0] == {"follow_id": row.id, "status": "accepted", "decided_locally": False}
+    assert events[-1] == {"follow_id": row.id, "status": "removed", "decided_locally": False}
 
     with pytest.raises(NotFound):
         await follows.unfollow(griet, amina)

@@ -30,39 +30,43 @@ def fetch(url: str, language: str | None = None) -> tuple[int, str]:
 
 @pytest.fixture(scope="module")
 def demo_node(tmp_path_factory: pytest.TempPathFactory):
+    """`nabuur demo` exactly as `make demo` runs it, in a fresh working directory."""
     workdir = tmp_path_factory.mktemp("demo")
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("NABUUR_")}
     env["PYTHONPATH"] = str(ROOT)
-    log = (workdir / "demo.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "node.cli", "demo", "--port", str(port)],
-        cwd=workdir,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    with (workdir / "demo.log").open("w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "node.cli", "demo", "--port", str(port)],
+            cwd=workdir,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(process, base, workdir)
+        yield base, workdir
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _wait_healthy(process: subprocess.Popen, base: str, workdir: Path) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
             pytest.fail(f"nabuur demo exited: {(workdir / 'demo.log').read_text()}")
         try:
             if fetch(base + "/healthz")[0] == 200:
-                break
+                return
         except OSError:
             time.sleep(0.2)
-    else:
-        process.kill()
-        pytest.fail("nabuur demo did not answer /healthz within 60 s")
-    yield base, workdir
-    process.send_signal(signal.SIGINT)
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    log.close()
+    pytest.fail("nabuur demo did not answer /healthz within 60 s")
 
 
 @pytest.mark.slow

@@ -109,6 +109,16 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields_[11]) + int(fields_[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def machine_busy_seconds() -> float:
+    """CPU seconds all cores of the machine spent not idle (PostgreSQL included)."""
+    try:
+        values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return float("nan")
+    idle = values[3] + (values[4] if len(values) > 4 else 0)  # idle + iowait
+    return (sum(values[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
 def load_keys(count: int) -> list[RSAPrivateKey]:
     """RSA-2048 keys for the remote actors, generated once and kept in /tmp."""
     KEY_CACHE.mkdir(mode=0o700, exist_ok=True)
@@ -549,6 +559,8 @@ class Result:
     startup_peak_kb: int
     node_cpu: float
     client_cpu: float
+    machine_cpu: float
+    done_when_sent: int  # items the worker had finished when the last answer came
     warmup_fetches: int
     profile: str = ""
 
@@ -573,6 +585,13 @@ class Result:
     def processed_per_s(self) -> float:
         processed = self.statuses["processed"]
         return processed / self.elapsed_processed if self.complete else 0.0
+
+    @property
+    def drain_per_s(self) -> float:
+        """Worker speed once receiving is over (no inbox requests competing)."""
+        backlog = self.finished - self.done_when_sent
+        seconds = self.processed_at - self.send.finished
+        return backlog / seconds if backlog > 0 and seconds > 0 else float("nan")
 
     @property
     def errors(self) -> dict[str, int]:
@@ -606,9 +625,16 @@ class Result:
                 f"(start-up and seeding peak {self.startup_peak_kb / 1024:.1f} MiB)",
             ),
             (
+                "worker",
+                f"{self.done_when_sent} finished while receiving; backlog of "
+                f"{self.expected - self.done_when_sent} drained at {self.drain_per_s:,.0f}/s",
+            ),
+            (
                 "CPU, measured phase",
                 f"node {self.node_cpu / self.elapsed_processed:.0%} of a core, "
-                f"load generator {self.client_cpu / self.elapsed_processed:.0%}",
+                f"load generator {self.client_cpu / self.elapsed_processed:.0%}, "
+                f"whole machine {self.machine_cpu / self.elapsed_processed:.0%} of one core "
+                f"(of {os.cpu_count()})",
             ),
             ("non-202 answers", ", ".join(f"{k}: {v}" for k, v in self.errors.items()) or "none"),
             ("inbox_items by status", ", ".join(f"{k}: {v}" for k, v in self.statuses.items())),
@@ -722,10 +748,13 @@ async def run_backend(backend: str, args: argparse.Namespace, workdir: Path) -> 
                 await asyncio.sleep(1.0)  # let py-spy attach before the clock starts
             print(f"   measuring: {args.n} activities, {args.concurrency} connections", flush=True)
             node_cpu0, client_cpu0 = cpu_seconds(node.pid), time.process_time()
+            machine_cpu0 = machine_busy_seconds()
             sent = await send_all(session, inbox_url, requests, args.concurrency)
+            done_when_sent = await probe.done() - baseline
             processed_at, done = await wait_done(probe, baseline + sent.accepted)
             node_cpu = cpu_seconds(node.pid) - node_cpu0
             client_cpu = time.process_time() - client_cpu0
+            machine_cpu = machine_busy_seconds() - machine_cpu0
             peak = proc_status(node.pid).get("VmHWM", 0)
             profile = ""
             if spy is not None:
@@ -747,6 +776,8 @@ async def run_backend(backend: str, args: argparse.Namespace, workdir: Path) -> 
                 startup_peak_kb=startup_peak,
                 node_cpu=node_cpu,
                 client_cpu=client_cpu,
+                machine_cpu=machine_cpu,
+                done_when_sent=done_when_sent,
                 warmup_fetches=warmup_fetches,
                 profile=profile,
             )
