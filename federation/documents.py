@@ -6,6 +6,7 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from tortoise.queryset import QuerySet
 
 from federation import serialize
 from federation.vocab import AP_MEDIA_TYPE
@@ -14,7 +15,6 @@ from node.config import Settings
 from node.models import (
     Account,
     Follow,
-    LocalActorKind,
     Neighbourhood,
     NodeSettings,
     Organisation,
@@ -22,6 +22,7 @@ from node.models import (
     OutgoingFollow,
 )
 from node.services.follows import THIS_NODE, Target, target_lookup
+from node.services.remote_follows import local_actor_ref
 from node.states import FollowStatus
 
 PAGE_SIZE = 20
@@ -85,6 +86,11 @@ def _collection(
     return activity_json(serialize.collection_page(page_id, collection_id, items or [], next_page))
 
 
+async def _page(query: QuerySet, page: int, order: str, *related: str) -> list:
+    rows = query.order_by(order).offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)
+    return await (rows.prefetch_related(*related) if related else rows)
+
+
 async def followers(request: Request) -> Response:
     settings: Settings = request.app.state.settings
     actor, path = await _actor_from_path(request)
@@ -98,28 +104,12 @@ async def followers(request: Request) -> Response:
     page = _page_number(request)
     items: list[str] = []
     if page is not None:
-        rows = (
-            await query.order_by("-id")
-            .offset((page - 1) * PAGE_SIZE)
-            .limit(PAGE_SIZE)
-            .prefetch_related("follower", "follower_remote")
-        )
-        for row in rows:
+        for row in await _page(query, page, "-id", "follower", "follower_remote"):
             if row.follower_remote is not None:
                 items.append(row.follower_remote.uri)
             elif row.follower is not None:
                 items.append(uris.absolute(settings, uris.account(row.follower.username)))
     return _collection(request, collection_id, total, items, page)
-
-
-def _local_ref(actor: Target) -> tuple[LocalActorKind, int | None]:
-    if isinstance(actor, Account):
-        return LocalActorKind.ACCOUNT, actor.id
-    if isinstance(actor, Neighbourhood):
-        return LocalActorKind.NEIGHBOURHOOD, actor.id
-    if isinstance(actor, Organisation):
-        return LocalActorKind.ORGANISATION, actor.id
-    return LocalActorKind.INSTANCE, None
 
 
 async def following(request: Request) -> Response:
@@ -128,19 +118,13 @@ async def following(request: Request) -> Response:
     if actor is None:
         return JSONResponse({"error": "no such actor"}, status_code=404)
     collection_id = uris.absolute(settings, uris.following(path))
-    kind, key = _local_ref(actor)
+    kind, key = local_actor_ref(actor)
     query = OutgoingFollow.filter(local_kind=kind, local_key=key, status=FollowStatus.ACCEPTED)
     total = await query.count()
     page = _page_number(request)
     items: list[str] = []
     if page is not None:
-        rows = (
-            await query.order_by("-id")
-            .offset((page - 1) * PAGE_SIZE)
-            .limit(PAGE_SIZE)
-            .prefetch_related("target")
-        )
-        items = [row.target.uri for row in rows]
+        items = [row.target.uri for row in await _page(query, page, "-id", "target")]
     return _collection(request, collection_id, total, items, page)
 
 
@@ -151,12 +135,11 @@ async def outbox(request: Request) -> Response:
     if actor is None:
         return JSONResponse({"error": "no such actor"}, status_code=404)
     collection_id = uris.absolute(settings, uris.outbox(path))
-    kind, key = _local_ref(actor)
+    kind, key = local_actor_ref(actor)
     query = OutboxActivity.filter(actor_kind=kind, actor_key=key, public=True)
     total = await query.count()
     page = _page_number(request)
     items = None
     if page is not None:
-        rows = await query.order_by("-created_at").offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)
-        items = [row.payload for row in rows]
+        items = [row.payload for row in await _page(query, page, "-created_at")]
     return _collection(request, collection_id, total, items, page)

@@ -70,7 +70,7 @@ async def _remote(fed: Federation, uri: str):
 async def on_follow_requested(fed: Federation, payload: dict) -> str:
     local = await _local(payload["local_kind"], payload["local_key"])
     target = await _remote(fed, payload["target_uri"])
-    kind, key = remote_follows.local_actor_ref(None if local is THIS_NODE else local)
+    kind, key = remote_follows.local_actor_ref(local)
     if await OutgoingFollow.exists(local_kind=kind, local_key=key, target=target):
         return "already following"
     # One transaction: the Accept may come back before this function returns, and it must
@@ -78,7 +78,7 @@ async def on_follow_requested(fed: Federation, payload: dict) -> str:
     async with in_transaction():
         activity = outbox.follow_activity(fed, local, target)
         await remote_follows.start_outgoing_follow(
-            None if local is THIS_NODE else local,
+            local,
             target,
             activity["id"],
             is_relay=payload.get("is_relay", False),
@@ -90,7 +90,7 @@ async def on_follow_requested(fed: Federation, payload: dict) -> str:
 async def on_unfollow_requested(fed: Federation, payload: dict) -> str:
     local = await _local(payload["local_kind"], payload["local_key"])
     target = await _remote(fed, payload["target_uri"])
-    row = await remote_follows.stop_outgoing_follow(None if local is THIS_NODE else local, target)
+    row = await remote_follows.stop_outgoing_follow(local, target)
     follow = {
         "id": row.activity_uri,
         "type": "Follow",

@@ -16,15 +16,14 @@ from federation.context import Federation
 from federation.vocab import AS_CONTEXT, PUBLIC
 from node import uris
 from node.models import (
-    Account,
     Delivery,
-    LocalActorKind,
     Neighbourhood,
     Organisation,
     OutboxActivity,
     RemoteActor,
 )
 from node.services.follows import Target, ThisNode
+from node.services.remote_follows import local_actor_ref
 from node.timeutil import utcnow
 
 
@@ -38,17 +37,6 @@ def actor_path(actor: Target) -> str:
     return uris.account(actor.username)
 
 
-def actor_ref(actor: Target) -> tuple[LocalActorKind, int | None]:
-    if isinstance(actor, ThisNode):
-        return LocalActorKind.INSTANCE, None
-    if isinstance(actor, Neighbourhood):
-        return LocalActorKind.NEIGHBOURHOOD, actor.id
-    if isinstance(actor, Organisation):
-        return LocalActorKind.ORGANISATION, actor.id
-    assert isinstance(actor, Account)
-    return LocalActorKind.ACCOUNT, actor.id
-
-
 def new_activity_id(fed: Federation) -> tuple[uuid.UUID, str]:
     key = uuid.uuid4()
     return key, uris.absolute(fed.settings, uris.activity(key))
@@ -58,7 +46,7 @@ async def enqueue(
     fed: Federation, actor: Target, activity: dict[str, Any], inboxes: Iterable[str]
 ) -> OutboxActivity:
     """Store `activity` and one pending delivery per distinct inbox, in one transaction."""
-    kind, key = actor_ref(actor)
+    kind, key = local_actor_ref(actor)
     targets = sorted(set(inboxes))
     now = utcnow()
     async with in_transaction():

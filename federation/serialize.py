@@ -73,34 +73,31 @@ def person(settings: Settings, account: Account) -> dict[str, Any]:
     )
 
 
-def organisation(settings: Settings, org: Organisation) -> dict[str, Any]:
+def _described(
+    settings: Settings, path: str, actor_type: str, model: Organisation | Neighbourhood
+) -> dict[str, Any]:
+    """Organisations and neighbourhoods: named by slug, described in several languages."""
+    texts: dict[str, str] = model.description
     document = _actor(
         settings,
-        uris.organisation(org.slug),
-        "Organization",
-        org.slug,
-        org.name,
-        _summary(org.description, settings.default_language),
-        org.public_key_pem,
+        path,
+        actor_type,
+        model.slug,
+        model.name,
+        _summary(texts, settings.default_language),
+        model.public_key_pem,
     )
-    if org.description:
-        document["summaryMap"] = {k: f"<p>{_escape(v)}</p>" for k, v in org.description.items()}
+    if texts:
+        document["summaryMap"] = {lang: f"<p>{_escape(t)}</p>" for lang, t in texts.items()}
     return document
+
+
+def organisation(settings: Settings, org: Organisation) -> dict[str, Any]:
+    return _described(settings, uris.organisation(org.slug), "Organization", org)
 
 
 def group(settings: Settings, hood: Neighbourhood) -> dict[str, Any]:
-    document = _actor(
-        settings,
-        uris.neighbourhood(hood.slug),
-        "Group",
-        hood.slug,
-        hood.name,
-        _summary(hood.description, settings.default_language),
-        hood.public_key_pem,
-    )
-    if hood.description:
-        document["summaryMap"] = {k: f"<p>{_escape(v)}</p>" for k, v in hood.description.items()}
-    return document
+    return _described(settings, uris.neighbourhood(hood.slug), "Group", hood)
 
 
 def instance(settings: Settings, node: NodeSettings) -> dict[str, Any]:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import os
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,8 +18,10 @@ from node.app import create_app
 from node.config import Settings
 from tests import factories
 from tests.fakeremote import FakeRemote
+from tests.interop.fedify_peer import INSTALL_COMMAND, FedifyPeer, peer_available
 
 BASE = "http://nabuur.test"
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
 @dataclass
@@ -74,3 +77,16 @@ async def node(database: str) -> AsyncIterator[Node]:
             yield Node(settings, client, app.state.federation)
         finally:
             await app.state.federation.close()
+
+
+@pytest.fixture(scope="module")
+def peer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FedifyPeer]:
+    """The Fedify peer (tests/interop): skipped on a laptop without it, fails under CI."""
+    ok, why = peer_available()
+    if not ok:
+        message = f"the Fedify peer is not installed ({why}); run: {INSTALL_COMMAND}"
+        if IN_CI:
+            pytest.fail(message + " (CI=true: the interop peer must run)", pytrace=False)
+        pytest.skip(message)
+    with FedifyPeer(log_dir=tmp_path_factory.mktemp("fedify-peer")) as running:
+        yield running

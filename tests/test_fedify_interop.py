@@ -6,29 +6,15 @@ its own requests must pass our verification: both signature profiles, both direc
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.interop.fedify_peer import INSTALL_COMMAND, FedifyPeer, FedifyPeerError, peer_available
+from tests.interop.fedify_peer import FedifyPeer, FedifyPeerError
 from tests.nodes import NodeProcess, eventually, get_json
 
 pytestmark = pytest.mark.slow
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-
-
-@pytest.fixture(scope="module")
-def peer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FedifyPeer]:
-    ok, why = peer_available()
-    if not ok:
-        message = f"the Fedify peer is not installed ({why}); run: {INSTALL_COMMAND}"
-        if IN_CI:
-            pytest.fail(message + " (CI=true: the interop peer must run)", pytrace=False)
-        pytest.skip(message)
-    with FedifyPeer(log_dir=tmp_path_factory.mktemp("fedify")) as running:
-        yield running
 
 
 @pytest.fixture(scope="module")

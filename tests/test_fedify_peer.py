@@ -6,9 +6,8 @@ laptop and fail under CI=true.
 
 from __future__ import annotations
 
-import os
 import socket
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -19,28 +18,13 @@ from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from tests.interop.fedify_peer import (
     AP_ACCEPT,
-    INSTALL_COMMAND,
     FedifyPeer,
     FedifyPeerError,
-    peer_available,
 )
 
 pytestmark = pytest.mark.slow
 
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
-
-
-@pytest.fixture(scope="module")
-def peer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FedifyPeer]:
-    ok, why = peer_available()
-    if not ok:
-        message = f"the Fedify peer is not installed ({why}); run: {INSTALL_COMMAND}"
-        if IN_CI:
-            pytest.fail(message + " (CI=true: the interop peer must run)", pytrace=False)
-        pytest.skip(message)
-    with FedifyPeer(log_dir=tmp_path_factory.mktemp("fedify-peer")) as running:
-        yield running
 
 
 async def get_json(url: str) -> dict[str, Any]:

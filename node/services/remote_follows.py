@@ -16,7 +16,7 @@ from node.models import (
     OutgoingFollow,
     RemoteActor,
 )
-from node.services.follows import Target, target_fields, target_lookup
+from node.services.follows import Target, ThisNode, target_fields, target_lookup
 from node.services.notifications import notify
 from node.states import FOLLOW_GRAPH, FollowStatus
 
@@ -90,8 +90,8 @@ async def remote_followers(target: Target) -> list[RemoteActor]:
 
 
 def local_actor_ref(actor: Target | None) -> tuple[LocalActorKind, int | None]:
-    """How an outgoing follow names its local side (None: the instance actor)."""
-    if actor is None:
+    """How queues and outgoing follows name one of our actors (None: the node itself)."""
+    if actor is None or isinstance(actor, ThisNode):
         return LocalActorKind.INSTANCE, None
     if isinstance(actor, Neighbourhood):
         return LocalActorKind.NEIGHBOURHOOD, actor.id
