@@ -1,7 +1,8 @@
 """The inbox endpoints: check, verify, store, answer 202. Processing happens later.
 
-Order of checks: content type, size, JSON shape, domain policy and duplicates (202,
-dropped), signature and signer = actor (401), origin (400), then the durable store.
+Order of checks: content type, size, JSON shape, domain policy (202, dropped, before any
+key is fetched), signature and signer = actor (401), duplicates (202, dropped), origin
+(400), then the durable store (503 if it fails, so the sender retries).
 """
 
 from __future__ import annotations
@@ -39,7 +40,9 @@ def _error(status: int, reason: str) -> Response:
 
 async def _read_body(request: Request) -> bytes:
     declared = request.headers.get("content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY):
+    if declared is not None and not declared.isdigit():
+        raise Rejected(400, "bad Content-Length")
+    if declared is not None and int(declared) > MAX_BODY:
         raise Rejected(413, f"body over {MAX_BODY} bytes")
     chunks, size = [], 0
     async for chunk in request.stream():
@@ -91,11 +94,12 @@ async def receive(request: Request) -> Response:
         assert actor_uri is not None
         if not await moderation.is_domain_allowed(fed.settings, host_of(actor_uri)):
             return Response(status_code=202)  # dropped on purpose, and not said why
-        if await InboxItem.exists(activity_id=activity["id"]):
-            return Response(status_code=202)
         signer = await verify_request(fed, _signed_request(fed, request, body))
         if signer.uri != actor_uri:
             raise Rejected(401, "signer and actor do not match")
+        # Checked after the signature, so unsigned requests learn nothing of what we hold.
+        if await InboxItem.exists(activity_id=activity["id"]):
+            return Response(status_code=202)
         if uris.is_local(fed.settings, activity["id"]):
             raise Rejected(400, "activity claims a local id")
         if host_of(activity["id"]) != host_of(actor_uri):
