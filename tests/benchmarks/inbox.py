@@ -830,8 +830,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def _interrupted(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # so that `timeout` or `kill` still stops the node and drops the DB
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    signal.signal(signal.SIGTERM, _interrupted)
     backends = ("sqlite", "postgres") if args.backend == "both" else (args.backend,)
     workdir = Path(tempfile.mkdtemp(prefix="nabuur-bench-"))
     results: list[Result] = []
