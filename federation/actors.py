@@ -14,7 +14,8 @@ from federation.context import Federation
 from federation.parse import ParseError, host_of, is_http_url, parse_actor
 from node import uris
 from node.models import RemoteActor
-from node.services import moderation, remote_actors
+from node.services import remote_actors
+from node.services.remote_actors import RemoteActorData
 
 log = logging.getLogger("nabuur.federation")
 
@@ -33,7 +34,7 @@ async def _check_fetchable(fed: Federation, url: str) -> None:
         raise ActorUnavailable("not an http(s) URL")
     if uris.is_local(fed.settings, url) or host_of(url) == fed.settings.domain:
         raise ActorUnavailable("names this node")
-    if not await moderation.is_domain_allowed(fed.settings, host_of(url)):
+    if not await fed.domain_allowed(host_of(url)):
         raise ActorUnavailable("domain not federated with")
 
 
@@ -55,14 +56,19 @@ async def fetch_actor(fed: Federation, uri: str) -> RemoteActor:
         data = parse_actor(document, uri)
     except ParseError as exc:
         raise ActorUnavailable(str(exc)) from exc
-    return await remote_actors.upsert_remote_actor(data)
+    return await _store(fed, data)
+
+
+async def _store(fed: Federation, data: RemoteActorData) -> RemoteActor:
+    fed.forget_actor(data.uri)
+    return fed.remember_actor(await remote_actors.upsert_remote_actor(data))
 
 
 async def actor_by_uri(fed: Federation, uri: str, *, refresh: bool = False) -> RemoteActor:
     if not refresh:
-        known = await remote_actors.by_uri(uri)
+        known = fed.actors_by_uri.get(uri) or await remote_actors.by_uri(uri)
         if known is not None:
-            return known
+            return fed.remember_actor(known)
     return await fetch_actor(fed, uri)
 
 
@@ -73,9 +79,9 @@ async def actor_for_key(fed: Federation, key_id: str, *, refresh: bool = False) 
     serve a separate key document whose `owner` names the actor.
     """
     if not refresh:
-        known = await remote_actors.by_key_id(key_id)
+        known = fed.actors_by_key.get(key_id) or await remote_actors.by_key_id(key_id)
         if known is not None:
-            return known
+            return fed.remember_actor(known)
     if fed.key_recently_failed(key_id):
         raise ActorUnavailable("key recently unavailable")
     try:
@@ -101,4 +107,4 @@ async def _resolve_key(fed: Federation, key_id: str) -> RemoteActor:
         data = parse_actor(document, document_url)
     except ParseError as exc:
         raise ActorUnavailable(str(exc)) from exc
-    return await remote_actors.upsert_remote_actor(data)
+    return await _store(fed, data)

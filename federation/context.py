@@ -10,15 +10,19 @@ import asyncio
 import time
 from dataclasses import dataclass, field
 
+from federation.cache import TTLCache
 from federation.client import HttpClient
 from federation.signing import LocalKey, Profile, local_key
 from node import __version__
 from node.config import Settings
-from node.models import LocalActorKind
+from node.models import LocalActorKind, RemoteActor
+from node.services import moderation
 
 NEGATIVE_KEY_TTL = 300.0  # seconds a failed key look-up is remembered
 REFETCH_AFTER_FAILURE = 60.0  # seconds between key refetches of one actor
 CACHE_LIMIT = 10_000  # entries in each of these maps before it is emptied
+ACTOR_TTL = 300.0  # seconds a known actor (and its key) is kept in memory
+DOMAIN_TTL = 30.0  # seconds a domain-policy verdict is kept in memory
 
 
 @dataclass
@@ -35,6 +39,17 @@ class Federation:
     deliveries_waiting: asyncio.Event = field(default_factory=asyncio.Event)
     inbox_waiting: asyncio.Event = field(default_factory=asyncio.Event)
     events_waiting: asyncio.Event = field(default_factory=asyncio.Event)
+    # The inbox answers thousands of requests a second from a few hundred senders:
+    # their actors and domain verdicts are kept in memory, not read per request.
+    actors_by_key: TTLCache[str, RemoteActor] = field(
+        default_factory=lambda: TTLCache(ACTOR_TTL, CACHE_LIMIT)
+    )
+    actors_by_uri: TTLCache[str, RemoteActor] = field(
+        default_factory=lambda: TTLCache(ACTOR_TTL, CACHE_LIMIT)
+    )
+    domain_verdicts: TTLCache[str, bool] = field(
+        default_factory=lambda: TTLCache(DOMAIN_TTL, CACHE_LIMIT)
+    )
     _instance_key: LocalKey | None = None
 
     @classmethod
@@ -53,6 +68,24 @@ class Federation:
         if self._instance_key is None:
             self._instance_key = await local_key(self.settings, LocalActorKind.INSTANCE, None)
         return self._instance_key
+
+    def remember_actor(self, actor: RemoteActor) -> RemoteActor:
+        self.actors_by_key.put(actor.key_id, actor)
+        self.actors_by_uri.put(actor.uri, actor)
+        return actor
+
+    def forget_actor(self, uri: str) -> None:
+        actor = self.actors_by_uri.get(uri)
+        if actor is not None:
+            self.actors_by_key.pop(actor.key_id)
+        self.actors_by_uri.pop(uri)
+
+    async def domain_allowed(self, domain: str) -> bool:
+        verdict = self.domain_verdicts.get(domain)
+        if verdict is None:
+            verdict = await moderation.is_domain_allowed(self.settings, domain)
+            self.domain_verdicts.put(domain, verdict)
+        return verdict
 
     def key_recently_failed(self, key_id: str) -> bool:
         until = self.failed_keys.get(key_id)

@@ -32,8 +32,10 @@ class FederationRuntime:
             ]
         return cls(fed, InboxWriter(on_commit=fed.inbox_waiting), loops)
 
-    def start(self) -> None:
+    def start_receiving(self) -> None:
         self.inbox_writer.start()
+
+    def start_workers(self) -> None:
         for loop in self.loops:
             loop.start()
 

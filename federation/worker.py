@@ -11,10 +11,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
-from tortoise.expressions import Q
+from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
 from federation.context import Federation
@@ -30,6 +31,7 @@ log = logging.getLogger("nabuur.worker")
 INBOX_LEASE = timedelta(minutes=2)
 DELIVERY_LEASE = timedelta(minutes=5)
 MAX_INBOX_ATTEMPTS = 5
+CHUNK = 10  # inbox items per transaction: a few milliseconds of work
 DELIVERY_CONCURRENCY = 64
 
 
@@ -55,7 +57,7 @@ async def _claim_inbox(limit: int) -> list[InboxItem]:
 
 
 async def _handle(fed: Federation, item: InboxItem) -> Outcome:
-    actor = await remote_actors.by_uri(item.actor_uri)
+    actor = fed.actors_by_uri.get(item.actor_uri) or await remote_actors.by_uri(item.actor_uri)
     if actor is None:
         return Outcome.rejected("sender no longer known")
     handler = handler_for(item.activity_type)
@@ -64,7 +66,7 @@ async def _handle(fed: Federation, item: InboxItem) -> Outcome:
     return await handler(Incoming(fed, actor, item.payload))
 
 
-async def _process(fed: Federation, item: InboxItem) -> None:
+async def _process(fed: Federation, item: InboxItem) -> Outcome:
     try:
         async with in_transaction():  # a savepoint: one item's failure undoes only itself
             outcome = await _handle(fed, item)
@@ -76,38 +78,64 @@ async def _process(fed: Federation, item: InboxItem) -> None:
             if item.attempts + 1 < MAX_INBOX_ATTEMPTS
             else Outcome.rejected(f"gave up: {note}")
         )
+    return outcome
+
+
+async def _record(items: list[InboxItem], outcomes: list[Outcome]) -> None:
+    """Write the outcomes: one UPDATE per distinct outcome, not one per item."""
     now = utcnow()
-    item.status = outcome.status
-    item.outcome = outcome.note[:300]
-    item.attempts += 1
-    item.locked_until = None
-    item.processed_at = now if outcome.status != InboxStatus.RETRY else None
-    item.next_attempt_at = (
-        now + backoff(item.attempts) if outcome.status == InboxStatus.RETRY else None
-    )
-    await item.save(
-        update_fields=[
-            "status",
-            "outcome",
-            "attempts",
-            "locked_until",
-            "processed_at",
-            "next_attempt_at",
-        ]
-    )
-    log.info("inbox %s %s: %s %s", item.activity_type, item.activity_id, item.status, item.outcome)
+    groups: dict[Outcome, list[InboxItem]] = defaultdict(list)
+    for item, outcome in zip(items, outcomes, strict=True):
+        groups[outcome].append(item)
+    for outcome, group in groups.items():
+        if outcome.status == InboxStatus.RETRY:
+            for item in group:  # each waits according to its own attempt count
+                await InboxItem.filter(id=item.id).update(
+                    status=outcome.status,
+                    outcome=outcome.note[:300],
+                    attempts=item.attempts + 1,
+                    locked_until=None,
+                    next_attempt_at=now + backoff(item.attempts + 1),
+                )
+            continue
+        await InboxItem.filter(id__in=[i.id for i in group]).update(
+            status=outcome.status,
+            outcome=outcome.note[:300],
+            attempts=F("attempts") + 1,
+            locked_until=None,
+            processed_at=now,
+            next_attempt_at=None,
+        )
+
+
+async def _run_chunk(fed: Federation, chunk: list[InboxItem], *, isolated: bool) -> None:
+    async with in_transaction():
+        if isolated:  # each item in its own savepoint, its failure recorded as retry
+            outcomes = [await _process(fed, item) for item in chunk]
+        else:
+            outcomes = [await _handle(fed, item) for item in chunk]
+        await _record(chunk, outcomes)
+    for item, outcome in zip(chunk, outcomes, strict=True):
+        log.info(
+            "inbox %s %s: %s %s", item.activity_type, item.activity_id, outcome.status, outcome.note
+        )
 
 
 async def process_inbox_once(fed: Federation, limit: int = 100) -> int:
     """Claim and handle one batch of received activities; returns how many."""
     items = await _claim_inbox(limit)
-    if not items:
-        return 0
-    # One transaction per batch: a commit per item would cap throughput at the disk's
-    # sync rate. Each item still runs in its own savepoint.
-    async with in_transaction():
-        for item in items:
-            await _process(fed, item)
+    for start in range(0, len(items), CHUNK):
+        # Items share a transaction (a commit per item would cap throughput at the disk's
+        # sync rate) and the transaction stays short: on SQLite it holds the one
+        # connection, and the inbox must get its turn to store what arrives meanwhile.
+        # Optimistically without savepoints; if one item fails, the chunk is rolled back
+        # and done again with each item isolated.
+        chunk = items[start : start + CHUNK]
+        try:
+            await _run_chunk(fed, chunk, isolated=False)
+        except Exception:
+            log.info("an item failed in a batch of %d; redoing it item by item", len(chunk))
+            await _run_chunk(fed, chunk, isolated=True)
     return len(items)
 
 

@@ -22,9 +22,10 @@ import web.routes
 from federation.negotiation import ActivityPubNegotiation
 from federation.runtime import FederationRuntime
 from node import db, uris
-from node.config import Settings
+from node.config import Settings, load_settings
 from node.logs import RequestLogMiddleware
-from node.scheduler import Job, Scheduler
+from node.logs import configure as configure_logging
+from node.scheduler import Job, QueueLock, Scheduler
 from node.services.node_setup import is_initialised
 from node.services.posts import expire_due_posts
 from web.rendering import Renderer
@@ -54,6 +55,13 @@ async def check_ready(settings: Settings) -> None:
         raise NotReady("this node is not initialised: run `nabuur init`")
 
 
+def app_from_environment() -> Starlette:
+    """The app of one of several server processes (`nabuur run --workers N`)."""
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    return create_app(settings)
+
+
 def create_app(
     settings: Settings, *, manage_database: bool = True, workers: bool = True
 ) -> Starlette:
@@ -64,6 +72,7 @@ def create_app(
     """
     scheduler = Scheduler([Job("expire-posts", settings.expiry_interval_seconds, expire_due_posts)])
     federation_runtime = FederationRuntime.create(settings, workers=workers)
+    queue_lock = QueueLock(settings.database_url)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -72,13 +81,16 @@ def create_app(
         try:
             if manage_database:
                 await check_ready(settings)
-                scheduler.start()
-                federation_runtime.start()
+                federation_runtime.start_receiving()
+                if queue_lock.acquire():
+                    scheduler.start()
+                    federation_runtime.start_workers()
             log.info("nabuur serving %s", settings.public_url)
             yield
         finally:
             await federation_runtime.stop()
             await scheduler.stop()
+            queue_lock.release()
             if manage_database:
                 await db.close_database()
 

@@ -153,22 +153,28 @@ async def _check_serveable(settings: Settings) -> None:
         await db.close_database()
 
 
-def _serve(settings: Settings) -> int:
+def _serve(settings: Settings, workers: int = 1) -> int:
     configure_logging(settings.log_level)
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        access_log=False,
-        server_header=False,
-    )
+    options: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_config": None,
+        "access_log": False,
+        "server_header": False,
+    }
+    if workers == 1:
+        uvicorn.run(create_app(settings), **options)
+        return 0
+    # Several processes: each builds the app from the same settings, passed as variables.
+    os.environ.update(settings.to_environ())
+    os.environ.pop("NABUUR_CONFIG", None)
+    uvicorn.run("node.app:app_from_environment", factory=True, workers=workers, **options)
     return 0
 
 
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     _run(_check_serveable(settings))
-    return _serve(settings)
+    return _serve(settings, args.workers)
 
 
 async def _demo(settings: Settings) -> dict[str, int]:
@@ -266,6 +272,14 @@ def build_parser() -> Parser:
 
     run = sub.add_parser("run", help="serve the node (web pages, federation, periodic jobs)")
     _add_serve_options(run)
+    run.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        choices=range(1, 33),
+        metavar="N",
+        help="processes to serve with (default 1; on SQLite one of them runs the queues)",
+    )
     run.set_defaults(handler=cmd_run)
 
     demo = sub.add_parser("demo", help="start a fresh demo node with seeded data")

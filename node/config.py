@@ -72,6 +72,20 @@ class Settings:
     def default_language(self) -> str:
         return self.languages[0]
 
+    def to_environ(self) -> dict[str, str]:
+        """These settings as `NABUUR_*` variables, for worker processes to read back."""
+        environ = {}
+        for item in fields(self):
+            value = getattr(self, item.name)
+            if value is None:
+                continue
+            if isinstance(value, tuple):
+                value = ",".join(value)
+            elif isinstance(value, bool):
+                value = "1" if value else "0"
+            environ[env_name(item.name)] = str(value)
+        return environ
+
     def with_overrides(self, **values: Any) -> Settings:
         """A copy with some values replaced, validated again (used by CLI flags)."""
         clean = {

@@ -6,6 +6,7 @@ URL says so. The schema is owned by tortoise's migrations in `node/migrations/`.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from collections.abc import Callable
@@ -14,9 +15,12 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from tortoise import Tortoise, connections
+from tortoise.backends.base.client import TransactionalDBClient
+from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.backends.base.executor import EXECUTOR_CACHE
 from tortoise.migrations.api import migrate as tortoise_migrate
 from tortoise.migrations.executor import MigrationExecutor
+from tortoise.transactions import in_transaction
 
 from node.config import DEFAULT_DATABASE_URL
 
@@ -51,9 +55,17 @@ def sqlite_path(url: str) -> Path | None:
     return None if rest in ("", ":memory:") else Path(rest)
 
 
+def _connection_config(url: str) -> str | dict[str, Any]:
+    if not is_sqlite(url):
+        return url
+    config = expand_db_url(_tuned_url(url))
+    config["engine"] = "node.sqlite_backend"  # BEGIN IMMEDIATE: see that module
+    return config
+
+
 def tortoise_config(url: str) -> dict[str, Any]:
     return {
-        "connections": {"default": _tuned_url(url)},
+        "connections": {"default": _connection_config(url)},
         "apps": {
             APP_LABEL: {
                 "models": ["node.models"],
@@ -126,3 +138,14 @@ async def migrate(
         )
     finally:
         await Tortoise.close_connections()
+
+
+def atomic() -> contextlib.AbstractAsyncContextManager[object]:
+    """A transaction, or nothing when the caller already holds one.
+
+    Services are atomic on their own; called inside a bigger unit of work (the inbox
+    worker's batch), they join it instead of paying for a savepoint each time.
+    """
+    if isinstance(connections.get("default"), TransactionalDBClient):
+        return contextlib.nullcontext()
+    return in_transaction()

@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import logging
+import os
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+
+from node import db
 
 log = logging.getLogger("nabuur.jobs")
 
@@ -57,3 +61,36 @@ class Scheduler:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks = []
+
+
+class QueueLock:
+    """Which process of several runs the periodic jobs and queue workers.
+
+    PostgreSQL queues are claimed with `FOR UPDATE SKIP LOCKED`, so every process may
+    work them. SQLite has no such claim: there, the process holding an exclusive lock on
+    a file beside the database is the only one that does.
+    """
+
+    def __init__(self, database_url: str) -> None:
+        path = db.sqlite_path(database_url)
+        self.path = path.with_name(path.name + ".workers.lock") if path else None
+        self._fd: int | None = None
+
+    def acquire(self) -> bool:
+        if self.path is None:
+            return True
+        fd = os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            log.info("another process runs the queue workers")
+            return False
+        self._fd = fd
+        return True
+
+    def release(self) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import orjson
+import pytest
 
+from federation import handlers
 from federation.signatures import verify_cavage
+from federation.worker import process_inbox_once
 from node.keys import load_public_key
 from node.models import (
     Delivery,
@@ -244,3 +247,26 @@ async def test_stored_payload_is_the_activity(node: Node, remote: FakeRemote) ->
     await node.post_activity(remote, "alice", follow)
     item = await InboxItem.get()
     assert orjson.loads(orjson.dumps(item.payload)) == follow
+
+
+async def test_a_failing_item_does_not_undo_its_batch(
+    node: Node, remote: FakeRemote, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Items share a transaction; one that raises is retried later, the others stand."""
+
+    async def explode(incoming: handlers.Incoming) -> handlers.Outcome:
+        raise RuntimeError("handler bug")
+
+    monkeypatch.setitem(handlers.HANDLERS, "Explode", explode)
+    await hood_and_post()
+    good = remote.activity("alice", "Follow", f"{BASE}/n/jette-centre")
+    bad = remote.activity("bob", "Explode", f"{BASE}/n/jette-centre")
+    also_good = remote.activity("bob", "Follow", f"{BASE}/n/jette-centre")
+    for name, activity in (("alice", good), ("bob", bad), ("bob", also_good)):
+        assert (await node.post_activity(remote, name, activity)).status_code == 202
+    await process_inbox_once(node.fed)
+    statuses = {i.activity_id: (i.status, i.attempts) for i in await InboxItem.all()}
+    assert statuses[good["id"]] == (InboxStatus.PROCESSED, 1)
+    assert statuses[also_good["id"]] == (InboxStatus.PROCESSED, 1)
+    assert statuses[bad["id"]] == (InboxStatus.RETRY, 1)
+    assert await Follow.filter(follower_remote_id__not_isnull=True).count() == 2

@@ -22,10 +22,12 @@ async def update_actor(incoming: Incoming) -> Outcome:
         data = parse_actor(obj, incoming.actor.uri)
     except ParseError as exc:
         return Outcome.rejected(str(exc))
+    incoming.fed.forget_actor(data.uri)
     await remote_actors.upsert_remote_actor(data)
     return Outcome.processed("actor updated")
 
 
 async def delete_actor(incoming: Incoming) -> Outcome:
+    incoming.fed.forget_actor(incoming.actor.uri)
     await remote_actors.delete_remote_actor(incoming.actor.uri)
     return Outcome.processed("actor and its content removed")

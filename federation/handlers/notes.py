@@ -9,8 +9,8 @@ from federation.parse import ParseError, parse_note, same_host
 from federation.vocab import id_of
 from node import uris
 from node.errors import Conflict
+from node.models import Visibility
 from node.services import remote_content
-from node.services.visibility import can_view
 
 NOTE_TYPES = frozenset({"Note", "Article", "Page", "Question"})
 
@@ -30,7 +30,7 @@ async def create(incoming: Incoming) -> Outcome:
     if post is None:
         return Outcome.ignored("not a reply to one of our posts")
     # A remote reader can only answer what they could see: public posts.
-    if not await can_view(None, post):
+    if post.visibility != Visibility.PUBLIC:
         return Outcome.rejected("reply to a post that is not public")
     try:
         await remote_content.add_remote_reply(

@@ -5,9 +5,7 @@ Local follows are accepted at once: no local actor asks to approve followers yet
 
 from __future__ import annotations
 
-from tortoise.transactions import in_transaction
-
-from node import events
+from node import db, events
 from node.errors import Conflict, NotFound
 from node.models import Account, Follow, FollowTarget, Neighbourhood, NotificationKind, Organisation
 from node.services.notifications import notify
@@ -47,7 +45,7 @@ async def follow(follower: Account, target: Target) -> Follow:
         raise Conflict("you cannot follow yourself")
     fields = target_fields(target)
     lookup = target_lookup(target)
-    async with in_transaction():
+    async with db.atomic():
         if await Follow.filter(follower=follower, **lookup).exists():
             raise Conflict("you already follow this")
         row = await Follow.create(follower=follower, **fields)
@@ -62,7 +60,7 @@ async def follow(follower: Account, target: Target) -> Follow:
 
 async def unfollow(follower: Account, target: Target) -> None:
     lookup = target_lookup(target)
-    async with in_transaction():
+    async with db.atomic():
         row = await Follow.get_or_none(follower=follower, **lookup)
         if row is None:
             raise NotFound("you do not follow this")

@@ -9,9 +9,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from tortoise.functions import Count
-from tortoise.transactions import in_transaction
 
-from node import events, validation
+from node import db, events, validation
 from node.errors import InvalidInput, NotFound, PermissionDenied
 from node.models import Account, HelpPost, Neighbourhood, Organisation, PostKind, Visibility
 from node.services.organisations import is_staff
@@ -156,7 +155,7 @@ async def create_post(
         raise InvalidInput("neighbourhood", "no such neighbourhood")
     org, label = await _organisation_for(author, draft)
 
-    async with in_transaction():
+    async with db.atomic():
         post = await HelpPost.create(
             kind=kind,
             title=title,
@@ -222,7 +221,7 @@ async def change_status(actor: Account, post: HelpPost, new: PostStatus | str) -
     )
     if not allowed:
         raise PermissionDenied("only the author or the organisation's staff can do that")
-    async with in_transaction():
+    async with db.atomic():
         fresh = await HelpPost.select_for_update().get(id=post.id)
         await set_status(fresh, target, by=actor)
     post.status, post.status_changed_at = fresh.status, fresh.status_changed_at
@@ -234,7 +233,7 @@ async def expire_due_posts(now: datetime | None = None, batch: int = 200) -> int
     now = now or utcnow()
     expired = 0
     while True:
-        async with in_transaction():
+        async with db.atomic():
             due = (
                 await HelpPost.filter(status=PostStatus.OPEN, expires_at__lte=now)
                 .select_for_update(skip_locked=True)

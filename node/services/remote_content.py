@@ -6,9 +6,7 @@ functions keep the same rules as local responses: visibility, open status, no du
 
 from __future__ import annotations
 
-from tortoise.transactions import in_transaction
-
-from node import events
+from node import db, events
 from node.errors import Conflict
 from node.models import (
     HelpPost,
@@ -32,7 +30,7 @@ async def add_remote_reply(
     """A reply from elsewhere becomes a comment on the post, and its author is told."""
     if post.status not in OPEN_FOR_REPLIES:
         raise Conflict(f"this post is {post.status} and takes no more responses")
-    async with in_transaction():
+    async with db.atomic():
         existing = await Response.get_or_none(object_uri=object_uri)
         if existing is not None:
             return existing

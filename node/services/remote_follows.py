@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from tortoise.transactions import in_transaction
-
-from node import events
+from node import db, events
 from node.errors import Conflict, NotFound
 from node.models import (
     Account,
@@ -33,7 +31,7 @@ async def follow_from_remote(remote: RemoteActor, target: Target, activity_uri: 
     """
     fields = target_fields(target)
     lookup = target_lookup(target)
-    async with in_transaction():
+    async with db.atomic():
         row = await Follow.get_or_none(follower_remote=remote, **lookup)
         if row is not None:
             row.activity_uri = activity_uri
@@ -62,7 +60,7 @@ async def undo_remote_follow(
         query = query.filter(**target_lookup(target))
     else:
         return False
-    async with in_transaction():
+    async with db.atomic():
         rows = await query
         for row in rows:
             await events.emit(events.FollowChanged(row.id, "removed"))
@@ -75,7 +73,7 @@ async def decide_remote_follow(follow: Follow, accept: bool) -> Follow:
     target = FollowStatus.ACCEPTED if accept else FollowStatus.REJECTED
     FOLLOW_GRAPH.check(follow.status, target)
     follow.status = target
-    async with in_transaction():
+    async with db.atomic():
         await follow.save(update_fields=["status"])
         await events.emit(events.FollowChanged(follow.id, target.value, decided_locally=True))
     return follow

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from tortoise.functions import Count
-from tortoise.transactions import in_transaction
 
-from node import events, validation
+from node import db, events, validation
 from node.errors import Conflict, NotFound, PermissionDenied
 from node.models import Account, HelpPost, NotificationKind, Response, ResponseKind
 from node.services.notifications import notify
@@ -29,7 +28,7 @@ async def _check_can_respond(author: Account, post: HelpPost, allowed: tuple[str
 async def add_comment(author: Account, post: HelpPost, body: str) -> Response:
     await _check_can_respond(author, post, (PostStatus.OPEN, PostStatus.MATCHED))
     text = validation.text("body", body, max_len=2000, required=True)
-    async with in_transaction():
+    async with db.atomic():
         response = await Response.create(
             post=post, author=author, kind=ResponseKind.COMMENT, body=text
         )
@@ -51,7 +50,7 @@ async def offer_help(helper: Account, post: HelpPost, body: str = "") -> Respons
     if helper.id == post.author_id:
         raise Conflict("you cannot offer help on your own post")
     text = validation.text("body", body, max_len=2000)
-    async with in_transaction():
+    async with db.atomic():
         if await Response.filter(
             post_id=post.id, author_id=helper.id, offer_status__in=ACTIVE_OFFER
         ).exists():
@@ -97,7 +96,7 @@ async def _locked_post(response: Response) -> HelpPost:
 
 async def accept_helper(actor: Account, response: Response) -> Response:
     """Accept an offer into a free slot; the last free slot moves the post to matched."""
-    async with in_transaction():
+    async with db.atomic():
         post = await _locked_post(response)
         if not await can_manage_post(actor, post):
             raise PermissionDenied("only the author or the organisation's staff can accept helpers")
@@ -123,7 +122,7 @@ async def _free_slot(post: HelpPost, was: OfferStatus, by: Account) -> None:
 
 async def decline_helper(actor: Account, response: Response) -> Response:
     """Decline an offer, or release an accepted helper."""
-    async with in_transaction():
+    async with db.atomic():
         post = await _locked_post(response)
         if not await can_manage_post(actor, post):
             raise PermissionDenied(
@@ -141,7 +140,7 @@ async def withdraw_offer(helper: Account, response: Response) -> Response:
     """The helper takes back their offer, accepted or not."""
     if response.author_id != helper.id:
         raise PermissionDenied("only the helper can withdraw their offer")
-    async with in_transaction():
+    async with db.atomic():
         post = await _locked_post(response)
         was = await _move_offer(response, OfferStatus.WITHDRAWN)
         await _free_slot(post, was, helper)

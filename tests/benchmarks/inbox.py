@@ -80,33 +80,53 @@ def percentile(sorted_values: list[float], fraction: float) -> float:
     return sorted_values[index]
 
 
+def family(pid: int) -> list[int]:
+    """`pid` and its descendants (uvicorn's worker processes with --workers N)."""
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        with contextlib.suppress(OSError):
+            for task in Path(f"/proc/{current}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+    return found
+
+
 def proc_status(pid: int) -> dict[str, int]:
-    """VmRSS and VmHWM of a process, in kB (empty once it has gone)."""
+    """VmRSS and VmHWM summed over a process and its children, in kB.
+
+    With several processes the summed peaks are an upper bound of the peak of the sum.
+    """
     values: dict[str, int] = {}
-    with contextlib.suppress(OSError):
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            name, _, rest = line.partition(":")
-            if name in ("VmRSS", "VmHWM"):
-                values[name] = int(rest.split()[0])
+    for member in family(pid):
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/{member}/status").read_text().splitlines():
+                name, _, rest = line.partition(":")
+                if name in ("VmRSS", "VmHWM"):
+                    values[name] = values.get(name, 0) + int(rest.split()[0])
     return values
 
 
 def reset_peak_rss(pid: int) -> bool:
     """Reset VmHWM (Linux >= 4.0), so start-up and seeding (argon2: 64 MiB) do not count."""
     try:
-        Path(f"/proc/{pid}/clear_refs").write_text("5")
+        for member in family(pid):
+            Path(f"/proc/{member}/clear_refs").write_text("5")
     except OSError:
         return False
     return True
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process and all its threads."""
-    try:
-        fields_ = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    except OSError:
-        return float("nan")
-    return (int(fields_[11]) + int(fields_[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU time of a process, its threads and its child processes."""
+    total = 0
+    for member in family(pid):
+        try:
+            fields_ = Path(f"/proc/{member}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        total += int(fields_[11]) + int(fields_[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def machine_busy_seconds() -> float:
@@ -483,13 +503,26 @@ async def pg_admin(admin_url: str, sql: str) -> None:
 # --- py-spy -------------------------------------------------------------------------------
 
 
+RAW_OUTPUT = ("--format", "raw", "-o")
+
+
 def start_py_spy(pid: int, out: Path) -> subprocess.Popen[bytes] | None:
     exe = shutil.which("py-spy", path=f"{VENV_BIN}:{os.environ.get('PATH', '')}")
     if exe is None:
         print("  py-spy not found: .venv/bin/pip install py-spy")
         return None
     return subprocess.Popen(
-        [exe, "record", "--pid", str(pid), "--rate", "200", "--format", "raw", "-o", str(out)],
+        [
+            exe,
+            "record",
+            "--pid",
+            str(pid),
+            "--subprocesses",
+            "--rate",
+            "200",
+            *RAW_OUTPUT,
+            str(out),
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -662,24 +695,19 @@ class Result:
 
 
 async def start_node(
-    backend: str, workdir: Path, port: int, admin_url: str
+    backend: str, workdir: Path, port: int, admin_url: str, workers: int
 ) -> tuple[NodeProcess, Probe, str | None]:
     """Start a seeded node; returns it, a probe of its database, and the PG database name."""
     log_path = workdir / f"node-{backend}.log"
     nabuur = str(VENV_BIN / "nabuur")
+    name = None
     if backend == "sqlite":
         path = workdir / "bench.sqlite3"
-        node = NodeProcess(
-            [nabuur, "demo", "--port", str(port), "--database-url", f"sqlite://{path}"],
-            node_env(),
-            log_path,
-            port,
-        )
-        node.start()
-        return node, SqliteProbe(path), None
-    name = f"nabuur_bench_{os.getpid()}_{secrets.token_hex(3)}"
-    await pg_admin(admin_url, f'CREATE DATABASE "{name}"')
-    url = admin_url.rsplit("/", 1)[0] + "/" + name
+        url = f"sqlite://{path}"
+    else:
+        name = f"nabuur_bench_{os.getpid()}_{secrets.token_hex(3)}"
+        await pg_admin(admin_url, f'CREATE DATABASE "{name}"')
+        url = admin_url.rsplit("/", 1)[0] + "/" + name
     env = node_env(NABUUR_DATABASE_URL=url, NABUUR_ADMIN_PASSWORD=secrets.token_urlsafe(18))
     await asyncio.to_thread(
         run_checked, [nabuur, "init", "--admin-username", "admin"], env, "nabuur init"
@@ -687,8 +715,11 @@ async def start_node(
     await asyncio.to_thread(
         run_checked, [sys.executable, "-c", SEED_SCRIPT, url], env, "seeding the demo data"
     )
-    node = NodeProcess([nabuur, "run", "--port", str(port)], env, log_path, port)
+    argv = [nabuur, "run", "--port", str(port), "--workers", str(workers)]
+    node = NodeProcess(argv, env, log_path, port)
     node.start()
+    if backend == "sqlite":
+        return node, SqliteProbe(path), None
     return node, await PostgresProbe.connect(url), name
 
 
@@ -706,7 +737,9 @@ async def run_backend(backend: str, args: argparse.Namespace, workdir: Path) -> 
     timeout = aiohttp.ClientTimeout(total=120, connect=10)
     try:
         async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
-            node, probe, pg_name = await start_node(backend, workdir, free_port(), args.pg_admin)
+            node, probe, pg_name = await start_node(
+                backend, workdir, free_port(), args.pg_admin, args.workers
+            )
             await node.wait_healthy(session)
             startup_peak = proc_status(node.pid).get("VmHWM", 0)
             post_id = await probe.scalar(POST_QUERY)
@@ -820,6 +853,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=Path,
         metavar="DIR",
         help="sample the node with py-spy during the measured phase; raw stacks go to DIR",
+    )
+    parser.add_argument(
+        "--workers", type=int, default=2, help="node server processes (default 2, one per core)"
     )
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs)")
     args = parser.parse_args(argv)
