@@ -56,20 +56,20 @@ async def _claim_inbox(limit: int) -> list[InboxItem]:
     return items
 
 
-async def _handle(fed: Federation, item: InboxItem) -> Outcome:
+async def _handle(fed: Federation, item: InboxItem, cache: dict) -> Outcome:
     actor = fed.actors_by_uri.get(item.actor_uri) or await remote_actors.by_uri(item.actor_uri)
     if actor is None:
         return Outcome.rejected("sender no longer known")
     handler = handler_for(item.activity_type)
     if handler is None:
         return Outcome.ignored(f"{item.activity_type} is not supported")
-    return await handler(Incoming(fed, actor, item.payload))
+    return await handler(Incoming(fed, actor, item.payload, cache))
 
 
 async def _process(fed: Federation, item: InboxItem) -> Outcome:
     try:
         async with in_transaction():  # a savepoint: one item's failure undoes only itself
-            outcome = await _handle(fed, item)
+            outcome = await _handle(fed, item, {})
     except Exception as exc:  # a bug or a lost connection must not lose the activity
         log.exception("handling %s %s failed", item.activity_type, item.activity_id)
         note = f"{type(exc).__name__}: {exc}"[:300]
@@ -113,7 +113,8 @@ async def _run_chunk(fed: Federation, chunk: list[InboxItem], *, isolated: bool)
         if isolated:  # each item in its own savepoint, its failure recorded as retry
             outcomes = [await _process(fed, item) for item in chunk]
         else:
-            outcomes = [await _handle(fed, item) for item in chunk]
+            cache: dict = {}
+            outcomes = [await _handle(fed, item, cache) for item in chunk]
         await _record(chunk, outcomes)
     for item, outcome in zip(chunk, outcomes, strict=True):
         log.info(

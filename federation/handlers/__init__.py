@@ -8,7 +8,7 @@ follows (an Accept, a notification). Each returns an `Outcome` for the inbox ite
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from federation.context import Federation
@@ -44,6 +44,9 @@ class Incoming:
     fed: Federation
     actor: RemoteActor
     activity: dict[str, Any]
+    # Shared by the items of one worker transaction: what one looked up, the next reuses
+    # (many replies to one popular post in a row).
+    cache: dict[str, Any] = field(default_factory=dict)
 
     @property
     def object(self) -> Any:

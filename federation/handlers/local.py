@@ -26,10 +26,19 @@ async def local_actor(fed: Federation, url: object) -> Target | None:
     return None
 
 
-async def local_post(fed: Federation, url: object) -> HelpPost | None:
+async def local_post(
+    fed: Federation, url: object, cache: dict[str, object] | None = None
+) -> HelpPost | None:
+    """Our post at `url`; `cache` (one worker transaction's) saves repeated look-ups."""
     if not isinstance(url, str):
         return None
     ref = uris.parse(fed.settings, url)
     if ref is None or ref.kind != "post":
         return None
-    return await HelpPost.get_or_none(id=ref.key)
+    key = f"post:{ref.key}"
+    if cache is not None and key in cache:
+        return cache[key]  # type: ignore[return-value]
+    post = await HelpPost.get_or_none(id=ref.key)
+    if cache is not None:
+        cache[key] = post
+    return post

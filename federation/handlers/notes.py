@@ -26,7 +26,7 @@ async def create(incoming: Incoming) -> Outcome:
         return Outcome.rejected(str(exc))
     if uris.is_local(incoming.fed.settings, note.id):
         return Outcome.rejected("claims a local id")
-    post = await local_post(incoming.fed, note.in_reply_to)
+    post = await local_post(incoming.fed, note.in_reply_to, incoming.cache)
     if post is None:
         return Outcome.ignored("not a reply to one of our posts")
     # A remote reader can only answer what they could see: public posts.
