@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import logging
 
-from federation.client import FetchError
 from federation.context import Federation
 from federation.parse import ParseError, host_of, is_http_url, parse_actor
+from federation.ssrf import FetchError
 from node import uris
 from node.models import RemoteActor
 from node.services import remote_actors

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self
@@ -21,7 +21,9 @@ import orjson
 from multidict import CIMultiDictProxy
 from yarl import URL
 
-from federation.ssrf import FetchError, SafeResolver, UnsafeAddressError, check_literal_host
+from federation.resolver import SafeResolver
+from federation.signing_types import Signer
+from federation.ssrf import FetchError, UnsafeAddressError, check_literal_host
 
 __all__ = [
     "ACTIVITY_ACCEPT",
@@ -35,8 +37,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-# (method, url, headers, body) -> headers to add, e.g. Date, Digest and Signature.
-Signer = Callable[[str, str, Mapping[str, str], bytes | None], Mapping[str, str]]
 
 ACTIVITY_ACCEPT = 'application/activity+json, application/ld+json; profile="https://www.w3.org/ns/activitystreams"'
 ACTIVITY_TYPES = frozenset({"application/activity+json", "application/ld+json"})

@@ -9,14 +9,17 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from federation.cache import TTLCache
-from federation.client import HttpClient
 from federation.signing import LocalKey, Profile, local_key
 from node import __version__
 from node.config import Settings
 from node.models import LocalActorKind, RemoteActor
 from node.services import moderation
+
+if TYPE_CHECKING:
+    from federation.client import HttpClient
 
 NEGATIVE_KEY_TTL = 300.0  # seconds a failed key look-up is remembered
 REFETCH_AFTER_FAILURE = 60.0  # seconds between key refetches of one actor
@@ -28,7 +31,6 @@ DOMAIN_TTL = 30.0  # seconds a domain-policy verdict is kept in memory
 @dataclass
 class Federation:
     settings: Settings
-    client: HttpClient
     # keyId -> monotonic time until which we do not try to fetch it again
     failed_keys: dict[str, float] = field(default_factory=dict)
     # actor uri -> monotonic time of its last refetch after a failed verification
@@ -51,17 +53,28 @@ class Federation:
         default_factory=lambda: TTLCache(DOMAIN_TTL, CACHE_LIMIT)
     )
     _instance_key: LocalKey | None = None
+    _client: HttpClient | None = None
 
     @classmethod
     def create(cls, settings: Settings) -> Federation:
-        client = HttpClient(
-            allow_private=settings.allow_private_addresses,
-            user_agent=f"Nabuur/{__version__} (+{settings.public_url}/)",
-        )
-        return cls(settings=settings, client=client)
+        return cls(settings=settings)
+
+    @property
+    def client(self) -> HttpClient:
+        """The outgoing HTTP client, loaded with the first request a node makes: a node
+        that nobody follows yet never pays the ~9 MB of the HTTP stack."""
+        if self._client is None:
+            from federation import client as http_client
+
+            self._client = http_client.HttpClient(
+                allow_private=self.settings.allow_private_addresses,
+                user_agent=f"Nabuur/{__version__} (+{self.settings.public_url}/)",
+            )
+        return self._client
 
     async def close(self) -> None:
-        await self.client.close()
+        if self._client is not None:
+            await self._client.close()
 
     async def instance_key(self) -> LocalKey:
         """The instance actor's key, which signs our fetches."""

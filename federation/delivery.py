@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import orjson
 
-from federation.client import FetchError, HttpResponse
 from federation.context import Federation
 from federation.retry import Decision, decide
 from federation.signing import Profile, local_key
+from federation.ssrf import FetchError
 from node.models import Delivery, OutboxActivity
 from node.timeutil import utcnow
+
+if TYPE_CHECKING:
+    from federation.client import HttpResponse
 
 log = logging.getLogger("nabuur.delivery")
 

@@ -8,8 +8,8 @@ from typing import Literal
 
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
-from federation.client import Signer
 from federation.signatures import sign_cavage, sign_rfc9421
+from federation.signing_types import Signer
 from node import uris
 from node.config import Settings
 from node.errors import NotFound

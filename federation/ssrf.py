@@ -3,22 +3,17 @@
 Remote servers hand us URLs (actor ids, inboxes, redirect targets). Without a guard, a
 hostile server could make this node fetch its own admin pages, a cloud metadata endpoint or
 anything else on the private network. This module decides which IP addresses may be
-contacted (`is_public_address`), checks hosts written as IP literals, and provides
-`SafeResolver`, an aiohttp resolver that only ever hands checked addresses to the connector,
-so the address that was checked is the address that gets connected to (no DNS rebinding gap).
+contacted (`is_public_address`) and checks hosts written as IP literals;
+`federation.resolver` applies it to every DNS answer. This module imports no HTTP
+library, so the errors and checks can be used without loading one.
 """
 
 from __future__ import annotations
 
 import socket
-from collections.abc import Awaitable, Callable, Iterable
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address
 
-from aiohttp.abc import AbstractResolver, ResolveResult
-from aiohttp.resolver import ThreadedResolver
-
 IPAddress = IPv4Address | IPv6Address
-Lookup = Callable[[str, int, socket.AddressFamily], Awaitable[list[ResolveResult]]]
 
 
 class FetchError(Exception):
@@ -172,51 +167,3 @@ def check_literal_host(host: str, *, allow_private: bool) -> None:
         raise UnsafeAddressError(host, "malformed address") from None
     if ip is not None and not is_allowed_address(ip, allow_private=allow_private):
         raise UnsafeAddressError(host, f"address {ip} is not public")
-
-
-def _result_address(result: ResolveResult) -> IPAddress | None:
-    try:
-        return ip_address(result["host"])
-    except ValueError:
-        return None  # not an address at all: never connect to it
-
-
-def filter_results(
-    host: str, results: Iterable[ResolveResult], *, allow_private: bool
-) -> list[ResolveResult]:
-    """Keep the resolved addresses that may be contacted; raise if none remain."""
-    kept = []
-    for result in results:
-        ip = _result_address(result)
-        if ip is not None and is_allowed_address(ip, allow_private=allow_private):
-            kept.append(result)
-    if not kept:
-        raise UnsafeAddressError(host, "resolves to no public address")
-    return kept
-
-
-class SafeResolver(AbstractResolver):
-    """Resolves like aiohttp's default threaded resolver, then drops unsafe addresses.
-
-    The connector connects only to what this returns, so every connection, including each
-    redirect hop, goes to an address that passed `is_allowed_address` after DNS resolution.
-    `lookup` replaces the underlying resolution (tests use it to map test names to loopback).
-    """
-
-    def __init__(self, *, allow_private: bool, lookup: Lookup | None = None) -> None:
-        self._allow_private = allow_private
-        self._threaded: ThreadedResolver | None = None
-        if lookup is None:
-            self._threaded = ThreadedResolver()
-            lookup = self._threaded.resolve
-        self._lookup = lookup
-
-    async def resolve(
-        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-    ) -> list[ResolveResult]:
-        results = await self._lookup(host, port, family)
-        return filter_results(host, results, allow_private=self._allow_private)
-
-    async def close(self) -> None:
-        if self._threaded is not None:
-            await self._threaded.close()

@@ -161,6 +161,8 @@ def _serve(settings: Settings, workers: int = 1) -> int:
         "log_config": None,
         "access_log": False,
         "server_header": False,
+        # The node speaks no WebSocket; not loading a WebSocket stack saves memory.
+        "ws": "none",
     }
     if workers == 1:
         uvicorn.run(create_app(settings), **options)

@@ -31,7 +31,8 @@ from federation.client import (
     ResponseTooLargeError,
     UnsafeAddressError,
 )
-from federation.ssrf import SafeResolver, is_public_address
+from federation.resolver import SafeResolver
+from federation.ssrf import is_public_address
 
 UA = "Nabuur-test/1.0"
 AP_JSON = "application/activity+json"

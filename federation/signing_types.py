@@ -1,0 +1,6 @@
+"""The shape of a request signer, shared by the HTTP client and the signing code."""
+
+from collections.abc import Callable, Mapping
+
+# (method, url, headers, body) -> headers to add, e.g. Date, Digest and Signature.
+Signer = Callable[[str, str, Mapping[str, str], bytes | None], Mapping[str, str]]
