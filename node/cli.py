@@ -280,7 +280,8 @@ def build_parser() -> Parser:
         default=1,
         choices=range(1, 33),
         metavar="N",
-        help="processes to serve with (default 1; on SQLite one of them runs the queues)",
+        help="processes to serve with (default 1). For PostgreSQL; on SQLite one process "
+        "is faster, as processes wait for each other's writes",
     )
     run.set_defaults(handler=cmd_run)
 
