@@ -2,28 +2,33 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from tortoise.queryset import QuerySet
 
-from federation import serialize
+from federation import proposals, serialize
+from federation.verification import Unauthorized, signed_request, verify_request
 from federation.vocab import AP_MEDIA_TYPE
 from node import uris
 from node.config import Settings
 from node.models import (
     Account,
     Follow,
+    HelpPost,
     Neighbourhood,
     NodeSettings,
     Organisation,
     OutboxActivity,
     OutgoingFollow,
+    Visibility,
 )
 from node.services.follows import THIS_NODE, Target, target_lookup
 from node.services.remote_follows import local_actor_ref
-from node.states import FollowStatus
+from node.services.responses import accepted_counts
+from node.states import FollowStatus, PostStatus
 
 PAGE_SIZE = 20
 
@@ -143,3 +148,38 @@ async def outbox(request: Request) -> Response:
     if page is not None:
         items = [row.payload for row in await _page(query, page, "-created_at")]
     return _collection(request, collection_id, total, items, page)
+
+
+async def _follower_may_see(request: Request, post: HelpPost) -> bool:
+    """A followers-only post is shown to a signed fetch by an accepted follower only."""
+    fed = request.app.state.federation
+    try:
+        actor = await verify_request(fed, signed_request(fed, request, None))
+    except Unauthorized:
+        return False
+    target = post.organisation if post.organisation_id else post.author
+    return await Follow.exists(
+        follower_remote=actor, status=FollowStatus.ACCEPTED, **target_lookup(target)
+    )
+
+
+async def post_document(request: Request) -> Response:
+    """A help post as a Note; gone posts as a Tombstone (410); hidden ones are 404."""
+    settings: Settings = request.app.state.settings
+    not_found = JSONResponse({"error": "no such object"}, status_code=404)
+    try:
+        post_id = uuid.UUID(request.path_params["post_id"])
+    except ValueError:
+        return not_found
+    post = await HelpPost.get_or_none(id=post_id).prefetch_related(
+        "author", "organisation", "neighbourhood"
+    )
+    if post is None or post.visibility == Visibility.MEMBERS:
+        return not_found
+    if post.visibility == Visibility.FOLLOWERS and not await _follower_may_see(request, post):
+        return not_found
+    if post.status in (PostStatus.WITHDRAWN, PostStatus.EXPIRED):
+        return activity_json(proposals.tombstone(settings, post), status_code=410)
+    accepted = (await accepted_counts([post.id])).get(post.id, 0)
+    slots_left = max(post.helpers_needed - accepted, 0)
+    return activity_json(proposals.post_to_note(settings, post, slots_left))

@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse, Response
 from federation.context import Federation
 from federation.inbox_store import InboxWriter, Received
 from federation.parse import host_of, is_http_url
-from federation.verification import SignedRequest, Unauthorized, verify_request
+from federation.verification import Unauthorized, signed_request, verify_request
 from federation.vocab import id_of, is_activitypub_content_type
 from node import uris
 
@@ -68,19 +68,6 @@ def _parse_activity(body: bytes) -> dict:
     return activity
 
 
-def _signed_request(fed: Federation, request: Request, body: bytes) -> SignedRequest:
-    raw_path = request.scope.get("raw_path") or request.url.path.encode()
-    query = request.scope.get("query_string") or b""
-    target = raw_path.decode("latin-1") + ("?" + query.decode("latin-1") if query else "")
-    return SignedRequest(
-        method=request.method,
-        target=target,
-        url=fed.settings.public_url + target,
-        headers=request.headers,
-        body=body,
-    )
-
-
 async def receive(request: Request) -> Response:
     fed: Federation = request.app.state.federation
     writer: InboxWriter = request.app.state.inbox_writer
@@ -93,7 +80,7 @@ async def receive(request: Request) -> Response:
         assert actor_uri is not None
         if not await fed.domain_allowed(host_of(actor_uri)):
             return Response(status_code=202)  # dropped on purpose, and not said why
-        signer = await verify_request(fed, _signed_request(fed, request, body))
+        signer = await verify_request(fed, signed_request(fed, request, body))
         if signer.uri != actor_uri:
             raise Rejected(401, "signer and actor do not match")
         if uris.is_local(fed.settings, activity["id"]):

@@ -30,4 +30,4 @@ for path in ACTOR_PATHS:
 
 negotiated_routes: list[BaseRoute] = [
     Route(path, documents.actor_document) for path in ACTOR_PATHS if path != "/actor"
-]
+] + [Route("/r/{post_id}", documents.post_document)]

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from cryptography.exceptions import UnsupportedAlgorithm
+from starlette.requests import Request
 
 from federation.actors import ActorUnavailable, actor_for_key
 from federation.context import Federation
@@ -38,6 +39,20 @@ class SignedRequest:
     url: str  # the URL the sender addressed: our public origin + target
     headers: Mapping[str, str]
     body: bytes | None
+
+
+def signed_request(fed: Federation, request: Request, body: bytes | None) -> SignedRequest:
+    """What the sender signed: the raw path and query as received, on our public origin."""
+    raw_path = request.scope.get("raw_path") or request.url.path.encode()
+    query = request.scope.get("query_string") or b""
+    target = raw_path.decode("latin-1") + ("?" + query.decode("latin-1") if query else "")
+    return SignedRequest(
+        method=request.method,
+        target=target,
+        url=fed.settings.public_url + target,
+        headers=request.headers,
+        body=body,
+    )
 
 
 def _verify_with(actor: RemoteActor, request: SignedRequest, profile: str) -> None:

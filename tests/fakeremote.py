@@ -138,6 +138,21 @@ class FakeRemote:
             **extra,
         }
 
+    def signed_get_headers(self, name: str, url: str) -> dict[str, str]:
+        """Headers of a GET signed by `name`, as a server fetching an object sends."""
+        headers = {"accept": "application/activity+json"}
+        headers.update(
+            sign_cavage(
+                method="GET",
+                url=url,
+                headers=headers,
+                body=None,
+                key_id=self.key_id(name),
+                private_key=self.keys[name],
+            )
+        )
+        return headers
+
     def signed_headers(
         self,
         name: str,

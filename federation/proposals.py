@@ -1,0 +1,197 @@
+"""Help requests and offers on the wire: a `Note` that Mastodon shows in full, carrying
+FEP-0837 (ValueFlows) properties that other Nabuur nodes and marketplaces read.
+
+Status travels in existing terms: open slots as `availableQuantity` on the Intent,
+matched as `availableQuantity` 0, done as `finished: true`; the date window as
+`startTime`/`endTime`. Categories are URIs under our fixed namespace (FEDERATION.md).
+"""
+
+from __future__ import annotations
+
+import html
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_datetime
+
+from federation.vocab import AS_CONTEXT, PUBLIC
+from node import uris
+from node.config import Settings
+from node.i18n import N_, translations
+from node.models import HelpPost, PostKind, Visibility
+from node.states import PostStatus
+
+NABUUR_NS = "https://nabuur.org/ns#"
+CATEGORY_BASE = "https://nabuur.org/ns/category/"
+VF = "https://w3id.org/valueflows/ont/vf#"
+OM2 = "http://www.ontology-of-units-of-measure.org/resource/om-2/"
+
+CONTEXT: list[Any] = [
+    AS_CONTEXT,
+    {
+        "vf": VF,
+        "om2": OM2,
+        "nabuur": NABUUR_NS,
+        "Intent": "vf:Intent",
+        "purpose": "vf:purpose",
+        "publishes": "vf:publishes",
+        "action": "vf:action",
+        "resourceConformsTo": {"@id": "vf:resourceConformsTo", "@type": "@id"},
+        "resourceQuantity": "vf:resourceQuantity",
+        "availableQuantity": "vf:availableQuantity",
+        "finished": "vf:finished",
+        "hasUnit": "om2:hasUnit",
+        "hasNumericalValue": "om2:hasNumericalValue",
+        "Hashtag": "as:Hashtag",
+    },
+]
+
+KIND_LABEL = {PostKind.REQUEST: N_("Request for help"), PostKind.OFFER: N_("Offer of help")}
+STATUS_PREFIX = {
+    PostStatus.MATCHED: N_("Helpers found"),
+    PostStatus.DONE: N_("Done, thank you!"),
+}
+# French puts a space before the colon: the whole pattern is translated.
+HEADING = N_("%(label)s: %(title)s")
+CALL_TO_ACTION = {
+    PostKind.REQUEST: N_("Reply to this post to offer help."),
+    PostKind.OFFER: N_("Reply to this post if this would help you."),
+}
+
+
+def category_uri(slug: str) -> str:
+    return CATEGORY_BASE + slug
+
+
+def attributed_path(post: HelpPost) -> str:
+    """Posts made for an organisation (also for a client) are the organisation's."""
+    if post.organisation_id and post.organisation is not None:
+        return uris.organisation(post.organisation.slug)
+    return uris.account(post.author.username)
+
+
+def audience(settings: Settings, post: HelpPost) -> tuple[list[str], list[str]]:
+    """(to, cc) for a post; members-only posts are never addressed outside the node."""
+    followers = uris.absolute(settings, uris.followers(attributed_path(post)))
+    if post.visibility == Visibility.PUBLIC:
+        group = uris.absolute(settings, uris.neighbourhood(post.neighbourhood.slug))
+        return [PUBLIC], [followers, group]
+    return [followers], []
+
+
+def _quantity(value: int) -> dict[str, Any]:
+    return {"hasUnit": "one", "hasNumericalValue": str(value)}
+
+
+def _when(post: HelpPost, locale: str, zone: ZoneInfo) -> str:
+    gettext = translations(locale).gettext
+    if post.starts_at is None:
+        return gettext("When it suits you")
+    return format_datetime(post.starts_at, "EEEE d MMMM, HH:mm", tzinfo=zone, locale=locale)
+
+
+def _text(value: str) -> str:
+    """Text for an HTML text node: <, > and & escaped; quotes stay readable."""
+    return html.escape(value, quote=False)
+
+
+def render_content(settings: Settings, post: HelpPost, language: str, slots_left: int) -> str:
+    """The HTML a Mastodon reader sees, in `language` (a language the author wrote)."""
+    locale = language if language in settings.languages else "en"
+    catalogue = translations(locale)
+    gettext, ngettext = catalogue.gettext, catalogue.ngettext
+    title, description, _ = post.text_in(language)
+    label = gettext(KIND_LABEL[PostKind(post.kind)])
+    prefix = STATUS_PREFIX.get(PostStatus(post.status))
+    heading = f"{gettext(prefix)} · {label}" if prefix else label
+    place = post.neighbourhood.name + (f", {post.area_hint}" if post.area_hint else "")
+    strong = gettext(HEADING) % {"label": _text(heading), "title": _text(title)}
+    parts = [f"<p><strong>{strong}</strong></p>"]
+    if description:
+        paragraphs = [p for p in description.split("\n\n") if p.strip()]
+        parts += [f"<p>{_text(p).replace(chr(10), '<br>')}</p>" for p in paragraphs]
+    facts = [
+        f"📍 {_text(place)}",
+        f"🗓 {_text(_when(post, locale, ZoneInfo(settings.timezone)))}",
+    ]
+    if post.kind == PostKind.REQUEST and post.status == PostStatus.OPEN:
+        facts.append(
+            ngettext("%(num)d helper needed", "%(num)d helpers needed", slots_left)
+            % {"num": slots_left}
+        )
+    parts.append(f"<p>{' · '.join(facts)}</p>")
+    url = uris.absolute(settings, uris.post(post.id))
+    call = gettext(CALL_TO_ACTION[PostKind(post.kind)]) if post.status == PostStatus.OPEN else ""
+    link = f'<a href="{html.escape(url)}">{html.escape(url)}</a>'
+    tags = f"#{post.category} #nabuur"
+    parts.append(f"<p>{_text(call)} {link} {tags}</p>".replace("<p> ", "<p>"))
+    return "".join(parts)
+
+
+def _isoformat(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def post_to_note(settings: Settings, post: HelpPost, slots_left: int) -> dict[str, Any]:
+    """The Note for `post` (needs `author`, `organisation` and `neighbourhood` loaded)."""
+    note_id = uris.absolute(settings, uris.post(post.id))
+    to, cc = audience(settings, post)
+    content_map = {
+        lang: render_content(settings, post, lang, slots_left) for lang in post.languages
+    }
+    title, _, _ = post.text_in(post.language)
+    hood = post.neighbourhood
+    location: dict[str, Any] = {"type": "Place", "name": f"{hood.name}, {hood.commune}".strip(", ")}
+    if hood.centre_lat is not None and hood.centre_lon is not None:
+        # The neighbourhood's centre, three decimals (about 100 m): never an address.
+        location |= {"latitude": round(hood.centre_lat, 3), "longitude": round(hood.centre_lon, 3)}
+        if hood.radius_m:
+            location |= {"radius": hood.radius_m, "units": "m"}
+    intent: dict[str, Any] = {
+        "id": f"{note_id}#primary",
+        "type": "Intent",
+        "action": "deliverService",
+        "resourceConformsTo": category_uri(post.category),
+        "resourceQuantity": _quantity(post.helpers_needed),
+        "availableQuantity": _quantity(slots_left if post.status == PostStatus.OPEN else 0),
+    }
+    if post.status == PostStatus.DONE:
+        intent["finished"] = True
+    note: dict[str, Any] = {
+        "@context": CONTEXT,
+        "id": note_id,
+        "type": "Note",
+        "attributedTo": uris.absolute(settings, attributed_path(post)),
+        "audience": uris.absolute(settings, uris.neighbourhood(hood.slug)),
+        "to": to,
+        "cc": cc,
+        "name": title,
+        "content": content_map[post.language],
+        "contentMap": content_map,
+        "url": note_id,
+        "published": _isoformat(post.created_at),
+        "location": location,
+        "tag": [
+            {"type": "Hashtag", "name": f"#{post.category}"},
+            {"type": "Hashtag", "name": "#nabuur"},
+        ],
+        "purpose": post.kind,
+        "publishes": intent,
+        "endTime": _isoformat(post.ends_at or post.expires_at),
+    }
+    if post.starts_at is not None:
+        note["startTime"] = _isoformat(post.starts_at)
+    if post.updated_at and post.created_at and post.updated_at > post.created_at:
+        note["updated"] = _isoformat(post.updated_at)
+    return note
+
+
+def tombstone(settings: Settings, post: HelpPost) -> dict[str, Any]:
+    return {
+        "@context": AS_CONTEXT,
+        "id": uris.absolute(settings, uris.post(post.id)),
+        "type": "Tombstone",
+        "formerType": "Note",
+        "deleted": _isoformat(post.status_changed_at),
+    }
