@@ -17,6 +17,7 @@ from federation.vocab import AS_CONTEXT, PUBLIC
 from node import uris
 from node.models import (
     Delivery,
+    DeliveryStatus,
     Neighbourhood,
     Organisation,
     OutboxActivity,
@@ -43,7 +44,12 @@ def new_activity_id(fed: Federation) -> tuple[uuid.UUID, str]:
 
 
 async def enqueue(
-    fed: Federation, actor: Target, activity: dict[str, Any], inboxes: Iterable[str]
+    fed: Federation,
+    actor: Target,
+    activity: dict[str, Any],
+    inboxes: Iterable[str],
+    *,
+    object_uri: str | None = None,
 ) -> OutboxActivity:
     """Store `activity` and one pending delivery per distinct inbox, in one transaction."""
     kind, key = local_actor_ref(actor)
@@ -58,6 +64,7 @@ async def enqueue(
             actor_key=key,
             payload=activity,
             public=PUBLIC in activity.get("to", []) + activity.get("cc", []),
+            object_uri=object_uri,
         )
         await Delivery.bulk_create(
             [
@@ -128,3 +135,13 @@ async def send_undo(
     }
     await enqueue(fed, local, activity, [target.inbox])
     return activity
+
+
+async def cancel_pending(object_uri: str) -> int:
+    """Cancel deliveries not yet sent of activities about `object_uri` (it was deleted)."""
+    activity_ids = await OutboxActivity.filter(object_uri=object_uri).values_list("id", flat=True)
+    if not activity_ids:
+        return 0
+    return await Delivery.filter(
+        activity_id__in=list(activity_ids), status=DeliveryStatus.PENDING
+    ).update(status=DeliveryStatus.CANCELLED)

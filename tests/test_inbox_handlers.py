@@ -43,7 +43,7 @@ async def outcome() -> tuple[str, str]:
 
 
 async def test_follow_gets_a_signed_accept(node: Node, remote: FakeRemote) -> None:
-    hood, _, _ = await hood_and_post()
+    hood = await factories.neighbourhood("jette-centre")
     follow = remote.activity("alice", "Follow", f"{BASE}/n/jette-centre")
     assert (await node.post_activity(remote, "alice", follow)).status_code == 202
     await node.work()
@@ -230,7 +230,7 @@ async def test_accept_must_answer_a_follow_we_sent(node: Node, remote: FakeRemot
 
 
 async def test_failed_delivery_is_retried_later(node: Node, remote: FakeRemote) -> None:
-    await hood_and_post()
+    await factories.neighbourhood("jette-centre")
     remote.inbox_status = 503
     await node.post_activity(
         remote, "alice", remote.activity("alice", "Follow", f"{BASE}/n/jette-centre")

@@ -280,6 +280,11 @@ class Migration(migrations.Migration):
             name='public',
             field=fields.BooleanField(default=False, db_default=False),
         ),
+        ops.AddField(
+            model_name='OutboxActivity',
+            name='object_uri',
+            field=fields.CharField(null=True, db_index=True, max_length=500),
+        ),
         ops.AddIndex(
             model_name='OutboxActivity',
             index=Index(fields=['actor_kind', 'actor_key', 'public', 'created_at']),

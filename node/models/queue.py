@@ -48,6 +48,8 @@ class OutboxActivity(Model):
     actor_kind = fields.CharField(max_length=14)
     actor_key = fields.IntField(null=True)  # the local actor's id; null for the instance
     payload = fields.JSONField()
+    # The object it is about (a post's id URL), so deleting it can cancel what is pending.
+    object_uri = fields.CharField(max_length=500, null=True, db_index=True)
     # Addressed to Public: listed in the actor's outbox.
     public = fields.BooleanField(default=False, db_default=False)
     created_at = fields.DatetimeField(auto_now_add=True)
