@@ -23,10 +23,11 @@ log = logging.getLogger("nabuur.federation")
 class ActorUnavailable(Exception):
     """The actor or key could not be resolved; `reason` is short and safe to return."""
 
-    def __init__(self, reason: str, *, temporary: bool = False) -> None:
+    def __init__(self, reason: str, *, temporary: bool = False, status: int | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
         self.temporary = temporary
+        self.status = status  # the HTTP status, when the remote answered
 
 
 async def _check_fetchable(fed: Federation, url: str) -> None:
@@ -46,7 +47,9 @@ async def fetch_document(fed: Federation, url: str) -> dict:
         return await fed.client.get_activity(url, signer=key.signer("cavage"))
     except FetchError as exc:
         temporary = exc.status is None or exc.status >= 500 or exc.status == 429
-        raise ActorUnavailable(f"fetch failed: {exc.reason}", temporary=temporary) from exc
+        raise ActorUnavailable(
+            f"fetch failed: {exc.reason}", temporary=temporary, status=exc.status
+        ) from exc
 
 
 async def fetch_actor(fed: Federation, uri: str) -> RemoteActor:

@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 from federation.vocab import PUBLIC_ALIASES, as_list, id_of
 from node.services.remote_actors import RemoteActorData
+from node.services.remote_posts import RemotePostData
+from node.taxonomy import BY_SLUG as CATEGORY_SLUGS
 from node.text import clean_line, sanitise_html
 
+CATEGORY_BASE = "https://nabuur.org/ns/category/"  # fixed namespace, see FEDERATION.md
 ACTOR_TYPES = frozenset({"Person", "Service", "Application", "Group", "Organization"})
 _TAGS = re.compile(r"<[^>]+>")
 
@@ -136,4 +140,77 @@ def parse_note(obj: object, actor_uri: str) -> NoteData:
         text=html_to_text(html),
         to=[a for a in (id_of(x) for x in as_list(obj.get("to"))) if a],
         cc=[a for a in (id_of(x) for x in as_list(obj.get("cc"))) if a],
+    )
+
+
+PROPOSAL_TYPES = frozenset({"Note", "Proposal", "Page", "Article"})
+
+
+def _quantity(value: object) -> int | None:
+    """`{"hasNumericalValue": "2"}`, or a bare number as older drafts sent it."""
+    raw = value.get("hasNumericalValue") if isinstance(value, dict) else value
+    try:
+        number = int(float(raw))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return number if 0 <= number <= 10_000 else None
+
+
+def _time(value: object) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def is_proposal(obj: object) -> bool:
+    return (
+        isinstance(obj, dict)
+        and obj.get("type") in PROPOSAL_TYPES
+        and obj.get("purpose") in ("request", "offer")
+    )
+
+
+def parse_proposal(obj: object, actor_uri: str) -> RemotePostData:
+    """A request or offer (FEP-0837 on a Note or a Proposal), origin-checked.
+
+    Tolerates older drafts (bare numbers, `Proposal` type) and unknown properties.
+    """
+    if not is_proposal(obj):
+        raise ParseError("not a request or offer")
+    assert isinstance(obj, dict)
+    note = parse_note(obj, actor_uri)
+    content_map = obj.get("contentMap") if isinstance(obj.get("contentMap"), dict) else {}
+    languages = {
+        str(lang)[:8]: sanitise_html(html)[:20_000]
+        for lang, html in content_map.items()
+        if isinstance(html, str)
+    } or {"": note.html}
+    intent = obj.get("publishes") if isinstance(obj.get("publishes"), dict) else {}
+    conforms = id_of(intent.get("resourceConformsTo")) or ""
+    category = conforms.rsplit("/", 1)[-1] if conforms.startswith(CATEGORY_BASE) else "other"
+    place = obj.get("location") if isinstance(obj.get("location"), dict) else {}
+    lat, lon = place.get("latitude"), place.get("longitude")
+    coordinates_ok = isinstance(lat, int | float) and isinstance(lon, int | float)
+    name = obj.get("name")
+    return RemotePostData(
+        object_uri=note.id,
+        kind=obj["purpose"],
+        title=_text(name, 200) if isinstance(name, str) else note.text[:120],
+        language=next(iter(languages)),
+        content_map=languages,
+        category=category if category in CATEGORY_SLUGS else "other",
+        place_name=_text(place.get("name"), 200),
+        latitude=float(lat) if coordinates_ok and -90 <= lat <= 90 else None,
+        longitude=float(lon) if coordinates_ok and -180 <= lon <= 180 else None,
+        starts_at=_time(obj.get("startTime")),
+        ends_at=_time(obj.get("endTime")),
+        helpers_needed=_quantity(intent.get("resourceQuantity")),
+        slots_left=_quantity(intent.get("availableQuantity")),
+        finished=intent.get("finished") is True,
+        url=id_of(obj.get("url")) if is_http_url(id_of(obj.get("url"))) else note.id,
+        published_at=_time(obj.get("published")),
     )

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
 
+from federation.parse import CATEGORY_BASE
 from federation.vocab import AS_CONTEXT, PUBLIC
 from node import uris
 from node.config import Settings
@@ -23,7 +24,6 @@ from node.models import HelpPost, PostKind, Visibility
 from node.states import PostStatus
 
 NABUUR_NS = "https://nabuur.org/ns#"
-CATEGORY_BASE = "https://nabuur.org/ns/category/"
 VF = "https://w3id.org/valueflows/ont/vf#"
 OM2 = "http://www.ontology-of-units-of-measure.org/resource/om-2/"
 

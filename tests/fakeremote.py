@@ -53,6 +53,9 @@ class FakeRemote:
     received: list[Received] = field(default_factory=list)
     fetches: list[str] = field(default_factory=list)
     inbox_status: int = 202
+    # Objects it serves at /objects/{key}; a key in `gone` answers 410.
+    objects: dict[str, dict[str, Any]] = field(default_factory=dict)
+    gone: set[str] = field(default_factory=set)
     base: str = ""
     _runner: web.AppRunner | None = None
 
@@ -61,6 +64,7 @@ class FakeRemote:
         app.router.add_get("/users/{name}", self._actor)
         app.router.add_post("/users/{name}/inbox", self._inbox)
         app.router.add_post("/inbox", self._inbox)
+        app.router.add_get("/objects/{key}", self._object)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -108,6 +112,19 @@ class FakeRemote:
         return web.Response(
             body=orjson.dumps(self.actor_document(name)), content_type="application/activity+json"
         )
+
+    async def _object(self, request: web.Request) -> web.Response:
+        key = request.match_info["key"]
+        if key in self.gone:
+            return web.json_response({"type": "Tombstone"}, status=410)
+        if key not in self.objects:
+            return web.json_response({"error": "not found"}, status=404)
+        return web.Response(
+            body=orjson.dumps(self.objects[key]), content_type="application/activity+json"
+        )
+
+    def object_url(self, key: str) -> str:
+        return f"{self.base}/objects/{key}"
 
     async def _inbox(self, request: web.Request) -> web.Response:
         headers = {k.lower(): v for k, v in request.headers.items()}

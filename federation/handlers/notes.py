@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from federation.handlers import Incoming, Outcome, handles
+from federation.handlers import Incoming, Outcome, handles, remote_posts
 from federation.handlers.actors import delete_actor, is_actor_object, update_actor
 from federation.handlers.local import local_post
-from federation.parse import ParseError, parse_note, same_host
+from federation.parse import ParseError, is_proposal, parse_note, same_host
 from federation.vocab import id_of
 from node import uris
 from node.errors import Conflict
 from node.models import Visibility
 from node.services import remote_content
+from node.services import remote_posts as remote_posts_service
 
 NOTE_TYPES = frozenset({"Note", "Article", "Page", "Question"})
 
@@ -18,6 +19,8 @@ NOTE_TYPES = frozenset({"Note", "Article", "Page", "Question"})
 @handles("Create")
 async def create(incoming: Incoming) -> Outcome:
     obj = incoming.object
+    if is_proposal(obj) and not await _replies_to_us(incoming, obj):
+        return await remote_posts.store_created(incoming, obj)
     if not isinstance(obj, dict) or obj.get("type") not in NOTE_TYPES:
         return Outcome.ignored("not a note")
     try:
@@ -48,6 +51,9 @@ async def update(incoming: Incoming) -> Outcome:
         return Outcome.ignored("Update without an embedded object")
     if is_actor_object(obj):
         return await update_actor(incoming)
+    known = await remote_posts.update_known(incoming, obj)
+    if known is not None:
+        return known
     if obj.get("type") not in NOTE_TYPES:
         return Outcome.ignored("not a note")
     try:
@@ -73,4 +79,10 @@ async def delete(incoming: Incoming) -> Outcome:
     # Only what this actor published can go: the service filters by author.
     if await remote_content.delete_remote_object(incoming.actor, target):
         return Outcome.processed("reply removed")
+    if await remote_posts_service.delete_remote_post(incoming.actor, target):
+        return Outcome.processed("remote request or offer removed")
     return Outcome.ignored("nothing of this actor to delete")
+
+
+async def _replies_to_us(incoming: Incoming, obj: dict) -> bool:
+    return await local_post(incoming.fed, id_of(obj.get("inReplyTo"))) is not None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from federation.handlers import Incoming, Outcome, handles
+from federation.handlers import Incoming, Outcome, handles, remote_posts
 from federation.handlers.local import local_post
 from federation.vocab import id_of
 from node.models import ReactionKind
@@ -29,4 +29,7 @@ async def like(incoming: Incoming) -> Outcome:
 
 @handles("Announce")
 async def announce(incoming: Incoming) -> Outcome:
-    return await _react(incoming, ReactionKind.ANNOUNCE)
+    """A boost of one of our posts, or a followed group sharing a post of its own."""
+    if await local_post(incoming.fed, id_of(incoming.object), incoming.cache) is not None:
+        return await _react(incoming, ReactionKind.ANNOUNCE)
+    return await remote_posts.announced(incoming)

@@ -18,6 +18,7 @@ from node.models.queue import (
 )
 from node.models.reactions import Reaction, ReactionKind
 from node.models.remote import RemoteActor
+from node.models.remote_posts import RemotePost
 from node.models.responses import Response, ResponseKind
 
 __all__ = [
@@ -47,6 +48,7 @@ __all__ = [
     "Reaction",
     "ReactionKind",
     "RemoteActor",
+    "RemotePost",
     "Report",
     "Response",
     "ResponseKind",

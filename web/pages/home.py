@@ -3,7 +3,7 @@
 from starlette.requests import Request
 from starlette.responses import Response
 
-from node.services import neighbourhoods, posts
+from node.services import neighbourhoods, posts, remote_posts
 from web.pages.cards import build_cards
 
 NEWEST = 10
@@ -18,5 +18,11 @@ async def home(request: Request) -> Response:
     for hood in hoods:
         hood.open_count = counts.get(hood.id, 0)
     return renderer.render(
-        request, "home.html", {"neighbourhoods": hoods, "cards": await build_cards(newest, locale)}
+        request,
+        "home.html",
+        {
+            "neighbourhoods": hoods,
+            "cards": await build_cards(newest, locale),
+            "nearby": await remote_posts.nearby(None),
+        },
     )

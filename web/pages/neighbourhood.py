@@ -5,7 +5,7 @@ from starlette.responses import Response
 
 from node import uris
 from node.models import PostKind
-from node.services import neighbourhoods, posts
+from node.services import neighbourhoods, posts, remote_posts
 from web.pages.cards import build_cards
 
 
@@ -27,6 +27,7 @@ async def neighbourhood(request: Request) -> Response:
             "description_lang": description_lang,
             "requests": [c for c in cards if c.kind == PostKind.REQUEST],
             "offers": [c for c in cards if c.kind == PostKind.OFFER],
+            "nearby": await remote_posts.nearby(hood),
             "activitypub_url": uris.absolute(
                 request.app.state.settings, uris.neighbourhood(hood.slug)
             ),

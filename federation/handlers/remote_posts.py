@@ -1,0 +1,74 @@
+"""Requests and offers from other nodes: what Create, Update, Delete and a followed
+group's Announce do with them (the registered handlers dispatch here)."""
+
+from __future__ import annotations
+
+from federation.actors import ActorUnavailable, actor_by_uri, fetch_document
+from federation.handlers import Incoming, Outcome
+from federation.parse import ParseError, parse_proposal, same_host
+from federation.vocab import id_of
+from node.models import OutgoingFollow, RemotePost
+from node.services import remote_posts
+from node.states import FollowStatus
+
+
+async def followed_here(incoming: Incoming) -> bool:
+    """Whether one of our actors follows the sender (we take posts only from those)."""
+    return await OutgoingFollow.exists(target=incoming.actor, status=FollowStatus.ACCEPTED)
+
+
+async def store_created(incoming: Incoming, obj: dict) -> Outcome:
+    if not await followed_here(incoming):
+        return Outcome.ignored("a request or offer from someone nobody here follows")
+    try:
+        data = parse_proposal(obj, incoming.actor.uri)
+    except ParseError as exc:
+        return Outcome.rejected(str(exc))
+    await remote_posts.upsert_remote_post(incoming.actor, data)
+    return Outcome.processed("remote request or offer stored")
+
+
+async def update_known(incoming: Incoming, obj: dict) -> Outcome | None:
+    """Update of a remote post we hold; None when we hold no such post."""
+    if not await RemotePost.exists(object_uri=obj.get("id"), actor=incoming.actor):
+        return None
+    try:
+        data = parse_proposal(obj, incoming.actor.uri)
+    except ParseError as exc:
+        return Outcome.rejected(str(exc))
+    await remote_posts.upsert_remote_post(incoming.actor, data)
+    return Outcome.processed("remote request or offer updated")
+
+
+async def announced(incoming: Incoming) -> Outcome:
+    """A followed group shares a post, or an update or deletion of one (FEP-1b12).
+
+    Whatever is embedded is not trusted: the post is fetched from its origin.
+    """
+    if not await followed_here(incoming):
+        return Outcome.ignored("an announce from someone nobody here follows")
+    obj = incoming.object
+    if isinstance(obj, dict) and obj.get("type") in ("Create", "Update", "Delete"):
+        obj = obj.get("object")
+    object_id = id_of(obj)
+    if object_id is None:
+        return Outcome.rejected("Announce of nothing")
+    try:
+        document = await fetch_document(incoming.fed, object_id)
+    except ActorUnavailable as exc:
+        if exc.status in (404, 410):
+            await remote_posts.forget_remote_post(object_id)
+            return Outcome.processed("announced post is gone")
+        return Outcome.retry(exc.reason) if exc.temporary else Outcome.rejected(exc.reason)
+    owner_uri = id_of(document.get("attributedTo"))
+    if owner_uri is None or not same_host(owner_uri, object_id):
+        return Outcome.rejected("the post's owner is not on its host")
+    try:
+        owner = await actor_by_uri(incoming.fed, owner_uri)
+        data = parse_proposal(document, owner.uri)
+    except ActorUnavailable as exc:
+        return Outcome.retry(exc.reason) if exc.temporary else Outcome.rejected(exc.reason)
+    except ParseError as exc:
+        return Outcome.ignored(str(exc))
+    await remote_posts.upsert_remote_post(owner, data, via=incoming.actor)
+    return Outcome.processed("announced request or offer stored")

@@ -1,0 +1,84 @@
+"""Requests and offers from other nodes: stored, kept in sync, listed as "nearby"."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+from node.models import Neighbourhood, RemoteActor, RemotePost
+
+NEARBY_KM = 20.0
+
+
+@dataclass(frozen=True, slots=True)
+class RemotePostData:
+    """What federation read (and checked) from a remote request or offer."""
+
+    object_uri: str
+    kind: str
+    title: str
+    language: str
+    content_map: dict[str, str]
+    category: str
+    place_name: str
+    latitude: float | None
+    longitude: float | None
+    starts_at: datetime | None
+    ends_at: datetime | None
+    helpers_needed: int | None
+    slots_left: int | None
+    finished: bool
+    url: str | None
+    published_at: datetime | None
+
+
+async def upsert_remote_post(
+    actor: RemoteActor, data: RemotePostData, via: RemoteActor | None = None
+) -> RemotePost:
+    values = asdict(data)
+    uri = values.pop("object_uri")
+    post = await RemotePost.get_or_none(object_uri=uri)
+    if post is None:
+        return await RemotePost.create(object_uri=uri, actor=actor, via=via, **values)
+    if post.actor_id != actor.id:  # only its owner may change it
+        return post
+    for name, value in values.items():
+        setattr(post, name, value)
+    await post.save()
+    return post
+
+
+async def delete_remote_post(actor: RemoteActor, object_uri: str) -> bool:
+    return await RemotePost.filter(object_uri=object_uri, actor=actor).delete() > 0
+
+
+async def forget_remote_post(object_uri: str) -> bool:
+    """Drop a copy whose original is gone (its URL answered 404 or 410)."""
+    return await RemotePost.filter(object_uri=object_uri).delete() > 0
+
+
+def _km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    # Equirectangular approximation: exact enough at neighbourhood distances.
+    x = math.radians(lon2 - lon1) * math.cos(math.radians((lat1 + lat2) / 2))
+    y = math.radians(lat2 - lat1)
+    return 6371.0 * math.hypot(x, y)
+
+
+async def nearby(hood: Neighbourhood | None, *, limit: int = 20) -> list[RemotePost]:
+    """Open remote posts, newest first; near `hood` when both have coordinates."""
+    posts = (
+        await RemotePost.filter(finished=False)
+        .order_by("-published_at")
+        .limit(limit * 5)
+        .prefetch_related("actor")
+    )
+    if hood is not None and hood.centre_lat is not None and hood.centre_lon is not None:
+        posts = [
+            p
+            for p in posts
+            if p.latitude is None
+            or p.longitude is None
+            or _km(hood.centre_lat, hood.centre_lon, p.latitude, p.longitude) <= NEARBY_KM
+        ]
+    return posts[:limit]
