@@ -151,3 +151,51 @@ async def eventually(check: Callable[[], Any], seconds: float = 15.0) -> Any:
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {seconds} s")
         await asyncio.sleep(0.2)
+
+
+POST_SCRIPT = """
+import asyncio, sys
+from node import db
+from node.models import Account
+from node.services import posts
+
+async def main(url, username, title, status):
+    await db.open_database(url)
+    try:
+        author = await Account.get(username=username)
+        if status:
+            post = await posts.HelpPost.get(title=title)
+            await posts.change_status(author, post, status)
+        else:
+            draft = posts.PostDraft(kind="request", title=title, category="garden",
+                                    neighbourhood="jette-centre", language="nl",
+                                    description="Haag snoeien, ladder aanwezig.")
+            post = await posts.create_post(author, draft)
+        print(post.id)
+    finally:
+        await db.close_database()
+
+asyncio.run(main(*sys.argv[1:5]))
+"""
+
+
+def write_post(node: NodeProcess, title: str, status: str = "", username: str = "marleen") -> str:
+    """Publish (or change) a post on `node` through its services, as its web pages will."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            POST_SCRIPT,
+            f"sqlite://{node.database}",
+            username,
+            title,
+            status,
+        ],
+        cwd=node.workdir,
+        env=node.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return result.stdout.strip().splitlines()[-1]

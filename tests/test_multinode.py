@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 
-from tests.nodes import NodeProcess, eventually, get_json
+from tests.nodes import NodeProcess, eventually, get_json, write_post
 
 pytestmark = pytest.mark.slow
 
@@ -79,6 +80,34 @@ async def _contains(pending, expected: set[str]) -> bool:
 
 async def _lacks(pending, unexpected: set[str]) -> bool:
     return not (unexpected & await pending)
+
+
+async def test_a_request_on_one_node_reaches_followers_on_another(
+    nodes: dict[str, NodeProcess],
+) -> None:
+    """C follows A's neighbourhood; a new request there appears on C's pages as nearby,
+    and disappears when it is withdrawn on A."""
+    a, c = nodes["a"], nodes["c"]
+    title = "Haag snoeien in de voortuin (multinode)"
+    post_id = write_post(a, title)
+    note_url = a.url(f"/r/{post_id}")
+
+    def stored_on_c() -> list:
+        return c.query("SELECT title, kind FROM remote_posts WHERE object_uri = ?", note_url)
+
+    assert await eventually(stored_on_c, seconds=20) == [(title, "request")]
+    page = await _html(c.url("/n/dieleghem"))
+    assert title in page
+    note = await get_json(note_url)
+    assert note["purpose"] == "request" and note["attributedTo"] == a.url("/@marleen")
+
+    write_post(a, title, status="withdrawn")
+    await eventually(lambda: stored_on_c() == [], seconds=20)
+
+
+async def _html(url: str) -> str:
+    async with aiohttp.ClientSession() as session, session.get(url) as response:
+        return await response.text()
 
 
 async def test_nodes_logged_signed_deliveries(nodes: dict[str, NodeProcess]) -> None:
