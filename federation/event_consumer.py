@@ -14,7 +14,7 @@ from datetime import timedelta
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
-from federation import outbox, publishing
+from federation import conversations, outbox, publishing
 from federation.actors import ActorUnavailable, actor_by_uri
 from federation.context import Federation
 from federation.retry import backoff
@@ -123,6 +123,7 @@ CONSUMERS: dict[str, Callable[[Federation, dict], Awaitable[str | None]]] = {
     "FollowChanged": on_follow_changed,
     "PostPublished": publishing.on_post_published,
     "PostStatusChanged": publishing.on_post_status_changed,
+    "OfferStatusChanged": conversations.on_offer_status_changed,
 }
 
 

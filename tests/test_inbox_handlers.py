@@ -23,6 +23,7 @@ from node.models import (
     Response,
 )
 from node.services import remote_follows
+from node.services import responses as responses_service
 from node.states import FollowStatus
 from tests import factories
 from tests.fakeremote import FakeRemote
@@ -270,3 +271,29 @@ async def test_a_failing_item_does_not_undo_its_batch(
     assert statuses[also_good["id"]] == (InboxStatus.PROCESSED, 1)
     assert statuses[bad["id"]] == (InboxStatus.RETRY, 1)
     assert await Follow.filter(follower_remote_id__not_isnull=True).count() == 2
+
+
+async def test_accepting_a_remote_helper_sends_a_direct_message(
+    node: Node, remote: FakeRemote
+) -> None:
+    _, author, post = await hood_and_post()
+    reply = remote.note("alice", f"{BASE}/r/{post.id}", "<p>Ik help graag!</p>")
+    await node.post_activity(remote, "alice", remote.activity("alice", "Create", reply))
+    await node.work()
+    offer = await Response.get(object_uri=reply["id"])
+    assert offer.kind == "offer" and offer.offer_status == "offered"
+    remote.received.clear()
+
+    await responses_service.accept_helper(author, offer)
+    await node.work()
+    [message] = [r.json for r in remote.received if r.json["type"] == "Create"]
+    note = message["object"]
+    assert message["to"] == [remote.actor_url("alice")] and message["cc"] == []
+    assert note["to"] == [remote.actor_url("alice")] and note["inReplyTo"] == reply["id"]
+    assert note["tag"][0]["type"] == "Mention"
+    assert "Bedankt! Je aanbod om te helpen" in note["content"]  # the post's language
+    assert "Sofa naar het containerpark" in note["content"]
+    # The post had one place: it is matched now, and followers hear of it.
+    assert (
+        await node.client.get(f"/r/{post.id}", headers={"accept": "application/activity+json"})
+    ).json()["publishes"]["availableQuantity"]["hasNumericalValue"] == "0"

@@ -19,25 +19,32 @@ from node.models import (
 )
 from node.services.notifications import notify
 from node.services.organisations import staff_account_ids
-from node.states import PostStatus
+from node.states import OfferStatus, PostStatus
 
 OPEN_FOR_REPLIES = (PostStatus.OPEN, PostStatus.MATCHED)
+ACTIVE_OFFER = (OfferStatus.OFFERED, OfferStatus.ACCEPTED)
 
 
 async def add_remote_reply(
     remote: RemoteActor, post: HelpPost, *, object_uri: str, html: str, text: str
 ) -> Response:
-    """A reply from elsewhere becomes a comment on the post, and its author is told."""
+    """A reply from elsewhere: an offer of help while the post is open (the author can
+    accept it into a helper slot), else a comment; the author is told either way."""
     if post.status not in OPEN_FOR_REPLIES:
         raise Conflict(f"this post is {post.status} and takes no more responses")
     async with db.atomic():
         existing = await Response.get_or_none(object_uri=object_uri)
         if existing is not None:
             return existing
+        # One offer per person: a second reply while the first is pending is a comment.
+        offers = post.status == PostStatus.OPEN and not await Response.exists(
+            post=post, remote_author=remote, offer_status__in=ACTIVE_OFFER
+        )
         response = await Response.create(
             post=post,
             remote_author=remote,
-            kind=ResponseKind.COMMENT,
+            kind=ResponseKind.OFFER if offers else ResponseKind.COMMENT,
+            offer_status=OfferStatus.OFFERED if offers else None,
             body=text[:5000],
             body_html=html,
             object_uri=object_uri,

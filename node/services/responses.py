@@ -69,6 +69,15 @@ async def offer_help(helper: Account, post: HelpPost, body: str = "") -> Respons
     return response
 
 
+async def _tell_helper(
+    response: Response, kind: NotificationKind, actor: Account, post: HelpPost
+) -> None:
+    """Local helpers get a notification; remote ones hear through federation (the
+    OfferStatusChanged event becomes a direct message)."""
+    if response.author_id is not None:
+        await notify(response.author_id, kind, actor=actor, post=post, response=response)
+
+
 async def accepted_count(post: HelpPost) -> int:
     return await Response.filter(post_id=post.id, offer_status=OfferStatus.ACCEPTED).count()
 
@@ -108,9 +117,7 @@ async def accept_helper(actor: Account, response: Response) -> Response:
         await _move_offer(response, OfferStatus.ACCEPTED)
         if taken + 1 == post.helpers_needed:
             await set_status(post, PostStatus.MATCHED, by=actor)
-        await notify(
-            response.author_id, NotificationKind.ACCEPTED, actor=actor, post=post, response=response
-        )
+        await _tell_helper(response, NotificationKind.ACCEPTED, actor, post)
     return response
 
 
@@ -130,9 +137,7 @@ async def decline_helper(actor: Account, response: Response) -> Response:
             )
         was = await _move_offer(response, OfferStatus.DECLINED)
         await _free_slot(post, was, actor)
-        await notify(
-            response.author_id, NotificationKind.DECLINED, actor=actor, post=post, response=response
-        )
+        await _tell_helper(response, NotificationKind.DECLINED, actor, post)
     return response
 
 
