@@ -18,6 +18,7 @@ from federation import conversations, outbox, publishing
 from federation.actors import ActorUnavailable, actor_by_uri
 from federation.context import Federation
 from federation.retry import backoff
+from federation.vocab import PUBLIC
 from node.errors import Conflict, NotFound
 from node.models import (
     Account,
@@ -76,7 +77,7 @@ async def on_follow_requested(fed: Federation, payload: dict) -> str:
     # One transaction: the Accept may come back before this function returns, and it must
     # find the follow it answers.
     async with in_transaction():
-        activity = outbox.follow_activity(fed, local, target)
+        activity = outbox.follow_activity(fed, local, target, relay=payload.get("is_relay", False))
         await remote_follows.start_outgoing_follow(
             local,
             target,
@@ -95,7 +96,7 @@ async def on_unfollow_requested(fed: Federation, payload: dict) -> str:
         "id": row.activity_uri,
         "type": "Follow",
         "actor": fed.settings.public_url + outbox.actor_path(local),
-        "object": target.uri,
+        "object": PUBLIC if row.is_relay else target.uri,
     }
     await outbox.send_undo(fed, local, target, follow)
     return f"Undo(Follow) sent to {target.uri}"

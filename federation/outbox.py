@@ -108,15 +108,21 @@ async def answer_follow(
     return await enqueue(fed, target, activity, [follower.inbox])
 
 
-def follow_activity(fed: Federation, local: Target, target: RemoteActor) -> dict[str, Any]:
-    """A Follow from one of our actors to a remote actor (the caller records and sends it)."""
+def follow_activity(
+    fed: Federation, local: Target, target: RemoteActor, *, relay: bool = False
+) -> dict[str, Any]:
+    """A Follow from one of our actors to a remote actor (the caller records and sends it).
+
+    Relays are followed the way Mastodon does it: the object is the Public collection,
+    which ActivityRelay-style relays expect and LitePub relays accept.
+    """
     _, activity_id = new_activity_id(fed)
     return {
         "@context": AS_CONTEXT,
         "id": activity_id,
         "type": "Follow",
         "actor": uris.absolute(fed.settings, actor_path(local)),
-        "object": target.uri,
+        "object": PUBLIC if relay else target.uri,
         "to": [target.uri],
     }
 

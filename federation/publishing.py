@@ -15,10 +15,10 @@ from federation import outbox, proposals
 from federation.context import Federation
 from federation.vocab import AS_CONTEXT, PUBLIC
 from node import uris
-from node.models import HelpPost, Visibility
+from node.models import HelpPost, OutgoingFollow, Visibility
 from node.services.remote_follows import remote_followers
 from node.services.responses import accepted_counts
-from node.states import PostStatus
+from node.states import FollowStatus, PostStatus
 
 GONE = (PostStatus.WITHDRAWN, PostStatus.EXPIRED)
 
@@ -27,6 +27,14 @@ async def _load(post_id: str) -> HelpPost | None:
     return await HelpPost.get_or_none(id=uuid.UUID(post_id)).prefetch_related(
         "author", "organisation", "neighbourhood"
     )
+
+
+async def relay_inboxes() -> list[str]:
+    """Relays we subscribe to pass our public posts on to their other members."""
+    rows = await OutgoingFollow.filter(
+        is_relay=True, status=FollowStatus.ACCEPTED
+    ).prefetch_related("target")
+    return [row.target.inbox for row in rows]
 
 
 async def _inboxes(target: Any) -> list[str]:
@@ -61,7 +69,10 @@ async def _send_to_followers(
     owner = _owner(post)
     embedded = {k: v for k, v in obj.items() if k != "@context"}
     activity = _activity(fed, kind, note["attributedTo"], embedded, note)
-    await outbox.enqueue(fed, owner, activity, await _inboxes(owner), object_uri=note["id"])
+    inboxes = await _inboxes(owner)
+    if post.visibility == Visibility.PUBLIC:
+        inboxes += await relay_inboxes()
+    await outbox.enqueue(fed, owner, activity, inboxes, object_uri=note["id"])
     if post.visibility == Visibility.PUBLIC:
         await _announce(fed, post, activity if kind != "Create" else None, note)
 

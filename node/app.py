@@ -5,6 +5,7 @@ This is the one module of `node` that imports the other packages.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -82,7 +83,7 @@ def create_app(
             if manage_database:
                 await check_ready(settings)
                 federation_runtime.start_receiving()
-                if queue_lock.acquire():
+                if settings.run_workers and queue_lock.acquire():
                     scheduler.start()
                     federation_runtime.start_workers()
             log.info("nabuur serving %s", settings.public_url)
@@ -113,3 +114,24 @@ def create_app(
     app.state.federation = federation_runtime.federation
     app.state.inbox_writer = federation_runtime.inbox_writer
     return app
+
+
+async def run_workers(settings: Settings, stop: asyncio.Event) -> None:
+    """`nabuur worker`: the queues and periodic jobs without serving HTTP, until `stop`."""
+    await db.open_database(settings.database_url)
+    queue_lock = QueueLock(settings.database_url)
+    runtime = FederationRuntime.create(settings)
+    scheduler = Scheduler([Job("expire-posts", settings.expiry_interval_seconds, expire_due_posts)])
+    try:
+        await check_ready(settings)
+        if not queue_lock.acquire():
+            raise NotReady("another process already works the queues of this SQLite database")
+        scheduler.start()
+        runtime.start_workers()
+        log.info("nabuur worker running")
+        await stop.wait()
+    finally:
+        await runtime.stop()
+        await scheduler.stop()
+        queue_lock.release()
+        await db.close_database()

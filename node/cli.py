@@ -11,40 +11,33 @@ import argparse
 import asyncio
 import getpass
 import os
+import signal
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from typing import Any, NoReturn
 
 import uvicorn
 from tortoise.exceptions import DBConnectionError, OperationalError
 
 from node import __version__, db, validation
-from node.app import NotReady, check_ready, create_app
+from node.app import NotReady, create_app, run_workers
+from node.cli_common import CLIError, require_ready, run
+from node.cli_federation import add_federation_commands
 from node.config import Settings, SettingsError, load_settings
 from node.demo import DEMO_PASSWORD, seed
 from node.errors import DomainError
 from node.logs import configure as configure_logging
-from node.models import Account, Neighbourhood, Organisation, Role
-from node.services import remote_follows
+from node.models import Role
 from node.services.accounts import check_password, create_account
-from node.services.follows import Target
 from node.services.node_setup import initialise_node, is_initialised
 
 DEMO_DATABASE = "sqlite://./data/demo.sqlite3"
 PASSWORD_ENV = "NABUUR_ADMIN_PASSWORD"  # noqa: S105 - the name of a variable
 
 
-class CLIError(Exception):
-    """A problem to report in one line, with exit status 1."""
-
-
 class Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
-
-
-def _run(coro: Coroutine[Any, Any, Any]) -> Any:
-    return asyncio.run(coro)
 
 
 def _read_password(prompt_for: str) -> str:
@@ -97,7 +90,7 @@ async def _init(settings: Settings, args: argparse.Namespace, password: str) -> 
 def cmd_init(settings: Settings, args: argparse.Namespace) -> int:
     _check_admin_input(args.admin_username, args.email)
     password = _read_password(f"@{args.admin_username}")
-    _run(_init(settings, args, password))
+    run(_init(settings, args, password))
     print(f"Start it with: nabuur run  (serves {settings.public_url})")
     return 0
 
@@ -109,7 +102,7 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
         applied.append(name)
         print(f"  applied {name}", flush=True)
 
-    _run(db.migrate(settings.database_url, target=args.target, progress=progress))
+    run(db.migrate(settings.database_url, target=args.target, progress=progress))
     print(f"{len(applied)} migration(s) applied." if applied else "The database is up to date.")
     return 0
 
@@ -117,7 +110,7 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
 async def _createadmin(settings: Settings, args: argparse.Namespace, password: str) -> str:
     await db.open_database(settings.database_url)
     try:
-        await _require_ready(settings)
+        await require_ready(settings)
         account = await create_account(
             args.username, args.username, password=password, email=args.email, role=Role.ADMIN
         )
@@ -129,17 +122,8 @@ async def _createadmin(settings: Settings, args: argparse.Namespace, password: s
 def cmd_createadmin(settings: Settings, args: argparse.Namespace) -> int:
     _check_admin_input(args.username, args.email)
     password = _read_password(f"@{args.username}")
-    print(f"Admin @{_run(_createadmin(settings, args, password))} created.")
+    print(f"Admin @{run(_createadmin(settings, args, password))} created.")
     return 0
-
-
-async def _require_ready(settings: Settings) -> None:
-    try:
-        await check_ready(settings)
-    except NotReady as exc:
-        raise CLIError(str(exc)) from None
-    except OperationalError:
-        raise CLIError("this database has no Nabuur tables: run `nabuur init`") from None
 
 
 async def _check_serveable(settings: Settings) -> None:
@@ -148,7 +132,7 @@ async def _check_serveable(settings: Settings) -> None:
         raise CLIError(f"no database at {settings.database_url}: run `nabuur init` first")
     await db.open_database(settings.database_url)
     try:
-        await _require_ready(settings)
+        await require_ready(settings)
     finally:
         await db.close_database()
 
@@ -175,7 +159,7 @@ def _serve(settings: Settings, workers: int = 1) -> int:
 
 
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
-    _run(_check_serveable(settings))
+    run(_check_serveable(settings))
     return _serve(settings, args.workers)
 
 
@@ -202,7 +186,7 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
         raise CLIError("the demo runs on a SQLite file of its own; give a sqlite:// URL")
     for suffix in ("", "-wal", "-shm"):  # a demo always starts fresh
         path.with_name(path.name + suffix).unlink(missing_ok=True)
-    counts = _run(_demo(settings))
+    counts = run(_demo(settings))
     summary = ", ".join(f"{n} {what}" for what, n in counts.items())
     print(f"Demo data: {summary}.")
     print(f"Log in as admin, els or sophie with the password {DEMO_PASSWORD!r}.")
@@ -210,46 +194,20 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     return _serve(settings)
 
 
-async def _local_actor(name: str | None) -> Target | None:
-    """`--as`: @username, a neighbourhood or organisation slug; None is the node itself."""
-    if not name:
-        return None
-    if name.startswith("@"):
-        account = await Account.get_or_none(username=name[1:].lower())
-        if account is None:
-            raise CLIError(f"no account {name}")
-        return account
-    found = await Neighbourhood.get_or_none(slug=name) or await Organisation.get_or_none(slug=name)
-    if found is None:
-        raise CLIError(f"no neighbourhood or organisation {name!r}")
-    return found
+def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
+    configure_logging(settings.log_level)
 
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        try:
+            await run_workers(settings, stop)
+        except NotReady as exc:
+            raise CLIError(str(exc)) from None
 
-async def _follow(settings: Settings, args: argparse.Namespace, follow: bool) -> None:
-    target = args.target.strip()
-    if not target.startswith(("https://", "http://")):
-        raise CLIError("give the actor's URL, e.g. https://buren.example.nl/n/centrum")
-    await db.open_database(settings.database_url)
-    try:
-        await _require_ready(settings)
-        local = await _local_actor(args.as_actor)
-        if follow:
-            await remote_follows.request_follow(local, target, is_relay=args.relay)
-        else:
-            await remote_follows.request_unfollow(local, target)
-    finally:
-        await db.close_database()
-
-
-def cmd_follow(settings: Settings, args: argparse.Namespace) -> int:
-    _run(_follow(settings, args, True))
-    print(f"Follow of {args.target} queued; the running node sends it within seconds.")
-    return 0
-
-
-def cmd_unfollow(settings: Settings, args: argparse.Namespace) -> int:
-    _run(_follow(settings, args, False))
-    print(f"Unfollow of {args.target} queued; the running node sends it within seconds.")
+    run(main())
     return 0
 
 
@@ -272,9 +230,9 @@ def build_parser() -> Parser:
     init.epilog = f"The password is read from ${PASSWORD_ENV} or asked on the terminal."
     init.set_defaults(handler=cmd_init)
 
-    run = sub.add_parser("run", help="serve the node (web pages, federation, periodic jobs)")
-    _add_serve_options(run)
-    run.add_argument(
+    serve = sub.add_parser("run", help="serve the node (web pages, federation, periodic jobs)")
+    _add_serve_options(serve)
+    serve.add_argument(
         "--workers",
         type=int,
         default=1,
@@ -283,7 +241,7 @@ def build_parser() -> Parser:
         help="processes to serve with (default 1). For PostgreSQL; on SQLite one process "
         "is faster, as processes wait for each other's writes",
     )
-    run.set_defaults(handler=cmd_run)
+    serve.set_defaults(handler=cmd_run)
 
     demo = sub.add_parser("demo", help="start a fresh demo node with seeded data")
     _add_serve_options(demo)
@@ -301,24 +259,16 @@ def build_parser() -> Parser:
     createadmin.epilog = f"The password is read from ${PASSWORD_ENV} or asked on the terminal."
     createadmin.set_defaults(handler=cmd_createadmin)
 
-    for name, handler, verb in (
-        ("follow", cmd_follow, "follow"),
-        ("unfollow", cmd_unfollow, "stop following"),
-    ):
-        command = sub.add_parser(
-            name, help=f"make this node (or one of its actors) {verb} a remote actor"
-        )
-        command.add_argument(
-            "target", help="the remote actor's URL (a neighbourhood, a node, a relay)"
-        )
-        command.add_argument(
-            "--as",
-            dest="as_actor",
-            help="@username, neighbourhood or organisation slug (default: the node)",
-        )
-        if name == "follow":
-            command.add_argument("--relay", action="store_true", help="the target is a relay")
-        command.set_defaults(handler=handler)
+    worker = sub.add_parser(
+        "worker", help="work the federation queues and periodic jobs, without serving HTTP"
+    )
+    worker.epilog = (
+        "Run web processes with NABUUR_RUN_WORKERS=0 when workers run apart. On PostgreSQL "
+        "several workers share the queues; on SQLite only one may run."
+    )
+    worker.set_defaults(handler=cmd_worker)
+
+    add_federation_commands(sub)
     return parser
 
 

@@ -48,6 +48,8 @@ class Settings:
     log_level: str = "INFO"
     timezone: str = "Europe/Brussels"
     expiry_interval_seconds: int = 60
+    # Whether `nabuur run` also works the queues; off when `nabuur worker` processes do.
+    run_workers: bool = True
 
     @property
     def public_url(self) -> str:
@@ -173,6 +175,7 @@ _PARSERS: dict[str, Callable[[str, Any], Any]] = {
     "log_level": _parse_choice(LOG_LEVELS, upper=True),
     "timezone": _parse_timezone,
     "expiry_interval_seconds": lambda n, r: _parse_int(n, r, 1, 86400),
+    "run_workers": _parse_bool,
 }
 
 

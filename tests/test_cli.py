@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
+import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -56,7 +59,23 @@ async def _state(url: str) -> tuple[bool, list[str]]:
         await db.close_database()
 
 
-@pytest.mark.parametrize("command", ["", "init", "run", "demo", "migrate", "createadmin"])
+@pytest.mark.parametrize(
+    "command",
+    [
+        "",
+        "init",
+        "run",
+        "demo",
+        "migrate",
+        "createadmin",
+        "worker",
+        "follow",
+        "unfollow",
+        "block",
+        "unblock",
+        "relay",
+    ],
+)
 def test_help_on_every_command(tmp_path: Path, command: str) -> None:
     result = nabuur(*([command] if command else []), "--help", cwd=tmp_path)
     assert result.returncode == 0
@@ -219,3 +238,71 @@ def test_migrate_creates_and_reports(tmp_path: Path, empty_database_url: str) ->
 def test_unreachable_postgres_is_one_line(tmp_path: Path) -> None:
     result = nabuur("migrate", cwd=tmp_path, database="postgres://nobody@127.0.0.1:9/nabuur")
     assert_one_line_error(result, "database")
+
+
+def test_block_and_unblock(tmp_path: Path, empty_database_url: str) -> None:
+    url = empty_database_url
+    init = nabuur(
+        "init",
+        "--admin-username",
+        "els",
+        cwd=tmp_path,
+        database=url,
+        NABUUR_ADMIN_PASSWORD=GOOD_PASSWORD,
+    )
+    assert init.returncode == 0, init.stderr
+    assert_one_line_error(nabuur("block", "not a domain", cwd=tmp_path, database=url), "domain")
+    assert nabuur("block", "spam.example", cwd=tmp_path, database=url).returncode == 0
+    assert nabuur("unblock", "spam.example", cwd=tmp_path, database=url).returncode == 0
+    again = nabuur("unblock", "spam.example", cwd=tmp_path, database=url)
+    assert_one_line_error(again, "not blocked")
+    assert_one_line_error(
+        nabuur("relay", "subscribe", "relay.example", cwd=tmp_path, database=url), "URL"
+    )
+
+
+def test_worker_works_the_queues_and_stops_on_signal(tmp_path: Path) -> None:
+    url = f"sqlite://{tmp_path}/node.sqlite3"
+    init = nabuur(
+        "init",
+        "--admin-username",
+        "els",
+        cwd=tmp_path,
+        database=url,
+        NABUUR_ADMIN_PASSWORD=GOOD_PASSWORD,
+    )
+    assert init.returncode == 0, init.stderr
+    # A follow of an actor nobody answers for: the worker tries, and tries again later.
+    assert nabuur("follow", "http://127.0.0.1:9/actor", cwd=tmp_path, database=url).returncode == 0
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NABUUR_")}
+    env |= {
+        "PYTHONPATH": str(ROOT),
+        "NABUUR_DATABASE_URL": url,
+        "NABUUR_ALLOW_PRIVATE_ADDRESSES": "1",
+    }
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "node.cli", "worker"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        attempts = 0
+        while time.monotonic() < deadline and not attempts:
+            time.sleep(0.3)
+            with sqlite3.connect(f"{tmp_path}/node.sqlite3") as conn:
+                [(attempts,)] = conn.execute(
+                    "SELECT attempts FROM events WHERE kind = 'RemoteFollowRequested'"
+                ).fetchall()
+        assert attempts >= 1
+        second = nabuur("worker", cwd=tmp_path, database=url)
+        assert second.returncode == 1 and "Traceback" not in second.stderr
+        assert "another process already works the queues" in second.stderr.splitlines()[-1]
+    finally:
+        worker.send_signal(signal.SIGINT)
+        output, _ = worker.communicate(timeout=15)
+    assert worker.returncode == 0, output
+    assert "Traceback" not in output

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from node.models import Delivery, DeliveryStatus, OutboxActivity
-from node.services import posts
+from federation.vocab import PUBLIC
+from node.models import Delivery, DeliveryStatus, DomainPolicy, OutboxActivity
+from node.services import moderation, posts, remote_follows
 from tests import factories
 from tests.fakeremote import FakeRemote
 from tests.federation_fixtures import BASE, Node
@@ -101,3 +102,37 @@ async def test_deleting_cancels_what_was_not_sent(node: Node, remote: FakeRemote
     }
     assert ("Create", DeliveryStatus.CANCELLED) in statuses
     assert ("Delete", DeliveryStatus.PENDING) in statuses  # the Delete still goes out
+
+
+async def test_blocking_a_domain_cancels_its_pending_deliveries(
+    node: Node, remote: FakeRemote
+) -> None:
+    hood, greet = await followed_setup(node, remote)
+    remote.inbox_status = 503
+    await factories.post(greet, hood)
+    await node.work()
+    assert await Delivery.filter(status=DeliveryStatus.PENDING).count() == 2
+    await moderation.set_domain_policy(remote.base.split("//")[1], DomainPolicy.BLOCK)
+    assert await Delivery.filter(status=DeliveryStatus.PENDING).count() == 0
+    assert await Delivery.filter(status=DeliveryStatus.CANCELLED).count() == 2
+
+
+async def test_relay_subscription_and_public_posts_to_the_relay(
+    node: Node, remote: FakeRemote
+) -> None:
+    hood = await factories.neighbourhood("jette-centre")
+    greet = await factories.account("greet")
+    remote.add_actor("relay", 2)
+    await remote_follows.request_follow(None, remote.actor_url("relay"), is_relay=True)
+    await node.work()
+    follow = remote.received[-1].json
+    assert follow["type"] == "Follow" and follow["object"] == PUBLIC
+    await node.post_activity(remote, "relay", remote.activity("relay", "Accept", follow))
+    await node.work()
+    remote.received.clear()
+    await factories.post(greet, hood)
+    await factories.post(greet, hood, visibility="followers", title="Niet voor de relay")
+    await node.work()
+    creates = [r.json for r in remote.received if r.json["type"] == "Create"]
+    assert len(creates) == 1 and creates[0]["object"]["to"] == [PUBLIC]
+    assert remote.received[0].path == "/users/relay/inbox"

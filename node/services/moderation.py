@@ -2,8 +2,20 @@
 
 from __future__ import annotations
 
+from tortoise.expressions import Q
+
+from node import db
 from node.config import Settings
-from node.models import Account, DomainPolicy, DomainRule, RemoteActor, Report
+from node.errors import InvalidInput
+from node.models import (
+    Account,
+    Delivery,
+    DeliveryStatus,
+    DomainPolicy,
+    DomainRule,
+    RemoteActor,
+    Report,
+)
 
 
 def normalise_domain(domain: str) -> str:
@@ -32,10 +44,29 @@ async def is_domain_allowed(settings: Settings, domain: str) -> bool:
 
 
 async def set_domain_policy(domain: str, policy: DomainPolicy, reason: str = "") -> DomainRule:
-    rule, _ = await DomainRule.update_or_create(
-        domain=normalise_domain(domain), defaults={"policy": policy, "reason": reason[:300]}
-    )
+    """Block or allow a domain; blocking also cancels what was waiting to go there."""
+    name = normalise_domain(domain)
+    if not name or "/" in name or " " in name:
+        raise InvalidInput("domain", "expected a domain name such as example.org")
+    async with db.atomic():
+        rule, _ = await DomainRule.update_or_create(
+            domain=name, defaults={"policy": policy, "reason": reason[:300]}
+        )
+        if policy == DomainPolicy.BLOCK:
+            await cancel_deliveries_to(name)
     return rule
+
+
+async def cancel_deliveries_to(domain: str) -> int:
+    """Cancel pending deliveries to `domain` and its subdomains."""
+    return await Delivery.filter(
+        Q(host=domain) | Q(host__endswith=f".{domain}") | Q(host__startswith=f"{domain}:"),
+        status=DeliveryStatus.PENDING,
+    ).update(status=DeliveryStatus.CANCELLED)
+
+
+async def remove_domain_policy(domain: str) -> bool:
+    return await DomainRule.filter(domain=normalise_domain(domain)).delete() > 0
 
 
 async def add_report(

@@ -1,0 +1,29 @@
+"""What every `nabuur` command shares: the one-line error and running a coroutine."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine
+from typing import Any
+
+from tortoise.exceptions import OperationalError
+
+from node.app import NotReady, check_ready
+from node.config import Settings
+
+
+class CLIError(Exception):
+    """A problem to report in one line, with exit status 1."""
+
+
+def run(coro: Coroutine[Any, Any, Any]) -> Any:
+    return asyncio.run(coro)
+
+
+async def require_ready(settings: Settings) -> None:
+    try:
+        await check_ready(settings)
+    except NotReady as exc:
+        raise CLIError(str(exc)) from None
+    except OperationalError:
+        raise CLIError("this database has no Nabuur tables: run `nabuur init`") from None
