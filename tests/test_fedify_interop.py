@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.interop.fedify_peer import FedifyPeer, FedifyPeerError
-from tests.nodes import NodeProcess, eventually, get_json
+from tests.nodes import NodeProcess, eventually, get_json, write_post
 
 pytestmark = pytest.mark.slow
 
@@ -128,3 +128,21 @@ async def test_activity_whose_actor_is_not_the_signer_is_refused(
         await peer.send(group, forged)
     statuses = {r.get("status") for r in refused.value.payload.get("requests", [])}
     assert statuses and statuses <= {400, 401}
+
+
+async def test_fedify_reads_a_new_request_as_a_note(
+    peer: FedifyPeer, nodes: dict[str, NodeProcess]
+) -> None:
+    """Fedify follows a resident; her new request reaches it as a verified Create(Note)."""
+    node = nodes["cavage"]
+    author = node.url("/@marleen")
+    assert (await peer.follow(author))["delivered"] is True
+    await peer.wait_for("Accept", where=lambda a: a["actor"] == author)
+    title = "Wie helpt de haag snoeien? (interop)"
+    post_id = write_post(node, title)
+    create = await peer.wait_for("Create", where=lambda a: a["actor"] == author, seconds=20)
+    assert create["signature"]["verifiedBy"] == "http-signature"
+    note = create["activity"]["object"]
+    assert note["id"] == node.url(f"/r/{post_id}")
+    content = note.get("content") or next(iter(note.get("contentMap", {}).values()))
+    assert title in content and "Antwoord op dit bericht" in content
