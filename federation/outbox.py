@@ -23,6 +23,7 @@ from node.models import (
     OutboxActivity,
     RemoteActor,
 )
+from node.services import hosts
 from node.services.follows import Target, ThisNode
 from node.services.remote_follows import local_actor_ref
 from node.timeutil import utcnow
@@ -54,6 +55,8 @@ async def enqueue(
     """Store `activity` and one pending delivery per distinct inbox, in one transaction."""
     kind, key = local_actor_ref(actor)
     targets = sorted(set(inboxes))
+    down = await hosts.unavailable_among(urlsplit(i).netloc.lower() for i in targets)
+    targets = [i for i in targets if urlsplit(i).netloc.lower() not in down]
     now = utcnow()
     async with in_transaction():
         stored = await OutboxActivity.create(

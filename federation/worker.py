@@ -14,6 +14,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
@@ -23,7 +24,7 @@ from federation.delivery import deliver
 from federation.handlers import Incoming, Outcome, handler_for
 from federation.retry import Verdict, backoff
 from node.models import Delivery, DeliveryStatus, InboxItem, InboxStatus
-from node.services import remote_actors
+from node.services import hosts, remote_actors
 from node.timeutil import utcnow
 
 log = logging.getLogger("nabuur.worker")
@@ -125,6 +126,8 @@ async def _run_chunk(fed: Federation, chunk: list[InboxItem], *, isolated: bool)
 async def process_inbox_once(fed: Federation, limit: int = 100) -> int:
     """Claim and handle one batch of received activities; returns how many."""
     items = await _claim_inbox(limit)
+    # A server that sends us something is up: deliveries to it may resume.
+    await hosts.revive(urlsplit(item.actor_uri).netloc.lower() for item in items)
     for start in range(0, len(items), CHUNK):
         # Items share a transaction (a commit per item would cap throughput at the disk's
         # sync rate) and the transaction stays short: on SQLite it holds the one
@@ -191,7 +194,21 @@ async def deliver_once(fed: Federation, limit: int = 200) -> int:
         )
 
     await asyncio.gather(*(one(row) for row in rows))
+    await _track_hosts(rows)
     return len(rows)
+
+
+async def _track_hosts(rows: list[Delivery]) -> None:
+    """Failures on distinct days make a host unavailable; an answer makes it healthy."""
+    answered = {r.host for r in rows if r.status == DeliveryStatus.SENT}
+    failed = {
+        r.host
+        for r in rows
+        if r.status != DeliveryStatus.SENT and not r.last_error.startswith("HTTP 4")
+    }
+    await hosts.revive(answered)
+    for host in failed - answered:
+        await hosts.record_failure(host)
 
 
 class QueueLoop:

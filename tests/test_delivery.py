@@ -10,6 +10,7 @@ import pytest
 from federation.retry import GIVE_UP_AFTER, MAX_DELAY, Verdict, backoff, decide
 from federation.worker import deliver_once
 from node.models import Delivery, DeliveryStatus
+from node.services import hosts
 from node.timeutil import utcnow
 from tests import factories
 from tests.fakeremote import FakeRemote
@@ -87,3 +88,24 @@ async def test_down_peer_gets_it_when_back(node: Node, remote: FakeRemote) -> No
     await delivery.refresh_from_db()
     assert delivery.status == DeliveryStatus.SENT and delivery.attempts == 2
     assert len(remote.received) == 2
+
+
+async def test_host_failing_on_seven_days_is_skipped_until_it_speaks(
+    node: Node, remote: FakeRemote
+) -> None:
+    remote.inbox_status = 503
+    delivery = await _one_delivery(node, remote)
+    host = delivery.host
+    for day in range(7):
+        await hosts.record_failure(host, NOW + timedelta(days=day))
+    assert await hosts.unavailable_among([host]) == {host}
+    await delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.FAILED  # nothing waits for a dead host
+
+    # New activities for that host are not even queued...
+    follow = remote.activity("bob", "Follow", f"{BASE}/n/jette-centre")
+    await node.post_activity(remote, "bob", follow)
+    # ...until it sends us something: bob's Follow revives it, and his Accept is queued.
+    await node.work()
+    assert await hosts.unavailable_among([host]) == set()
+    assert await Delivery.filter(status=DeliveryStatus.PENDING).count() == 1

@@ -3,6 +3,7 @@
 from node.models.accounts import Account, Role
 from node.models.events import Event
 from node.models.follows import Follow, FollowTarget, LocalActorKind, OutgoingFollow
+from node.models.hosts import HostHealth
 from node.models.moderation import DomainPolicy, DomainRule, Report
 from node.models.neighbourhoods import Connector, Neighbourhood
 from node.models.node_settings import NodeSettings
@@ -32,6 +33,7 @@ __all__ = [
     "Follow",
     "FollowTarget",
     "HelpPost",
+    "HostHealth",
     "InboxItem",
     "InboxStatus",
     "LocalActorKind",
