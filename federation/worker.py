@@ -30,7 +30,6 @@ from node.timeutil import utcnow
 log = logging.getLogger("nabuur.worker")
 
 INBOX_LEASE = timedelta(minutes=2)
-DELIVERY_LEASE = timedelta(minutes=5)
 MAX_INBOX_ATTEMPTS = 5
 CHUNK = 10  # inbox items per transaction: a few milliseconds of work
 DELIVERY_CONCURRENCY = 64
@@ -143,7 +142,7 @@ async def process_inbox_once(fed: Federation, limit: int = 100) -> int:
     return len(items)
 
 
-async def _claim_deliveries(limit: int) -> list[Delivery]:
+async def _claim_deliveries(limit: int, lease: timedelta) -> list[Delivery]:
     now = utcnow()
     async with in_transaction():
         rows = (
@@ -155,9 +154,7 @@ async def _claim_deliveries(limit: int) -> list[Delivery]:
             .select_for_update(skip_locked=True)
         )
         if rows:
-            await Delivery.filter(id__in=[r.id for r in rows]).update(
-                locked_until=now + DELIVERY_LEASE
-            )
+            await Delivery.filter(id__in=[r.id for r in rows]).update(locked_until=now + lease)
     for row in rows:
         await row.fetch_related("activity")
     return rows
@@ -165,7 +162,7 @@ async def _claim_deliveries(limit: int) -> list[Delivery]:
 
 async def deliver_once(fed: Federation, limit: int = 200) -> int:
     """Claim and send one batch of due deliveries; returns how many were attempted."""
-    rows = await _claim_deliveries(limit)
+    rows = await _claim_deliveries(limit, timedelta(seconds=fed.settings.delivery_lease_seconds))
     if not rows:
         return 0
     gate = asyncio.Semaphore(DELIVERY_CONCURRENCY)

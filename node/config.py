@@ -48,6 +48,9 @@ class Settings:
     log_level: str = "INFO"
     timezone: str = "Europe/Brussels"
     expiry_interval_seconds: int = 60
+    # How long a worker holds a claimed delivery before another may take it over (after
+    # a crash, say): longer than the slowest delivery may take.
+    delivery_lease_seconds: int = 300
     # Whether `nabuur run` also works the queues; off when `nabuur worker` processes do.
     run_workers: bool = True
 
@@ -176,6 +179,7 @@ _PARSERS: dict[str, Callable[[str, Any], Any]] = {
     "timezone": _parse_timezone,
     "expiry_interval_seconds": lambda n, r: _parse_int(n, r, 1, 86400),
     "run_workers": _parse_bool,
+    "delivery_lease_seconds": lambda n, r: _parse_int(n, r, 1, 86400),
 }
 
 

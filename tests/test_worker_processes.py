@@ -133,3 +133,79 @@ async def test_two_workers_share_a_queue_of_1000_without_duplicates(
     assert len(received) == 1000
     assert set(received.values()) == {1}, "some inbox got the activity twice"
     assert all(worker.returncode == 0 for worker in workers), (tmp_path / "workers.log").read_text()
+
+
+async def test_kill_9_in_the_middle_of_a_fan_out_loses_nothing(tmp_path: Path) -> None:
+    """200 inboxes; the worker is killed with SIGKILL while sending, then started again.
+
+    Every inbox gets the activity. Requests that were in flight at the kill may come
+    twice: receivers (like every ActivityPub server) drop a repeated activity id, so
+    each inbox processes it exactly once.
+    """
+    url = f"sqlite://{tmp_path}/node.sqlite3"
+    arrivals: Counter[str] = Counter()
+    seen: dict[str, set[str]] = {}
+
+    async def inbox(request: web.Request) -> web.Response:
+        body = await request.json()
+        await asyncio.sleep(0.2)  # a slow peer, so the kill lands mid-fan-out
+        n = request.match_info["n"]
+        arrivals[n] += 1
+        seen.setdefault(n, set()).add(body["id"])
+        return web.Response(status=202)
+
+    app = web.Application()
+    app.router.add_post("/inbox/{n}", inbox)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    base = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
+    env = env_for(url) | {"NABUUR_DELIVERY_LEASE_SECONDS": "3"}
+    log = (tmp_path / "worker.log").open("wb")
+    try:
+        for argv in (
+            [sys.executable, "-m", "node.cli", "init", "--admin-username", "admin"],
+            [sys.executable, "-c", QUEUE_SCRIPT, url, base, "200"],
+        ):
+            done = await asyncio.to_thread(
+                subprocess.run, argv, cwd=tmp_path, env=env, capture_output=True, check=False
+            )
+            assert done.returncode == 0, done.stderr
+
+        async def start_worker() -> asyncio.subprocess.Process:
+            return await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "node.cli",
+                "worker",
+                cwd=tmp_path,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+
+        first = await start_worker()
+        for _ in range(300):
+            if sum(arrivals.values()) >= 40:
+                break
+            await asyncio.sleep(0.05)
+        first.kill()  # SIGKILL: no clean-up of any kind
+        await first.wait()
+        killed_at = sum(arrivals.values())
+        assert 0 < killed_at < 200, "the kill did not land in the middle of the fan-out"
+
+        second = await start_worker()
+        for _ in range(600):
+            if len(arrivals) == 200:
+                break
+            await asyncio.sleep(0.1)
+        second.send_signal(signal.SIGINT)
+        await asyncio.wait_for(second.wait(), 15)
+    finally:
+        log.close()
+        await runner.cleanup()
+    assert len(arrivals) == 200, f"{200 - len(arrivals)} inboxes never got the activity"
+    assert all(len(ids) == 1 for ids in seen.values())  # one activity, processed once each
+    repeats = sum(arrivals.values()) - 200
+    assert repeats <= 64  # at most what was in flight (the delivery concurrency)
