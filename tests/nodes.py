@@ -199,3 +199,35 @@ def write_post(node: NodeProcess, title: str, status: str = "", username: str = 
         check=True,
     )
     return result.stdout.strip().splitlines()[-1]
+
+
+ACCEPT_SCRIPT = """
+import asyncio, sys
+from node import db
+from node.models import Account, Response
+from node.services import responses
+
+async def main(url, username, post_id):
+    await db.open_database(url)
+    try:
+        author = await Account.get(username=username)
+        offer = await Response.get(post_id=post_id, kind="offer", offer_status="offered")
+        await responses.accept_helper(author, offer)
+    finally:
+        await db.close_database()
+
+asyncio.run(main(*sys.argv[1:4]))
+"""
+
+
+def accept_first_offer(node: NodeProcess, post_id: str, username: str = "marleen") -> None:
+    """The author accepts the first pending offer of help on the post, through the services."""
+    subprocess.run(
+        [sys.executable, "-c", ACCEPT_SCRIPT, f"sqlite://{node.database}", username, post_id],
+        cwd=node.workdir,
+        env=node.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
