@@ -22,13 +22,17 @@ ACCEPTED = N_(
 
 
 async def on_offer_status_changed(fed: Federation, payload: dict) -> str | None:
-    if payload["new"] != OfferStatus.ACCEPTED:
+    if payload["new"] not in (OfferStatus.ACCEPTED, OfferStatus.DECLINED):
         return None
     response = await Response.get_or_none(id=uuid.UUID(payload["response_id"])).prefetch_related(
         "remote_author", "post__author", "post__organisation", "post__neighbourhood"
     )
     if response is None or response.remote_author is None:
         return None  # local helpers are notified on the node itself
+    if response.via_agreement:
+        return await _answer_agreement(fed, response, payload["new"] == OfferStatus.ACCEPTED)
+    if payload["new"] != OfferStatus.ACCEPTED:
+        return None
     helper, post = response.remote_author, response.post
     locale = post.language if post.language in fed.settings.languages else "en"
     title, _, _ = post.text_in(post.language)
@@ -69,3 +73,34 @@ async def on_offer_status_changed(fed: Federation, payload: dict) -> str | None:
     }
     await outbox.enqueue(fed, owner, activity, [helper.inbox])
     return f"direct message to {helper.uri}"
+
+
+async def _answer_agreement(fed: Federation, response: Response, accepted: bool) -> str:
+    """FEP-0837: Accept(Offer) with the finalized Agreement as `result`, or Reject(Offer)."""
+    helper, post = response.remote_author, response.post
+    owner = post.organisation or post.author
+    actor_url = uris.absolute(fed.settings, proposals.attributed_path(post))
+    note_id = uris.absolute(fed.settings, uris.post(post.id))
+    _, activity_id = outbox.new_activity_id(fed)
+    answer: dict = {
+        "@context": proposals.CONTEXT,
+        "id": activity_id,
+        "type": "Accept" if accepted else "Reject",
+        "actor": actor_url,
+        "object": response.object_uri,
+        "to": [helper.uri],
+    }
+    if accepted:
+        agreement_id = uris.absolute(fed.settings, uris.response(post.id, response.id))
+        answer["result"] = {
+            "type": "Agreement",
+            "id": agreement_id,
+            "stipulates": {
+                "id": f"{agreement_id}#primary",
+                "type": "Commitment",
+                "satisfies": f"{note_id}#primary",
+                "resourceQuantity": {"hasUnit": "one", "hasNumericalValue": "1"},
+            },
+        }
+    await outbox.enqueue(fed, owner, answer, [helper.inbox])
+    return f"{answer['type']} of the offer of {helper.uri}"

@@ -44,6 +44,10 @@ CONTEXT: list[Any] = [
         "hasUnit": "om2:hasUnit",
         "hasNumericalValue": "om2:hasNumericalValue",
         "Hashtag": "as:Hashtag",
+        "Agreement": "vf:Agreement",
+        "stipulates": "vf:stipulates",
+        "Commitment": "vf:Commitment",
+        "satisfies": {"@id": "vf:satisfies", "@type": "@id"},
     },
 ]
 

@@ -73,4 +73,12 @@ def handler_for(activity_type: str) -> Handler | None:
 
 
 # Importing the modules registers their handlers.
-from federation.handlers import actors, blocks, follows, notes, reactions, reports  # noqa: E402, F401
+from federation.handlers import (  # noqa: E402, F401
+    actors,
+    agreements,
+    blocks,
+    follows,
+    notes,
+    reactions,
+    reports,
+)

@@ -29,6 +29,9 @@ class Response(Model):
     # For remote replies: the Note's id, and its content sanitised to our allowlist.
     object_uri = fields.CharField(max_length=500, null=True, unique=True)
     body_html = fields.TextField(null=True)
+    # Came as a FEP-0837 Offer(Agreement) (its activity id is `object_uri`): answered with
+    # Accept or Reject of that Offer rather than a message.
+    via_agreement = fields.BooleanField(default=False, db_default=False)
     kind = fields.CharEnumField(ResponseKind, max_length=10)
     body = fields.TextField(default="")
     # Only offers have a status; comments keep None.

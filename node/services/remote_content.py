@@ -26,7 +26,13 @@ ACTIVE_OFFER = (OfferStatus.OFFERED, OfferStatus.ACCEPTED)
 
 
 async def add_remote_reply(
-    remote: RemoteActor, post: HelpPost, *, object_uri: str, html: str, text: str
+    remote: RemoteActor,
+    post: HelpPost,
+    *,
+    object_uri: str,
+    html: str,
+    text: str,
+    agreement: bool = False,
 ) -> Response:
     """A reply from elsewhere: an offer of help while the post is open (the author can
     accept it into a helper slot), else a comment; the author is told either way."""
@@ -48,6 +54,7 @@ async def add_remote_reply(
             body=text[:5000],
             body_html=html,
             object_uri=object_uri,
+            via_agreement=agreement and offers,
         )
         await events.emit(events.ResponseCreated(str(response.id), str(post.id)))
         for recipient in await _people_to_tell(post):
