@@ -52,6 +52,7 @@ class Federation:
     domain_verdicts: TTLCache[str, bool] = field(
         default_factory=lambda: TTLCache(DOMAIN_TTL, CACHE_LIMIT)
     )
+    signing_keys: TTLCache[str, LocalKey] = field(default_factory=lambda: TTLCache(ACTOR_TTL, 1000))
     _instance_key: LocalKey | None = None
     _client: HttpClient | None = None
 
@@ -75,6 +76,15 @@ class Federation:
     async def close(self) -> None:
         if self._client is not None:
             await self._client.close()
+
+    async def signing_key(self, kind: str, key: int | None) -> LocalKey:
+        """A local actor's key, kept for a few minutes: a fan-out signs with one key."""
+        cache_key = f"{kind}:{key}"
+        found = self.signing_keys.get(cache_key)
+        if found is None:
+            found = await local_key(self.settings, kind, key)
+            self.signing_keys.put(cache_key, found)
+        return found
 
     async def instance_key(self) -> LocalKey:
         """The instance actor's key, which signs our fetches."""

@@ -10,7 +10,7 @@ import orjson
 
 from federation.context import Federation
 from federation.retry import Decision, decide
-from federation.signing import Profile, local_key
+from federation.signing import Profile
 from federation.ssrf import FetchError
 from node.models import Delivery, OutboxActivity
 from node.timeutil import utcnow
@@ -33,7 +33,7 @@ class Attempt:
 async def _post(
     fed: Federation, activity: OutboxActivity, inbox: str, body: bytes, profile: Profile
 ) -> HttpResponse:
-    key = await local_key(fed.settings, activity.actor_kind, activity.actor_key)
+    key = await fed.signing_key(activity.actor_kind, activity.actor_key)
     return await fed.client.request(
         "POST",
         inbox,
@@ -43,14 +43,15 @@ async def _post(
     )
 
 
-async def attempt(fed: Federation, delivery: Delivery, activity: OutboxActivity) -> Attempt:
+async def attempt(
+    fed: Federation, delivery: Delivery, activity: OutboxActivity, body: bytes
+) -> Attempt:
     """One POST of `activity` to the delivery's inbox.
 
     The configured profile goes first (draft-cavage unless set otherwise: most servers
     verify it); a 401 is answered once with the other profile ("double knock"), and the
     profile that worked is remembered for the host.
     """
-    body = orjson.dumps(activity.payload)
     default: Profile = "rfc9421" if fed.settings.signature_profile == "rfc9421" else "cavage"
     first: Profile = fed.host_profiles.get(delivery.host, default)
     try:
@@ -68,9 +69,14 @@ async def attempt(fed: Federation, delivery: Delivery, activity: OutboxActivity)
     return Attempt(response.status, response.headers.get("retry-after"), "")
 
 
-async def deliver(fed: Federation, delivery: Delivery, activity: OutboxActivity) -> Decision:
-    """Attempt a delivery and decide, with the pure retry policy, what happens next."""
-    result = await attempt(fed, delivery, activity)
+async def deliver(
+    fed: Federation, delivery: Delivery, activity: OutboxActivity, body: bytes | None = None
+) -> Decision:
+    """Attempt a delivery and decide, with the pure retry policy, what happens next.
+
+    `body` is the serialised activity; a fan-out serialises it once for all its inboxes.
+    """
+    result = await attempt(fed, delivery, activity, body or orjson.dumps(activity.payload))
     decision = decide(
         status=result.status,
         attempts=delivery.attempts + 1,

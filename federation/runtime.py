@@ -23,8 +23,12 @@ class FederationRuntime:
         loops = []
         if workers:
             loops = [
-                QueueLoop("inbox-worker", lambda: process_inbox_once(fed), fed.inbox_waiting),
-                QueueLoop("delivery-worker", lambda: deliver_once(fed), fed.deliveries_waiting),
+                # Woken at once by this process; polled twice a second for rows that other
+                # processes (web processes, the CLI) queued.
+                QueueLoop("inbox-worker", lambda: process_inbox_once(fed), fed.inbox_waiting, 0.5),
+                QueueLoop(
+                    "delivery-worker", lambda: deliver_once(fed), fed.deliveries_waiting, 0.5
+                ),
                 # Events come from services in any process (the CLI too): polled each second.
                 QueueLoop(
                     "event-worker", lambda: consume_events_once(fed), fed.events_waiting, 1.0

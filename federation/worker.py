@@ -16,14 +16,15 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from urllib.parse import urlsplit
 
+import orjson
 from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
 from federation.context import Federation
 from federation.delivery import deliver
 from federation.handlers import Incoming, Outcome, handler_for
-from federation.retry import Verdict, backoff
-from node.models import Delivery, DeliveryStatus, InboxItem, InboxStatus
+from federation.retry import Decision, Verdict, backoff
+from node.models import Delivery, DeliveryStatus, InboxItem, InboxStatus, OutboxActivity
 from node.services import hosts, remote_actors
 from node.timeutil import utcnow
 
@@ -155,8 +156,13 @@ async def _claim_deliveries(limit: int, lease: timedelta) -> list[Delivery]:
         )
         if rows:
             await Delivery.filter(id__in=[r.id for r in rows]).update(locked_until=now + lease)
+    # One query for the activities of the whole batch: a fan-out is one activity.
+    activities = {
+        a.id: a
+        for a in await OutboxActivity.filter(id__in={r.activity_id for r in rows})  # type: ignore[attr-defined]
+    }
     for row in rows:
-        await row.fetch_related("activity")
+        row.activity = activities[row.activity_id]  # type: ignore[attr-defined]
     return rows
 
 
@@ -166,33 +172,34 @@ async def deliver_once(fed: Federation, limit: int = 200) -> int:
     if not rows:
         return 0
     gate = asyncio.Semaphore(DELIVERY_CONCURRENCY)
+    bodies = {row.activity.id: orjson.dumps(row.activity.payload) for row in rows}
 
     async def one(row: Delivery) -> None:
         async with gate:
-            decision = await deliver(fed, row, row.activity)
-        row.attempts += 1
-        row.locked_until = None
-        row.last_error = decision.reason[:300]
-        if decision.verdict == Verdict.SENT:
-            row.status, row.sent_at = DeliveryStatus.SENT, utcnow()
-        elif decision.verdict == Verdict.FAILED:
-            row.status = DeliveryStatus.FAILED
-        else:
-            row.next_attempt_at = decision.next_attempt_at
-        await row.save(
-            update_fields=[
-                "attempts",
-                "locked_until",
-                "last_error",
-                "status",
-                "sent_at",
-                "next_attempt_at",
-            ]
-        )
+            decision = await deliver(fed, row, row.activity, bodies[row.activity.id])
+        _apply(row, decision)
 
     await asyncio.gather(*(one(row) for row in rows))
+    async with in_transaction():  # one commit for the batch's outcomes
+        for row in rows:
+            await row.save(update_fields=OUTCOME_FIELDS)
     await _track_hosts(rows)
     return len(rows)
+
+
+OUTCOME_FIELDS = ["attempts", "locked_until", "last_error", "status", "sent_at", "next_attempt_at"]
+
+
+def _apply(row: Delivery, decision: Decision) -> None:
+    row.attempts += 1
+    row.locked_until = None
+    row.last_error = decision.reason[:300]
+    if decision.verdict == Verdict.SENT:
+        row.status, row.sent_at = DeliveryStatus.SENT, utcnow()
+    elif decision.verdict == Verdict.FAILED:
+        row.status = DeliveryStatus.FAILED
+    else:
+        row.next_attempt_at = decision.next_attempt_at
 
 
 async def _track_hosts(rows: list[Delivery]) -> None:

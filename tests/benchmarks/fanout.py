@@ -332,7 +332,7 @@ class ShapeResult:
             (
                 "time to last inbox",
                 f"{self.fanout:.3f} s from the first arrival; {self.total:.3f} s from the commit "
-                f"(pick-up {self.pickup:.3f} s: the worker polls every 2 s)",
+                f"(pick-up {self.pickup:.3f} s: the worker polls every 0.5 s)",
             ),
             ("rows all updated", f"{self.rows_done_at - self.committed:.3f} s after the commit"),
             ("worker CPU", f"{self.worker_cpu:.2f} s"),
