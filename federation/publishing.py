@@ -16,6 +16,7 @@ from federation.context import Federation
 from federation.vocab import AS_CONTEXT, PUBLIC
 from node import uris
 from node.models import HelpPost, OutgoingFollow, Visibility
+from node.services.follows import THIS_NODE
 from node.services.remote_follows import remote_followers
 from node.services.responses import accepted_counts
 from node.states import FollowStatus, PostStatus
@@ -78,24 +79,28 @@ async def _send_to_followers(
 
 
 async def _announce(fed: Federation, post: HelpPost, wrapped: dict | None, note: dict) -> None:
-    """The neighbourhood shares the post with its followers (Mastodon shows a boost).
+    """The neighbourhood shares the post with its followers (Mastodon shows a boost), and
+    the node's own actor with the nodes that follow the whole node.
 
     A new post is announced by id (Mastodon fetches the Note); updates and deletions are
     announced as the activity itself, as FEP-1b12 groups do.
     """
     hood = post.neighbourhood
-    group_url = uris.absolute(fed.settings, uris.neighbourhood(hood.slug))
-    _, activity_id = outbox.new_activity_id(fed)
-    announce = {
-        "@context": AS_CONTEXT,
-        "id": activity_id,
-        "type": "Announce",
-        "actor": group_url,
-        "object": wrapped if wrapped is not None else note["id"],
-        "to": [PUBLIC],
-        "cc": [uris.absolute(fed.settings, uris.followers(uris.neighbourhood(hood.slug)))],
-    }
-    await outbox.enqueue(fed, hood, announce, await _inboxes(hood), object_uri=note["id"])
+    for sharer, path in ((hood, uris.neighbourhood(hood.slug)), (THIS_NODE, uris.INSTANCE_ACTOR)):
+        inboxes = await _inboxes(sharer)
+        if sharer is THIS_NODE and not inboxes:
+            continue  # nobody follows the node itself: no activity to keep
+        _, activity_id = outbox.new_activity_id(fed)
+        announce = {
+            "@context": AS_CONTEXT,
+            "id": activity_id,
+            "type": "Announce",
+            "actor": uris.absolute(fed.settings, path),
+            "object": wrapped if wrapped is not None else note["id"],
+            "to": [PUBLIC],
+            "cc": [uris.absolute(fed.settings, uris.followers(path))],
+        }
+        await outbox.enqueue(fed, sharer, announce, inboxes, object_uri=note["id"])
 
 
 async def on_post_published(fed: Federation, payload: dict) -> str | None:

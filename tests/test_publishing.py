@@ -136,3 +136,17 @@ async def test_relay_subscription_and_public_posts_to_the_relay(
     creates = [r.json for r in remote.received if r.json["type"] == "Create"]
     assert len(creates) == 1 and creates[0]["object"]["to"] == [PUBLIC]
     assert remote.received[0].path == "/users/relay/inbox"
+
+
+async def test_nodes_following_the_node_itself_get_public_posts(
+    node: Node, remote: FakeRemote
+) -> None:
+    hood = await factories.neighbourhood("jette-centre")
+    greet = await factories.account("greet")
+    await node.post_activity(remote, "alice", remote.activity("alice", "Follow", f"{BASE}/actor"))
+    await node.work()
+    remote.received.clear()
+    post = await factories.post(greet, hood)
+    await factories.post(greet, hood, visibility="followers")
+    await node.work()
+    assert received(remote) == [("Announce", f"{BASE}/actor", f"{BASE}/r/{post.id}")]
