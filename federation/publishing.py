@@ -75,32 +75,62 @@ async def _send_to_followers(
         inboxes += await relay_inboxes()
     await outbox.enqueue(fed, owner, activity, inboxes, object_uri=note["id"])
     if post.visibility == Visibility.PUBLIC:
-        await _announce(fed, post, activity if kind != "Create" else None, note)
+        await _announce(fed, post, activity, note)
 
 
-async def _announce(fed: Federation, post: HelpPost, wrapped: dict | None, note: dict) -> None:
-    """The neighbourhood shares the post with its followers (Mastodon shows a boost), and
-    the node's own actor with the nodes that follow the whole node.
+# Followers of these types are software that understands FEP-1b12 group federation
+# (other nodes' instance actors and groups): they get Announce(Create) like any other
+# announced activity; people's servers (Mastodon) get Announce of the Note's id.
+FEP_1B12_FOLLOWERS = frozenset({"Application", "Group", "Service"})
 
-    A new post is announced by id (Mastodon fetches the Note); updates and deletions are
-    announced as the activity itself, as FEP-1b12 groups do.
-    """
+
+def _sharers(post: HelpPost) -> list[tuple[Any, str]]:
+    """Who shares a public post: its neighbourhood, and the node itself (for the nodes
+    that follow the whole node)."""
     hood = post.neighbourhood
-    for sharer, path in ((hood, uris.neighbourhood(hood.slug)), (THIS_NODE, uris.INSTANCE_ACTOR)):
-        inboxes = await _inboxes(sharer)
-        if sharer is THIS_NODE and not inboxes:
+    return [(hood, uris.neighbourhood(hood.slug)), (THIS_NODE, uris.INSTANCE_ACTOR)]
+
+
+async def _share(
+    fed: Federation, sharer: Any, path: str, obj: Any, inboxes: list[str], note_id: str
+) -> None:
+    _, activity_id = outbox.new_activity_id(fed)
+    announce = {
+        "@context": AS_CONTEXT,
+        "id": activity_id,
+        "type": "Announce",
+        "actor": uris.absolute(fed.settings, path),
+        "object": {k: v for k, v in obj.items() if k != "@context"}
+        if isinstance(obj, dict)
+        else obj,
+        "to": [PUBLIC],
+        "cc": [uris.absolute(fed.settings, uris.followers(path))],
+    }
+    await outbox.enqueue(fed, sharer, announce, inboxes, object_uri=note_id)
+
+
+async def _announce(fed: Federation, post: HelpPost, activity: dict, note: dict) -> None:
+    """Share a post with the sharers' followers (Mastodon shows a boost).
+
+    A new post goes by id to people's servers and as the Create to FEP-1b12 peers;
+    updates and deletions go as the activity itself to everyone, as groups do.
+    """
+    for sharer, path in _sharers(post):
+        followers = await remote_followers(sharer)
+        if sharer is THIS_NODE and not followers:
             continue  # nobody follows the node itself: no activity to keep
-        _, activity_id = outbox.new_activity_id(fed)
-        announce = {
-            "@context": AS_CONTEXT,
-            "id": activity_id,
-            "type": "Announce",
-            "actor": uris.absolute(fed.settings, path),
-            "object": wrapped if wrapped is not None else note["id"],
-            "to": [PUBLIC],
-            "cc": [uris.absolute(fed.settings, uris.followers(path))],
+        everyone = sorted({f.delivery_inbox for f in followers})
+        if activity["type"] != "Create":
+            await _share(fed, sharer, path, activity, everyone, note["id"])
+            continue
+        # A shared inbox counts as a peer only if nobody behind it is a person.
+        people_inboxes = {
+            f.delivery_inbox for f in followers if f.actor_type not in FEP_1B12_FOLLOWERS
         }
-        await outbox.enqueue(fed, sharer, announce, inboxes, object_uri=note["id"])
+        peers = sorted(set(everyone) - people_inboxes)
+        await _share(fed, sharer, path, note["id"], sorted(set(everyone) - set(peers)), note["id"])
+        if peers:
+            await _share(fed, sharer, path, activity, peers, note["id"])
 
 
 async def on_post_published(fed: Federation, payload: dict) -> str | None:

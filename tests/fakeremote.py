@@ -56,6 +56,7 @@ class FakeRemote:
     # Objects it serves at /objects/{key}; a key in `gone` answers 410.
     objects: dict[str, dict[str, Any]] = field(default_factory=dict)
     gone: set[str] = field(default_factory=set)
+    types: dict[str, str] = field(default_factory=dict)
     base: str = ""
     _runner: web.AppRunner | None = None
 
@@ -77,8 +78,9 @@ class FakeRemote:
         if self._runner is not None:
             await self._runner.cleanup()
 
-    def add_actor(self, name: str, key_index: int = 0) -> str:
+    def add_actor(self, name: str, key_index: int = 0, actor_type: str = "Person") -> str:
         self.keys[name] = remote_key(key_index)
+        self.types[name] = actor_type
         return self.actor_url(name)
 
     def actor_url(self, name: str) -> str:
@@ -92,7 +94,7 @@ class FakeRemote:
         return {
             "@context": ["https://www.w3.org/ns/activitystreams"],
             "id": url,
-            "type": "Person",
+            "type": self.types.get(name, "Person"),
             "preferredUsername": name,
             "name": name.title(),
             "inbox": f"{url}/inbox",

@@ -150,3 +150,26 @@ async def test_nodes_following_the_node_itself_get_public_posts(
     await factories.post(greet, hood, visibility="followers")
     await node.work()
     assert received(remote) == [("Announce", f"{BASE}/actor", f"{BASE}/r/{post.id}")]
+
+
+async def test_fep_1b12_peers_get_the_create_people_the_id(node: Node, remote: FakeRemote) -> None:
+    hood = await factories.neighbourhood("jette-centre")
+    greet = await factories.account("greet")
+    other = await FakeRemote().start()  # another node: its own host, an Application actor
+    try:
+        other.add_actor("node", 2, actor_type="Application")
+        for server, name in ((remote, "alice"), (other, "node")):
+            follow = server.activity(name, "Follow", f"{BASE}/n/jette-centre")
+            await node.post_activity(server, name, follow)
+        await node.work()
+        remote.received.clear()
+        other.received.clear()
+        post = await factories.post(greet, hood)
+        await node.work()
+        [to_node] = [r.json for r in other.received if r.json["type"] == "Announce"]
+        [to_people] = [r.json for r in remote.received if r.json["type"] == "Announce"]
+    finally:
+        await other.stop()
+    assert to_node["object"]["type"] == "Create"
+    assert to_node["object"]["object"]["id"] == f"{BASE}/r/{post.id}"
+    assert to_people["object"] == f"{BASE}/r/{post.id}"
