@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import socket
@@ -10,7 +11,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -179,18 +180,10 @@ asyncio.run(main(*sys.argv[1:5]))
 """
 
 
-def write_post(node: NodeProcess, title: str, status: str = "", username: str = "marleen") -> str:
-    """Publish (or change) a post on `node` through its services, as its web pages will."""
+def run_script(node: NodeProcess, script: str, *args: str) -> str:
+    """Run a Python snippet against `node`'s database (as its web pages will act)."""
     result = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            POST_SCRIPT,
-            f"sqlite://{node.database}",
-            username,
-            title,
-            status,
-        ],
+        [sys.executable, "-c", script, f"sqlite://{node.database}", *args],
         cwd=node.workdir,
         env=node.env,
         capture_output=True,
@@ -198,7 +191,12 @@ def write_post(node: NodeProcess, title: str, status: str = "", username: str = 
         timeout=60,
         check=True,
     )
-    return result.stdout.strip().splitlines()[-1]
+    return result.stdout.strip()
+
+
+def write_post(node: NodeProcess, title: str, status: str = "", username: str = "marleen") -> str:
+    """Publish (or change the status of) a post on `node` through its services."""
+    return run_script(node, POST_SCRIPT, username, title, status).splitlines()[-1]
 
 
 ACCEPT_SCRIPT = """
@@ -222,12 +220,17 @@ asyncio.run(main(*sys.argv[1:4]))
 
 def accept_first_offer(node: NodeProcess, post_id: str, username: str = "marleen") -> None:
     """The author accepts the first pending offer of help on the post, through the services."""
-    subprocess.run(
-        [sys.executable, "-c", ACCEPT_SCRIPT, f"sqlite://{node.database}", username, post_id],
-        cwd=node.workdir,
-        env=node.env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
+    run_script(node, ACCEPT_SCRIPT, username, post_id)
+
+
+@contextlib.contextmanager
+def running_nodes(workdir: Path, **nodes: dict[str, str]) -> Iterator[dict[str, NodeProcess]]:
+    """Start demo nodes (name -> extra environment) in parallel; stop them all after."""
+    started = {name: NodeProcess(workdir, name, **env).start() for name, env in nodes.items()}
+    try:
+        for node in started.values():
+            node.wait_ready()
+        yield started
+    finally:
+        for node in started.values():
+            node.stop()

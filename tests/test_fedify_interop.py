@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.interop.fedify_peer import FedifyPeer, FedifyPeerError
-from tests.nodes import NodeProcess, eventually, get_json, write_post
+from tests.nodes import NodeProcess, eventually, get_json, running_nodes, write_post
 
 pytestmark = pytest.mark.slow
 
@@ -21,17 +21,10 @@ pytestmark = pytest.mark.slow
 def nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, NodeProcess]]:
     """A node that signs draft-cavage first, and one that signs RFC 9421 first."""
     workdir: Path = tmp_path_factory.mktemp("interop-nodes")
-    started = {
-        "cavage": NodeProcess(workdir, "cavage").start(),
-        "rfc9421": NodeProcess(workdir, "rfc9421", NABUUR_SIGNATURE_PROFILE="rfc9421").start(),
-    }
-    try:
-        for node in started.values():
-            node.wait_ready()
+    with running_nodes(
+        workdir, cavage={}, rfc9421={"NABUUR_SIGNATURE_PROFILE": "rfc9421"}
+    ) as started:
         yield started
-    finally:
-        for node in started.values():
-            node.stop()
 
 
 def responses_to(node: NodeProcess, post_url: str) -> list[tuple[str, str]]:

@@ -8,7 +8,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from tests.nodes import NodeProcess, eventually, get_json, write_post
+from tests.nodes import NodeProcess, eventually, get_json, running_nodes, write_post
 
 pytestmark = pytest.mark.slow
 
@@ -16,14 +16,8 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, NodeProcess]]:
     workdir = tmp_path_factory.mktemp("nodes")
-    started = {name: NodeProcess(workdir, name).start() for name in ("a", "b", "c")}
-    try:
-        for node in started.values():
-            node.wait_ready()
+    with running_nodes(workdir, a={}, b={}, c={}) as started:
         yield started
-    finally:
-        for node in started.values():
-            node.stop()
 
 
 async def followers_of(node: NodeProcess, path: str) -> set[str]:

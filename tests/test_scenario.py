@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.interop.fedify_peer import FedifyPeer
-from tests.nodes import NodeProcess, accept_first_offer, eventually, write_post
+from tests.nodes import NodeProcess, accept_first_offer, eventually, running_nodes, write_post
 
 pytestmark = pytest.mark.slow
 
@@ -21,14 +21,8 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, NodeProcess]]:
     workdir = tmp_path_factory.mktemp("scenario")
-    started = {name: NodeProcess(workdir, name).start() for name in ("a", "b", "c")}
-    try:
-        for node in started.values():
-            node.wait_ready()
+    with running_nodes(workdir, a={}, b={}, c={}) as started:
         yield started
-    finally:
-        for node in started.values():
-            node.stop()
 
 
 async def test_a_request_travels_and_comes_back(

@@ -58,6 +58,18 @@ def env_for(url: str) -> dict[str, str]:
     return env
 
 
+async def start_receiver(inbox) -> tuple[web.AppRunner, str]:
+    """A loopback server taking POSTs at /inbox/{n}; returns it and its base URL."""
+    app = web.Application()
+    app.router.add_post("/inbox/{n}", inbox)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    return runner, f"http://127.0.0.1:{port}"
+
+
 @pytest.fixture
 def pg_url(postgres_database: str):
     name = f"{postgres_database.rsplit('/', 1)[1]}_w{secrets.token_hex(3)}"
@@ -76,13 +88,7 @@ async def test_two_workers_share_a_queue_of_1000_without_duplicates(
         received[request.match_info["n"]] += 1
         return web.Response(status=202)
 
-    app = web.Application()
-    app.router.add_post("/inbox/{n}", inbox)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    base = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
+    runner, base = await start_receiver(inbox)
     env = env_for(pg_url)
     workers: list[asyncio.subprocess.Process] = []
     log = (tmp_path / "workers.log").open("wb")
@@ -154,13 +160,7 @@ async def test_kill_9_in_the_middle_of_a_fan_out_loses_nothing(tmp_path: Path) -
         seen.setdefault(n, set()).add(body["id"])
         return web.Response(status=202)
 
-    app = web.Application()
-    app.router.add_post("/inbox/{n}", inbox)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    base = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
+    runner, base = await start_receiver(inbox)
     env = env_for(url) | {"NABUUR_DELIVERY_LEASE_SECONDS": "3"}
     log = (tmp_path / "worker.log").open("wb")
     try:
