@@ -53,7 +53,6 @@ class Federation:
         default_factory=lambda: TTLCache(DOMAIN_TTL, CACHE_LIMIT)
     )
     signing_keys: TTLCache[str, LocalKey] = field(default_factory=lambda: TTLCache(ACTOR_TTL, 1000))
-    _instance_key: LocalKey | None = None
     _client: HttpClient | None = None
 
     @classmethod
@@ -88,9 +87,7 @@ class Federation:
 
     async def instance_key(self) -> LocalKey:
         """The instance actor's key, which signs our fetches."""
-        if self._instance_key is None:
-            self._instance_key = await local_key(self.settings, LocalActorKind.INSTANCE, None)
-        return self._instance_key
+        return await self.signing_key(LocalActorKind.INSTANCE, None)
 
     def remember_actor(self, actor: RemoteActor) -> RemoteActor:
         self.actors_by_key.put(actor.key_id, actor)

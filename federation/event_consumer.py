@@ -17,20 +17,16 @@ from tortoise.transactions import in_transaction
 from federation import conversations, outbox, publishing
 from federation.actors import ActorUnavailable, actor_by_uri
 from federation.context import Federation
+from federation.local_actors import actor_path
 from federation.retry import backoff
 from federation.vocab import PUBLIC
 from node.errors import Conflict, NotFound
 from node.models import (
-    Account,
     Event,
     Follow,
-    LocalActorKind,
-    Neighbourhood,
-    Organisation,
-    OutgoingFollow,
 )
 from node.services import remote_follows
-from node.services.follows import THIS_NODE, Target
+from node.services.follows import THIS_NODE
 from node.states import FollowStatus
 from node.timeutil import utcnow
 
@@ -44,21 +40,6 @@ class TryLater(Exception):
     """A remote side is unreachable for now; the event stays unhandled."""
 
 
-async def _local(kind: str, key: int | None) -> Target:
-    kind = LocalActorKind(kind)
-    if kind == LocalActorKind.INSTANCE:
-        return THIS_NODE
-    model = {
-        LocalActorKind.ACCOUNT: Account,
-        LocalActorKind.ORGANISATION: Organisation,
-        LocalActorKind.NEIGHBOURHOOD: Neighbourhood,
-    }[kind]
-    found = await model.get_or_none(id=key)
-    if found is None:
-        raise NotFound(f"no local {kind} {key}")
-    return found
-
-
 async def _remote(fed: Federation, uri: str):
     try:
         return await actor_by_uri(fed, uri)
@@ -69,13 +50,10 @@ async def _remote(fed: Federation, uri: str):
 
 
 async def on_follow_requested(fed: Federation, payload: dict) -> str:
-    local = await _local(payload["local_kind"], payload["local_key"])
+    local = await remote_follows.load_local_actor(payload["local_kind"], payload["local_key"])
     target = await _remote(fed, payload["target_uri"])
-    kind, key = remote_follows.local_actor_ref(local)
-    if await OutgoingFollow.exists(local_kind=kind, local_key=key, target=target):
-        return "already following"
     # One transaction: the Accept may come back before this function returns, and it must
-    # find the follow it answers.
+    # find the follow it answers. Following twice is a Conflict: nothing is sent.
     async with in_transaction():
         activity = outbox.follow_activity(fed, local, target, relay=payload.get("is_relay", False))
         await remote_follows.start_outgoing_follow(
@@ -89,13 +67,13 @@ async def on_follow_requested(fed: Federation, payload: dict) -> str:
 
 
 async def on_unfollow_requested(fed: Federation, payload: dict) -> str:
-    local = await _local(payload["local_kind"], payload["local_key"])
+    local = await remote_follows.load_local_actor(payload["local_kind"], payload["local_key"])
     target = await _remote(fed, payload["target_uri"])
     row = await remote_follows.stop_outgoing_follow(local, target)
     follow = {
         "id": row.activity_uri,
         "type": "Follow",
-        "actor": fed.settings.public_url + outbox.actor_path(local),
+        "actor": fed.settings.public_url + actor_path(local),
         "object": PUBLIC if row.is_relay else target.uri,
     }
     await outbox.send_undo(fed, local, target, follow)

@@ -13,30 +13,19 @@ from urllib.parse import urlsplit
 from tortoise.transactions import in_transaction
 
 from federation.context import Federation
+from federation.local_actors import actor_path
 from federation.vocab import AS_CONTEXT, PUBLIC
 from node import uris
 from node.models import (
     Delivery,
     DeliveryStatus,
-    Neighbourhood,
-    Organisation,
     OutboxActivity,
     RemoteActor,
 )
 from node.services import hosts
-from node.services.follows import Target, ThisNode
+from node.services.follows import Target
 from node.services.remote_follows import local_actor_ref
 from node.timeutil import utcnow
-
-
-def actor_path(actor: Target) -> str:
-    if isinstance(actor, ThisNode):
-        return uris.INSTANCE_ACTOR
-    if isinstance(actor, Neighbourhood):
-        return uris.neighbourhood(actor.slug)
-    if isinstance(actor, Organisation):
-        return uris.organisation(actor.slug)
-    return uris.account(actor.username)
 
 
 def new_activity_id(fed: Federation) -> tuple[uuid.UUID, str]:

@@ -8,13 +8,16 @@ from typing import Literal
 
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
+from federation.local_actors import actor_path
 from federation.signatures import sign_cavage, sign_rfc9421
 from federation.signing_types import Signer
 from node import uris
 from node.config import Settings
 from node.errors import NotFound
 from node.keys import load_private_key
-from node.models import Account, LocalActorKind, Neighbourhood, NodeSettings, Organisation
+from node.models import LocalActorKind, NodeSettings
+from node.services.follows import THIS_NODE
+from node.services.remote_follows import load_local_actor
 
 Profile = Literal["cavage", "rfc9421"]
 
@@ -46,19 +49,9 @@ class LocalKey:
 
 async def local_key(settings: Settings, kind: LocalActorKind | str, key: int | None) -> LocalKey:
     """The signing key of one of our actors (`key` is its id; None for the instance)."""
-    kind = LocalActorKind(kind)
-    if kind == LocalActorKind.INSTANCE:
-        node = await NodeSettings.get(id=1)
-        path, pem = uris.INSTANCE_ACTOR, node.private_key_pem
-    elif kind == LocalActorKind.ACCOUNT:
-        account = await Account.get(id=key)
-        path, pem = uris.account(account.username), account.private_key_pem
-    elif kind == LocalActorKind.ORGANISATION:
-        org = await Organisation.get(id=key)
-        path, pem = uris.organisation(org.slug), org.private_key_pem
-    else:
-        hood = await Neighbourhood.get(id=key)
-        path, pem = uris.neighbourhood(hood.slug), hood.private_key_pem
-    if not pem:
+    actor = await load_local_actor(kind, key)
+    holder = await NodeSettings.get(id=1) if actor is THIS_NODE else actor
+    if not holder.private_key_pem:
         raise NotFound(f"{kind} {key} has no key pair")
-    return LocalKey(uris.key_id(uris.absolute(settings, path)), load_private_key(pem))
+    actor_id = uris.absolute(settings, actor_path(actor))
+    return LocalKey(uris.key_id(actor_id), load_private_key(holder.private_key_pem))

@@ -14,7 +14,7 @@ from node.models import (
     OutgoingFollow,
     RemoteActor,
 )
-from node.services.follows import Target, ThisNode, target_fields, target_lookup
+from node.services.follows import THIS_NODE, Target, ThisNode, target_fields, target_lookup
 from node.services.notifications import notify
 from node.states import FOLLOW_GRAPH, FollowStatus
 
@@ -96,6 +96,22 @@ def local_actor_ref(actor: Target | None) -> tuple[LocalActorKind, int | None]:
     if isinstance(actor, Organisation):
         return LocalActorKind.ORGANISATION, actor.id
     return LocalActorKind.ACCOUNT, actor.id
+
+
+async def load_local_actor(kind: LocalActorKind | str, key: int | None) -> Target:
+    """The actor that `local_actor_ref` named (THIS_NODE for the instance)."""
+    kind = LocalActorKind(kind)
+    if kind == LocalActorKind.INSTANCE:
+        return THIS_NODE
+    model = {
+        LocalActorKind.ACCOUNT: Account,
+        LocalActorKind.ORGANISATION: Organisation,
+        LocalActorKind.NEIGHBOURHOOD: Neighbourhood,
+    }[kind]
+    found = await model.get_or_none(id=key)
+    if found is None:
+        raise NotFound(f"no local {kind} {key}")
+    return found
 
 
 async def start_outgoing_follow(
