@@ -101,6 +101,7 @@ CONSUMERS: dict[str, Callable[[Federation, dict], Awaitable[str | None]]] = {
     "RemoteUnfollowRequested": on_unfollow_requested,
     "FollowChanged": on_follow_changed,
     "PostPublished": publishing.on_post_published,
+    "PostEdited": publishing.on_post_edited,
     "PostStatusChanged": publishing.on_post_status_changed,
     "OfferStatusChanged": conversations.on_offer_status_changed,
 }

@@ -142,6 +142,15 @@ async def on_post_published(fed: Federation, payload: dict) -> str | None:
     return f"Create of {note['id']}"
 
 
+async def on_post_edited(fed: Federation, payload: dict) -> str | None:
+    post = await _load(payload["post_id"])
+    if post is None or post.visibility == Visibility.MEMBERS or post.status in GONE:
+        return None
+    note = await _note(fed, post)
+    await _send_to_followers(fed, post, "Update", note, note)
+    return f"Update of {note['id']} (edited)"
+
+
 async def on_post_status_changed(fed: Federation, payload: dict) -> str | None:
     post = await _load(payload["post_id"])
     if post is None or post.visibility == Visibility.MEMBERS:

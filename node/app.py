@@ -30,6 +30,7 @@ from node.scheduler import Job, QueueLock, Scheduler
 from node.services.node_setup import is_initialised
 from node.services.posts import expire_due_posts
 from web.rendering import Renderer
+from web.session import SessionMiddleware
 
 log = logging.getLogger("nabuur.app")
 
@@ -105,6 +106,7 @@ def create_app(
         middleware=[
             Middleware(RequestLogMiddleware),
             Middleware(ActivityPubNegotiation, routes=federation.routes.negotiated_routes),
+            Middleware(SessionMiddleware, settings=settings),
         ],
         exception_handlers=web.errors.HANDLERS,
         lifespan=lifespan,

@@ -180,6 +180,7 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
         database_url=url,
         name=settings.name if settings.name != "Nabuur" else "Nabuur demo",
         allow_private_addresses=True,
+        signups="open",  # a demo is there to be tried
     )
     path = db.sqlite_path(url)
     if path is None:

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 SUPPORTED_LANGUAGES = ("nl", "fr", "en")
 FEDERATION_MODES = ("open", "allowlist", "off")
+SIGNUP_POLICIES = ("open", "invitation", "closed")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 DEFAULT_DATABASE_URL = "sqlite://./data/nabuur.sqlite3"
 
@@ -51,6 +52,8 @@ class Settings:
     # How long a worker holds a claimed delivery before another may take it over (after
     # a crash, say): longer than the slowest delivery may take.
     delivery_lease_seconds: int = 300
+    # Who may create an account: anyone (open), people with an invitation code, or nobody.
+    signups: str = "invitation"
     # Whether `nabuur run` also works the queues; off when `nabuur worker` processes do.
     run_workers: bool = True
 
@@ -175,6 +178,7 @@ _PARSERS: dict[str, Callable[[str, Any], Any]] = {
     "federation_mode": _parse_choice(FEDERATION_MODES),
     "allow_private_addresses": _parse_bool,
     "signature_profile": _parse_choice(("cavage", "rfc9421")),
+    "signups": _parse_choice(SIGNUP_POLICIES),
     "log_level": _parse_choice(LOG_LEVELS, upper=True),
     "timezone": _parse_timezone,
     "expiry_interval_seconds": lambda n, r: _parse_int(n, r, 1, 86400),

@@ -10,12 +10,27 @@ class DomainError(Exception):
 
 
 class InvalidInput(DomainError):
-    """A value is missing or out of range; `field` names it for forms and APIs."""
+    """A value is missing or out of range; `field` names it for forms and APIs.
 
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
+    `message` may hold `%(name)s` placeholders filled from `params`: forms translate
+    the template first and fill it in afterwards, so the numbers survive translation.
+    """
+
+    def __init__(self, field: str, message: str, **params: object) -> None:
         self.field = field
-        self.message = message
+        self.template = message
+        self.params = params
+        self.message = message % params if params else message
+        super().__init__(f"{field}: {self.message}")
+
+
+class InvalidFields(InvalidInput):
+    """Several fields of one form are bad: `errors` lists each; the first is this error."""
+
+    def __init__(self, errors: list[InvalidInput]) -> None:
+        first = errors[0]
+        super().__init__(first.field, first.template, **first.params)
+        self.errors = errors
 
 
 class NotFound(DomainError):
@@ -40,3 +55,13 @@ class IllegalTransition(Conflict):
         self.graph = graph
         self.source = source
         self.target = target
+
+
+class RateLimited(DomainError):
+    """Too many attempts; try again after `retry_after` seconds."""
+
+    status = 429
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -17,6 +17,11 @@ class PostPublished:
 
 
 @dataclass(frozen=True, slots=True)
+class PostEdited:
+    post_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class PostStatusChanged:
     post_id: str
     old: str
@@ -64,7 +69,12 @@ class RemoteUnfollowRequested:
 
 
 DomainEvent = (
-    PostPublished | PostStatusChanged | ResponseCreated | OfferStatusChanged | FollowChanged
+    PostPublished
+    | PostEdited
+    | PostStatusChanged
+    | ResponseCreated
+    | OfferStatusChanged
+    | FollowChanged
 )
 
 

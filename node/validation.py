@@ -6,6 +6,7 @@ import re
 from collections.abc import Mapping
 
 from node.errors import InvalidInput
+from node.i18n import N_
 from node.text import clean_line, clean_text
 
 USERNAME_RE = re.compile(r"^[a-z0-9_]{2,30}$")
@@ -43,10 +44,11 @@ RESERVED_NAMES = frozenset(
 def line(field: str, value: str | None, *, min_len: int = 1, max_len: int) -> str:
     text = clean_line(value or "")
     if len(text) < min_len:
-        message = "is required" if not text else f"needs at least {min_len} characters"
-        raise InvalidInput(field, message)
+        if not text:
+            raise InvalidInput(field, N_("is required"))
+        raise InvalidInput(field, N_("needs at least %(min)d characters"), min=min_len)
     if len(text) > max_len:
-        raise InvalidInput(field, f"is too long (at most {max_len} characters)")
+        raise InvalidInput(field, N_("is too long (at most %(max)d characters)"), max=max_len)
     return text
 
 
@@ -58,34 +60,34 @@ def optional_line(field: str, value: str | None, *, max_len: int) -> str | None:
 def text(field: str, value: str | None, *, max_len: int, required: bool = False) -> str:
     cleaned = clean_text(value or "")
     if required and not cleaned:
-        raise InvalidInput(field, "is required")
+        raise InvalidInput(field, N_("is required"))
     if len(cleaned) > max_len:
-        raise InvalidInput(field, f"is too long (at most {max_len} characters)")
+        raise InvalidInput(field, N_("is too long (at most %(max)d characters)"), max=max_len)
     return cleaned
 
 
 def username(value: str | None) -> str:
     name = (value or "").strip().lower()
     if not USERNAME_RE.match(name):
-        raise InvalidInput("username", "use 2-30 lowercase letters, digits or _")
+        raise InvalidInput("username", N_("use 2-30 lowercase letters, digits or _"))
     if name in RESERVED_NAMES:
-        raise InvalidInput("username", f"{name!r} is reserved")
+        raise InvalidInput("username", N_("%(name)s is reserved"), name=name)
     return name
 
 
 def slug(field: str, value: str | None) -> str:
     text_value = (value or "").strip().lower()
     if not SLUG_RE.match(text_value):
-        raise InvalidInput(field, "use 1-40 lowercase letters, digits or hyphens")
+        raise InvalidInput(field, N_("use 1-40 lowercase letters, digits or hyphens"))
     if text_value in RESERVED_NAMES:
-        raise InvalidInput(field, f"{text_value!r} is reserved")
+        raise InvalidInput(field, N_("%(name)s is reserved"), name=text_value)
     return text_value
 
 
 def language_tag(field: str, value: str | None) -> str:
     tag = (value or "").strip().lower()
     if not LANGUAGE_TAG_RE.match(tag):
-        raise InvalidInput(field, "expected a language code such as nl, fr or en")
+        raise InvalidInput(field, N_("expected a language code such as nl, fr or en"))
     return tag
 
 
@@ -94,7 +96,7 @@ def email(value: str | None) -> str | None:
     if not address:
         return None
     if len(address) > 254 or not EMAIL_RE.match(address):
-        raise InvalidInput("email", "is not an e-mail address")
+        raise InvalidInput("email", N_("is not an e-mail address"))
     return address.lower()
 
 
@@ -102,9 +104,9 @@ def integer(field: str, value: int | str | None, low: int, high: int) -> int:
     try:
         number = int(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
-        raise InvalidInput(field, "must be a whole number") from None
+        raise InvalidInput(field, N_("must be a whole number")) from None
     if not low <= number <= high:
-        raise InvalidInput(field, f"must be between {low} and {high}")
+        raise InvalidInput(field, N_("must be between %(low)d and %(high)d"), low=low, high=high)
     return number
 
 

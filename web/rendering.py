@@ -11,15 +11,19 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime
+from babel.dates import format_datetime, format_time
+from babel.numbers import format_decimal
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup, escape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from node import uris
 from node.config import Settings
-from node.i18n import LANGUAGE_NAMES, negotiate, translations
+from node.i18n import LANGUAGE_NAMES, N_, negotiate, translations
+from node.services.notifications import unread_count
 from node.taxonomy import BY_SLUG
+from web import csrf
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 
@@ -33,6 +37,30 @@ SECURITY_HEADERS = {
     "referrer-policy": "same-origin",
     "x-frame-options": "DENY",
 }
+
+
+STATUS_LABELS = {
+    "open": N_("Open"),
+    "matched": N_("Helpers found"),
+    "done": N_("Done"),
+    "withdrawn": N_("Withdrawn"),
+    "expired": N_("Expired"),
+}
+OFFER_LABELS = {
+    "offered": N_("Offered"),
+    "accepted": N_("Accepted"),
+    "declined": N_("Declined"),
+    "withdrawn": N_("Withdrawn"),
+}
+
+
+def paragraphs(text: str) -> Markup:
+    """Plain text as escaped paragraphs, single newlines kept as line breaks."""
+    blocks = [block for block in str(text).split("\n\n") if block.strip()]
+    return Markup("").join(
+        Markup("<p>%s</p>") % Markup("<br>").join(escape(line) for line in block.split("\n"))
+        for block in blocks
+    )
 
 
 class Renderer:
@@ -63,26 +91,55 @@ class Renderer:
         env.filters["when"] = lambda value: self.format_when(value, locale)
         env.filters["category_label"] = lambda slug: catalogue.gettext(BY_SLUG[slug].label)
         env.filters["category_icon"] = lambda slug: BY_SLUG[slug].icon
+        env.filters["status_label"] = lambda status: catalogue.gettext(STATUS_LABELS[status])
+        env.filters["offer_label"] = lambda status: catalogue.gettext(OFFER_LABELS[status])
+        env.filters["clock"] = lambda value: format_time(
+            value, "HH:mm", tzinfo=self.zone, locale=locale
+        )
+        env.filters["number"] = lambda value: format_decimal(value, locale=locale)
+        env.filters["paragraphs"] = paragraphs
         return env
 
     def format_when(self, value: datetime, locale: str) -> str:
         return format_datetime(value, "EEEE d MMMM, HH:mm", tzinfo=self.zone, locale=locale)
 
     def locale_for(self, request: Request) -> str:
-        return negotiate(request.headers.get("accept-language"), self.settings.languages)
+        """The account's language, else the one picked with the switch, else the browser's."""
+        offered = self.settings.languages
+        account = getattr(request.state, "account", None)
+        if account is not None:
+            for language in account.languages:
+                if language in offered:
+                    return language
+        picked = getattr(request.state, "language_cookie", None)
+        if picked in offered:
+            return picked
+        return negotiate(request.headers.get("accept-language"), offered)
 
-    def render(
+    async def render(
         self,
         request: Request,
         template: str,
         context: dict[str, Any] | None = None,
         *,
         status_code: int = 200,
+        headers: dict[str, str] | None = None,
     ) -> HTMLResponse:
         locale = self.locale_for(request)
+        viewer = getattr(request.state, "account", None)
         page = self.environments[locale].get_template(template)
-        html = page.render(request=request, **(context or {}))
+        html = page.render(
+            request=request,
+            viewer=viewer,
+            unread=await unread_count(viewer) if viewer is not None else 0,
+            csrf_token=lambda: csrf.token(request),
+            here=request.url.path,
+            **(context or {}),
+        )
         response = HTMLResponse(html, status_code=status_code, headers=SECURITY_HEADERS)
-        # The page differs by language, so caches must key on it.
-        response.headers["vary"] = "Accept-Language"
+        # The page differs by language and by who is logged in; it holds a CSRF token.
+        response.headers["vary"] = "Accept-Language, Cookie"
+        response.headers["cache-control"] = "private, no-cache"
+        for name, value in (headers or {}).items():
+            response.headers[name] = value
         return response

@@ -4,16 +4,37 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from node import uris
-from web.pages import profiles
+from web.pages import account, compose, feeds, notifications, post, profiles
 from web.pages.home import home
-from web.pages.neighbourhood import neighbourhood
+from web.pages.neighbourhood import follow, neighbourhood
 from web.rendering import TEMPLATES_DIR
 
 STATIC_DIR = TEMPLATES_DIR.parent / "static"
+FORM = ["GET", "POST"]
 
 routes = [
     Route(uris.HOME, home, name="home"),
+    Route("/login", account.login, methods=FORM, name="login"),
+    Route("/logout", account.logout, methods=["POST"], name="logout"),
+    Route("/signup", account.signup, methods=FORM, name="signup"),
+    Route("/settings", account.settings_page, methods=FORM, name="settings"),
+    Route("/language", account.language, methods=["POST"], name="language"),
+    Route("/notifications", notifications.notification_list, methods=FORM, name="notifications"),
+    Route("/new", compose.compose, methods=FORM, name="compose"),
+    Route("/r/{post_id}", post.show, name="post"),
+    Route("/r/{post_id}/edit", compose.edit, methods=FORM, name="edit-post"),
+    Route("/r/{post_id}/offer", post.offer, methods=["POST"]),
+    Route("/r/{post_id}/comment", post.comment, methods=["POST"]),
+    Route("/r/{post_id}/status", post.change_status, methods=["POST"]),
+    Route("/r/{post_id}/responses/{response_id}/{action}", post.answer, methods=["POST"]),
+    Route("/n/{slug}/feed.rss", feeds.neighbourhood_rss, name="neighbourhood-rss"),
+    Route("/n/{slug}/feed.atom", feeds.neighbourhood_atom, name="neighbourhood-atom"),
+    Route("/n/{slug}/calendar.ics", feeds.neighbourhood_calendar, name="neighbourhood-ics"),
+    Route("/o/{slug}/feed.rss", feeds.organisation_rss, name="organisation-rss"),
+    Route("/o/{slug}/feed.atom", feeds.organisation_atom, name="organisation-atom"),
+    Route("/o/{slug}/calendar.ics", feeds.organisation_calendar, name="organisation-ics"),
     Route("/n/{slug}", neighbourhood, name="neighbourhood"),
+    Route("/n/{slug}/follow", follow, methods=["POST"]),
     Route("/@{username}", profiles.person, name="person"),
     Route("/o/{slug}", profiles.organisation, name="organisation"),
     Mount(uris.STATIC_PREFIX, StaticFiles(directory=STATIC_DIR), name="static"),

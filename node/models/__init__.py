@@ -21,6 +21,7 @@ from node.models.reactions import Reaction, ReactionKind
 from node.models.remote import RemoteActor
 from node.models.remote_posts import RemotePost
 from node.models.responses import Response, ResponseKind
+from node.models.sessions import Invitation, LoginFailure, Session
 
 __all__ = [
     "Account",
@@ -36,7 +37,9 @@ __all__ = [
     "HostHealth",
     "InboxItem",
     "InboxStatus",
+    "Invitation",
     "LocalActorKind",
+    "LoginFailure",
     "Membership",
     "Neighbourhood",
     "NodeSettings",
@@ -55,6 +58,7 @@ __all__ = [
     "Response",
     "ResponseKind",
     "Role",
+    "Session",
     "StaffRole",
     "Visibility",
 ]

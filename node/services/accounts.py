@@ -8,6 +8,7 @@ from tortoise.exceptions import IntegrityError
 
 from node import keys, validation
 from node.errors import Conflict, InvalidInput, NotFound
+from node.i18n import N_
 from node.models import Account, Neighbourhood, Role
 from node.passwords import hash_password, needs_rehash, verify_password
 from node.timeutil import utcnow
@@ -18,16 +19,18 @@ MAX_PASSWORD = 1024
 
 def check_password(password: str | None) -> str:
     if password is None or len(password) < MIN_PASSWORD:
-        raise InvalidInput("password", f"needs at least {MIN_PASSWORD} characters")
+        raise InvalidInput("password", N_("needs at least %(min)d characters"), min=MIN_PASSWORD)
     if len(password) > MAX_PASSWORD:
-        raise InvalidInput("password", f"is too long (at most {MAX_PASSWORD} characters)")
+        raise InvalidInput(
+            "password", N_("is too long (at most %(max)d characters)"), max=MAX_PASSWORD
+        )
     return password
 
 
 def check_languages(languages: Sequence[str]) -> list[str]:
     tags = [validation.language_tag("languages", lang) for lang in languages]
     if not tags:
-        raise InvalidInput("languages", "choose at least one language")
+        raise InvalidInput("languages", N_("choose at least one language"))
     return list(dict.fromkeys(tags))
 
 
@@ -93,4 +96,21 @@ async def authenticate(username: str, password: str) -> Account | None:
 async def set_role(account: Account, role: Role) -> Account:
     account.role = Role(role)
     await account.save(update_fields=["role"])
+    return account
+
+
+async def change_password(account: Account, current: str, new: str) -> Account:
+    """Set a new password after checking the current one (the caller ends other sessions)."""
+    if not await verify_password(account.password_hash, current or ""):
+        raise InvalidInput("current_password", N_("this is not your current password"))
+    account.password_hash = await hash_password(check_password(new))
+    await account.save(update_fields=["password_hash"])
+    return account
+
+
+async def set_interface_language(account: Account, language: str) -> Account:
+    """Put `language` first among the account's languages: pages are shown in it."""
+    tag = validation.language_tag("language", language)
+    account.languages_csv = ",".join(dict.fromkeys([tag, *account.languages]))[:40]
+    await account.save(update_fields=["languages_csv"])
     return account

@@ -71,3 +71,9 @@ async def unfollow(follower: Account, target: Target) -> None:
 async def follower_count(target: Target) -> int:
     lookup = target_lookup(target)
     return await Follow.filter(status=FollowStatus.ACCEPTED, **lookup).count()
+
+
+async def is_following(follower: Account | None, target: Target) -> bool:
+    if follower is None:
+        return False
+    return await Follow.filter(follower=follower, **target_lookup(target)).exists()

@@ -46,3 +46,8 @@ async def initialise_node(
 async def secret_key() -> str:
     row = await NodeSettings.get(id=NODE_ROW_ID)
     return row.secret_key
+
+
+async def secret_key_or_none() -> str | None:
+    row = await NodeSettings.get_or_none(id=NODE_ROW_ID)
+    return row.secret_key if row else None

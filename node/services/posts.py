@@ -11,12 +11,21 @@ from datetime import datetime, timedelta
 from tortoise.functions import Count
 
 from node import db, events, validation
-from node.errors import InvalidInput, NotFound, PermissionDenied
-from node.models import Account, HelpPost, Neighbourhood, Organisation, PostKind, Visibility
+from node.errors import Conflict, InvalidFields, InvalidInput, NotFound, PermissionDenied
+from node.i18n import N_
+from node.models import (
+    Account,
+    HelpPost,
+    Neighbourhood,
+    Organisation,
+    PostKind,
+    Response,
+    Visibility,
+)
 from node.services.organisations import is_staff
 from node.services.permissions import can_manage_post, can_withdraw_post
 from node.services.visibility import can_view, visible_posts_filter
-from node.states import POST_GRAPH, PostStatus
+from node.states import POST_GRAPH, OfferStatus, PostStatus
 from node.taxonomy import BY_SLUG
 from node.timeutil import as_utc, utcnow
 
@@ -58,7 +67,7 @@ def _choice(field_name: str, value: str, enum: type) -> str:
         return enum(value)
     except ValueError:
         allowed = ", ".join(e.value for e in enum)
-        raise InvalidInput(field_name, f"expected one of {allowed}") from None
+        raise InvalidInput(field_name, N_("expected one of %(allowed)s"), allowed=allowed) from None
 
 
 def _check_times(
@@ -67,19 +76,19 @@ def _check_times(
     starts = as_utc(draft.starts_at) if draft.starts_at else None
     ends = as_utc(draft.ends_at) if draft.ends_at else None
     if ends and not starts:
-        raise InvalidInput("ends_at", "an end needs a start")
+        raise InvalidInput("ends_at", N_("an end needs a start"))
     if starts and starts < now - DATED_GRACE:
-        raise InvalidInput("starts_at", "is in the past")
+        raise InvalidInput("starts_at", N_("is in the past"))
     if starts and starts > now + MAX_AHEAD:
-        raise InvalidInput("starts_at", "is more than a year ahead")
+        raise InvalidInput("starts_at", N_("is more than a year ahead"))
     if starts and ends and ends < starts:
-        raise InvalidInput("ends_at", "is before the start")
+        raise InvalidInput("ends_at", N_("is before the start"))
     if draft.expires_at is not None:
         expires = as_utc(draft.expires_at)
         if expires <= now:
-            raise InvalidInput("expires_at", "is in the past")
+            raise InvalidInput("expires_at", N_("is in the past"))
         if expires > now + MAX_AHEAD:
-            raise InvalidInput("expires_at", "is more than a year ahead")
+            raise InvalidInput("expires_at", N_("is more than a year ahead"))
     elif starts:
         expires = (ends or starts) + DATED_GRACE
     else:
@@ -108,23 +117,78 @@ async def _organisation_for(
     label = validation.optional_line("on_behalf_label", draft.on_behalf_label, max_len=80)
     if not draft.organisation:
         if label:
-            raise InvalidInput("on_behalf_label", "posting for a client needs an organisation")
+            raise InvalidInput("on_behalf_label", N_("posting for a client needs an organisation"))
         return None, None
     org = await Organisation.get_or_none(slug=draft.organisation)
     if org is None:
-        raise InvalidInput("organisation", "no such organisation")
+        raise InvalidInput("organisation", N_("no such organisation"))
     if not await is_staff(author, org.id):
         raise PermissionDenied(f"only staff of {org.name} can post for it")
     if label:
         if len(label) < 3:
-            raise InvalidInput("on_behalf_label", "needs at least 3 characters")
+            raise InvalidInput("on_behalf_label", N_("needs at least %(min)d characters"), min=3)
         if _CONTACT.search(label):
             raise InvalidInput(
-                "on_behalf_label", "describe the person without names or contact details"
+                "on_behalf_label", N_("describe the person without names or contact details")
             )
         if not draft.client_consent:
-            raise InvalidInput("client_consent", "the client must agree before you post")
+            raise InvalidInput("client_consent", N_("the client must agree before you post"))
     return org, label
+
+
+@dataclass(slots=True)
+class _Checked:
+    """The fields of a draft, validated."""
+
+    values: dict[str, object]
+    hood: Neighbourhood
+
+
+async def _check_draft(draft: PostDraft, now: datetime) -> _Checked:
+    """Validate every field of `draft`; raise one InvalidInput listing all that are bad."""
+    errors: list[InvalidInput] = []
+    values: dict[str, object] = {}
+
+    def check(name: str, make, *args) -> object:
+        try:
+            values[name] = make(*args)
+        except InvalidInput as exc:
+            errors.append(exc)
+        return values.get(name)
+
+    check("kind", _choice, "kind", draft.kind, PostKind)
+    check("visibility", _choice, "visibility", draft.visibility, Visibility)
+    if draft.category not in BY_SLUG:
+        errors.append(InvalidInput("category", N_("choose one of the categories")))
+    values["category"] = draft.category
+    language = check("language", validation.language_tag, "language", draft.language)
+    check("title", lambda: validation.line("title", draft.title, min_len=3, max_len=120))
+    check("description", lambda: validation.text("description", draft.description, max_len=5000))
+    if language:
+        check("translations", _check_translations, draft.translations, language)
+    check(
+        "helpers_needed", validation.integer, "helpers_needed", draft.helpers_needed, 1, MAX_HELPERS
+    )
+    try:
+        values["starts_at"], values["ends_at"], values["expires_at"] = _check_times(draft, now)
+    except InvalidInput as exc:
+        errors.append(exc)
+    area_hint = check(
+        "area_hint", lambda: validation.optional_line("area_hint", draft.area_hint, max_len=80)
+    )
+    if area_hint and _DIGITS.search(str(area_hint)):
+        errors.append(InvalidInput("area_hint", N_("keep it rough: no house numbers or postcodes")))
+    check(
+        "private_location",
+        lambda: validation.optional_line("private_location", draft.private_location, max_len=200),
+    )
+    hood = await Neighbourhood.get_or_none(slug=draft.neighbourhood)
+    if hood is None:
+        errors.append(InvalidInput("neighbourhood", N_("no such neighbourhood")))
+    if errors:
+        raise InvalidFields(errors)
+    assert hood is not None
+    return _Checked(values, hood)
 
 
 async def create_post(
@@ -134,43 +198,12 @@ async def create_post(
     now = now or utcnow()
     if not author.is_active:
         raise PermissionDenied("this account is suspended")
-    kind = _choice("kind", draft.kind, PostKind)
-    visibility = _choice("visibility", draft.visibility, Visibility)
-    if draft.category not in BY_SLUG:
-        raise InvalidInput("category", "choose one of the categories")
-    language = validation.language_tag("language", draft.language)
-    title = validation.line("title", draft.title, min_len=3, max_len=120)
-    description = validation.text("description", draft.description, max_len=5000)
-    translations = _check_translations(draft.translations, language)
-    helpers = validation.integer("helpers_needed", draft.helpers_needed, 1, MAX_HELPERS)
-    starts, ends, expires = _check_times(draft, now)
-    area_hint = validation.optional_line("area_hint", draft.area_hint, max_len=80)
-    if area_hint and _DIGITS.search(area_hint):
-        raise InvalidInput("area_hint", "keep it rough: no house numbers or postcodes")
-    private_location = validation.optional_line(
-        "private_location", draft.private_location, max_len=200
-    )
-    hood = await Neighbourhood.get_or_none(slug=draft.neighbourhood)
-    if hood is None:
-        raise InvalidInput("neighbourhood", "no such neighbourhood")
+    checked = await _check_draft(draft, now)
     org, label = await _organisation_for(author, draft)
-
     async with db.atomic():
         post = await HelpPost.create(
-            kind=kind,
-            title=title,
-            description=description,
-            language=language,
-            translations=translations,
-            category=draft.category,
-            neighbourhood=hood,
-            area_hint=area_hint,
-            private_location=private_location,
-            starts_at=starts,
-            ends_at=ends,
-            helpers_needed=helpers,
-            visibility=visibility,
-            expires_at=expires,
+            **checked.values,
+            neighbourhood=checked.hood,
             author=author,
             organisation=org,
             on_behalf_label=label,
@@ -178,6 +211,60 @@ async def create_post(
         )
         await events.emit(events.PostPublished(post_id=str(post.id)))
     return post
+
+
+# What an edit may change; kind, visibility, organisation and client stay as published
+# (changing who may see a post after it has federated cannot be taken back).
+EDITABLE = (
+    "title",
+    "description",
+    "language",
+    "translations",
+    "category",
+    "helpers_needed",
+    "starts_at",
+    "ends_at",
+    "expires_at",
+    "area_hint",
+    "private_location",
+)
+
+
+async def edit_post(
+    actor: Account, post: HelpPost, draft: PostDraft, *, now: datetime | None = None
+) -> HelpPost:
+    """Change an open or matched post; followers get an Update. Slots follow the new count."""
+    now = now or utcnow()
+    if not await can_manage_post(actor, post):
+        raise PermissionDenied("only the author or the organisation's staff can edit this post")
+    draft.kind, draft.visibility = post.kind, post.visibility
+    checked = await _check_draft(draft, now)
+    async with db.atomic():
+        locked = await HelpPost.select_for_update().get(id=post.id)
+        if locked.status not in (PostStatus.OPEN, PostStatus.MATCHED):
+            raise Conflict(f"this post is {locked.status} and can no longer be edited")
+        accepted = await Response.filter(post_id=post.id, offer_status=OfferStatus.ACCEPTED).count()
+        helpers = int(checked.values["helpers_needed"])  # type: ignore[call-overload]
+        if helpers < accepted:
+            raise InvalidFields(
+                [
+                    InvalidInput(
+                        "helpers_needed",
+                        N_("%(num)d helpers are already accepted: decline one first"),
+                        num=accepted,
+                    )
+                ]
+            )
+        for name in EDITABLE:
+            setattr(locked, name, checked.values[name])
+        locked.neighbourhood = checked.hood
+        await locked.save()
+        await events.emit(events.PostEdited(post_id=str(post.id)))
+        if locked.status == PostStatus.MATCHED and accepted < helpers:
+            await set_status(locked, PostStatus.OPEN, by=actor, now=now)
+        elif locked.status == PostStatus.OPEN and accepted == helpers and accepted > 0:
+            await set_status(locked, PostStatus.MATCHED, by=actor, now=now)
+    return locked
 
 
 async def get_post(post_id: str | uuid.UUID, viewer: Account | None) -> HelpPost:
@@ -251,9 +338,12 @@ async def list_open_posts(
     viewer: Account | None,
     *,
     kind: str | None = None,
+    category: str | None = None,
+    starts_between: tuple[datetime, datetime] | None = None,
+    flexible_only: bool = False,
     limit: int = 50,
 ) -> list[HelpPost]:
-    """Open and matched posts `viewer` may see, newest first."""
+    """Open and matched posts `viewer` may see, newest first, optionally filtered."""
     query = HelpPost.filter(
         await visible_posts_filter(viewer),
         status__in=[PostStatus.OPEN, PostStatus.MATCHED],
@@ -262,6 +352,14 @@ async def list_open_posts(
         query = query.filter(neighbourhood_id=neighbourhood.id)
     if kind:
         query = query.filter(kind=_choice("kind", kind, PostKind))
+    if category:
+        if category not in BY_SLUG:
+            raise InvalidInput("category", N_("choose one of the categories"))
+        query = query.filter(category=category)
+    if starts_between is not None:
+        query = query.filter(starts_at__gte=starts_between[0], starts_at__lt=starts_between[1])
+    elif flexible_only:
+        query = query.filter(starts_at=None)
     return (
         await query.order_by("-created_at")
         .limit(limit)

@@ -17,7 +17,7 @@ async def home(request: Request) -> Response:
     newest = await posts.list_open_posts(None, viewer=None, limit=NEWEST)
     for hood in hoods:
         hood.open_count = counts.get(hood.id, 0)
-    return renderer.render(
+    return await renderer.render(
         request,
         "home.html",
         {

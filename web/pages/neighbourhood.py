@@ -1,24 +1,69 @@
-"""A neighbourhood's public page: its open requests and offers."""
+"""A neighbourhood's public page: its open requests and offers, filters, following."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
 from node import uris
+from node.errors import Conflict, NotFound
 from node.models import PostKind
-from node.services import neighbourhoods, posts, remote_posts
+from node.services import follows, neighbourhoods, posts, remote_posts
+from node.taxonomy import BY_SLUG, CATEGORIES
+from node.timeutil import utcnow
+from web.forms import read_form
 from web.pages.cards import build_cards
+from web.session import viewer
+
+WHEN_CHOICES = ("today", "week", "flexible")
+
+
+def _filters(request: Request) -> dict[str, str]:
+    """The filters asked for; unknown values are ignored rather than refused."""
+    query = request.query_params
+    kind = query.get("kind", "")
+    category = query.get("category", "")
+    when = query.get("when", "")
+    return {
+        "kind": kind if kind in (PostKind.REQUEST, PostKind.OFFER) else "",
+        "category": category if category in BY_SLUG else "",
+        "when": when if when in WHEN_CHOICES else "",
+    }
+
+
+def _window(when: str, zone) -> tuple[datetime, datetime] | None:  # noqa: ANN001 - a ZoneInfo
+    today = datetime.combine(utcnow().astimezone(zone).date(), time(0), tzinfo=zone)
+    if when == "today":
+        return today, today + timedelta(days=1)
+    if when == "week":
+        return today, today + timedelta(days=7)
+    return None
 
 
 async def neighbourhood(request: Request) -> Response:
     renderer = request.app.state.renderer
+    settings = request.app.state.settings
     locale = renderer.locale_for(request)
+    account = viewer(request)
     hood = await neighbourhoods.get_neighbourhood(request.path_params["slug"])
-    listed = await posts.list_open_posts(hood, viewer=None, limit=100)
+    chosen = _filters(request)
+    listed = await posts.list_open_posts(
+        hood,
+        viewer=account,
+        kind=chosen["kind"] or None,
+        category=chosen["category"] or None,
+        starts_between=_window(chosen["when"], renderer.zone),
+        flexible_only=chosen["when"] == "flexible",
+        limit=100,
+    )
     cards = await build_cards(listed, locale)
     description_lang = (
         locale if locale in hood.description else next(iter(hood.description), locale)
     )
-    return renderer.render(
+    following = await follows.is_following(account, hood)
+    return await renderer.render(
         request,
         "neighbourhood.html",
         {
@@ -27,9 +72,30 @@ async def neighbourhood(request: Request) -> Response:
             "description_lang": description_lang,
             "requests": [c for c in cards if c.kind == PostKind.REQUEST],
             "offers": [c for c in cards if c.kind == PostKind.OFFER],
+            "filters": chosen,
+            "filtered": any(chosen.values()),
+            "categories": CATEGORIES,
+            "following": following,
+            "handle": f"@{hood.slug}@{settings.domain}",
             "nearby": await remote_posts.nearby(hood),
-            "activitypub_url": uris.absolute(
-                request.app.state.settings, uris.neighbourhood(hood.slug)
-            ),
+            "activitypub_url": uris.absolute(settings, uris.neighbourhood(hood.slug)),
         },
     )
+
+
+async def follow(request: Request) -> Response:
+    """Follow or stop following the neighbourhood (the form says which)."""
+    form = await read_form(request)
+    hood = await neighbourhoods.get_neighbourhood(request.path_params["slug"])
+    account = viewer(request)
+    page = uris.neighbourhood(hood.slug)
+    if account is None:
+        return RedirectResponse(f"/login?next={page}", status_code=303)
+    try:
+        if form.get("follow") == "no":
+            await follows.unfollow(account, hood)
+        else:
+            await follows.follow(account, hood)
+    except (Conflict, NotFound):
+        pass  # already as asked: a second click changes nothing
+    return RedirectResponse(page, status_code=303)

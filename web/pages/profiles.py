@@ -36,7 +36,7 @@ async def person(request: Request) -> Response:
     settings = request.app.state.settings
     # Posts made for an organisation appear on its page, not on the staff member's.
     cards = await _cards(request, author_id=account.id, organisation_id=None)
-    return request.app.state.renderer.render(
+    return await request.app.state.renderer.render(
         request,
         "profile.html",
         {
@@ -57,7 +57,7 @@ async def organisation(request: Request) -> Response:
     settings = request.app.state.settings
     locale = request.app.state.renderer.locale_for(request)
     description, lang = _description(org.description, locale)
-    return request.app.state.renderer.render(
+    return await request.app.state.renderer.render(
         request,
         "profile.html",
         {

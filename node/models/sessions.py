@@ -1,0 +1,50 @@
+"""Logged-in sessions, failed log-in attempts and sign-up invitations."""
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class Session(Model):
+    """A browser logged in as an account.
+
+    The cookie holds a random token; only its SHA-256 is stored, so a copy of the
+    database opens no live session. The row holds nothing but the account.
+    """
+
+    id = fields.IntField(primary_key=True)
+    token_hash = fields.CharField(max_length=64, unique=True)
+    account = fields.ForeignKeyField(
+        "nabuur.Account", related_name="sessions", on_delete=fields.CASCADE
+    )
+    created_at = fields.DatetimeField(auto_now_add=True)
+    expires_at = fields.DatetimeField(db_index=True)
+
+    class Meta:
+        table = "sessions"
+
+
+class LoginFailure(Model):
+    """One failed log-in, counted per account name and per address for rate limiting."""
+
+    id = fields.IntField(primary_key=True)
+    key = fields.CharField(max_length=200, db_index=True)
+    at = fields.DatetimeField(db_index=True)
+
+    class Meta:
+        table = "login_failures"
+
+
+class Invitation(Model):
+    """A code that lets someone sign up when the node does not take open sign-ups."""
+
+    id = fields.IntField(primary_key=True)
+    code = fields.CharField(max_length=64, unique=True)
+    created_by = fields.ForeignKeyField(
+        "nabuur.Account", related_name="invitations", null=True, on_delete=fields.SET_NULL
+    )
+    uses_left = fields.IntField(default=1)
+    expires_at = fields.DatetimeField()
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "invitations"

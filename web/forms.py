@@ -1,0 +1,83 @@
+"""Reading posted forms: size-limited, URL-encoded only, CSRF-checked, errors translated."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl, urlsplit
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+
+from node.errors import InvalidInput
+from node.i18n import gettext
+from web import csrf
+
+MAX_FORM_BYTES = 64 * 1024
+MAX_FIELDS = 100
+
+
+class Form:
+    """The fields of a posted form; missing fields read as empty strings."""
+
+    def __init__(self, pairs: list[tuple[str, str]]) -> None:
+        self._pairs = pairs
+        self._first: dict[str, str] = {}
+        for key, value in pairs:
+            self._first.setdefault(key, value)
+
+    def get(self, name: str, default: str = "") -> str:
+        return self._first.get(name, default)
+
+    def getlist(self, name: str) -> list[str]:
+        return [value for key, value in self._pairs if key == name]
+
+    def has(self, name: str) -> bool:
+        return name in self._first
+
+    def values(self) -> dict[str, str]:
+        return dict(self._first)
+
+
+async def read_form(request: Request, *, check_csrf: bool = True) -> Form:
+    """The posted form, or an HTTP error: 413 too big, 415 not a form, 400 bad, 403 CSRF."""
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > MAX_FORM_BYTES):
+        raise HTTPException(413)
+    content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if content_type != "application/x-www-form-urlencoded":
+        raise HTTPException(415)
+    body = bytearray()
+    async for chunk in request.stream():
+        body.extend(chunk)
+        if len(body) > MAX_FORM_BYTES:
+            raise HTTPException(413)
+    try:
+        pairs = parse_qsl(
+            bytes(body).decode("utf-8"),
+            keep_blank_values=True,
+            strict_parsing=False,
+            max_num_fields=MAX_FIELDS,
+        )
+    except (UnicodeDecodeError, ValueError):
+        raise HTTPException(400) from None
+    form = Form([(key, value.replace("\x00", "")) for key, value in pairs])
+    if check_csrf and not csrf.is_valid(request, form.get(csrf.FIELD)):
+        raise HTTPException(403, detail="csrf")
+    return form
+
+
+def field_error(locale: str, error: InvalidInput) -> str:
+    """The message of `error` in `locale`, first letter capitalised for display."""
+    text = gettext(locale, error.template)
+    if error.params:
+        text = text % error.params
+    return text[:1].upper() + text[1:]
+
+
+def local_path(target: str | None, default: str = "/") -> str:
+    """`target` if it is a path on this node, else `default` (no open redirects)."""
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or "\\" in target:
+        return default
+    return target

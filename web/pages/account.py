@@ -1,0 +1,184 @@
+"""Logging in and out, signing up, the password and the interface language."""
+
+from __future__ import annotations
+
+import math
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from node.errors import Conflict, InvalidInput, PermissionDenied, RateLimited
+from node.i18n import N_, gettext
+from node.services import accounts, login_limits, neighbourhoods, sessions, signups
+from web.forms import field_error, local_path, read_form
+from web.session import (
+    LANGUAGE_COOKIE,
+    clear_session,
+    cookie_options,
+    renew_csrf_seed,
+    set_session,
+    viewer,
+)
+
+WRONG_CREDENTIALS = N_("The username or password is not right.")
+ONE_YEAR = 365 * 24 * 3600
+TOO_MANY = N_("Too many failed attempts. Try again in %(minutes)d minutes.")
+
+
+def _address(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def _redirect(path: str) -> RedirectResponse:
+    return RedirectResponse(path, status_code=303)
+
+
+async def _logged_in(request: Request, account, next_path: str) -> Response:
+    settings = request.app.state.settings
+    # A new session on every log-in: a token planted before it is worth nothing.
+    await sessions.end_session(request.state.session_token)
+    token = await sessions.start_session(account)
+    response = _redirect(next_path)
+    set_session(response, settings, token)
+    renew_csrf_seed(request, response, settings)
+    return response
+
+
+async def login(request: Request) -> Response:
+    renderer = request.app.state.renderer
+    locale = renderer.locale_for(request)
+    next_path = local_path(request.query_params.get("next"))
+    values: dict[str, str] = {"next": next_path}
+    errors: dict[str, str] = {}
+    status = 200
+    if request.method == "POST":
+        form = await read_form(request)
+        username = form.get("username")[:100]
+        values = {"username": username, "next": local_path(form.get("next"))}
+        try:
+            await login_limits.check(username, _address(request))
+            account = await accounts.authenticate(username, form.get("password"))
+        except RateLimited as exc:
+            minutes = max(1, math.ceil(exc.retry_after / 60))
+            errors["_form"] = gettext(locale, TOO_MANY) % {"minutes": minutes}
+            status = 429
+        else:
+            if account is not None:
+                await login_limits.record_success(username)
+                return await _logged_in(request, account, values["next"])
+            await login_limits.record_failure(username, _address(request))
+            errors["_form"] = gettext(locale, WRONG_CREDENTIALS)
+            status = 400
+    return await renderer.render(
+        request, "login.html", {"values": values, "errors": errors}, status_code=status
+    )
+
+
+async def logout(request: Request) -> Response:
+    await read_form(request)
+    await sessions.end_session(request.state.session_token)
+    settings = request.app.state.settings
+    response = _redirect("/")
+    clear_session(response, settings)
+    renew_csrf_seed(request, response, settings)
+    return response
+
+
+async def signup(request: Request) -> Response:
+    renderer = request.app.state.renderer
+    settings = request.app.state.settings
+    locale = renderer.locale_for(request)
+    policy = settings.signups
+    invitation = request.query_params.get("invite", "")
+    values: dict[str, str] = {"invitation": invitation, "language": locale}
+    errors: dict[str, str] = {}
+    status = 200
+    if request.method == "POST":
+        form = await read_form(request)
+        values = form.values()
+        languages = [values.get("language") or locale, *form.getlist("languages")]
+        try:
+            account = await signups.sign_up(
+                policy,
+                username=values.get("username", ""),
+                display_name=values.get("display_name", ""),
+                password=values.get("password", ""),
+                languages=languages,
+                home_neighbourhood=values.get("home_neighbourhood") or None,
+                invitation=values.get("invitation"),
+            )
+        except InvalidInput as exc:
+            errors[exc.field] = field_error(locale, exc)
+            status = 400
+        except Conflict:
+            errors["username"] = gettext(locale, N_("This username is taken. Choose another."))
+            status = 400
+        except PermissionDenied:
+            status = 403
+        else:
+            return await _logged_in(request, account, "/?welcome=1")
+    hoods = await neighbourhoods.list_neighbourhoods()
+    return await renderer.render(
+        request,
+        "signup.html",
+        {
+            "policy": policy,
+            "values": values,
+            "errors": errors,
+            "neighbourhoods": [
+                ("", gettext(locale, N_("Choose later"))),
+                *[(h.slug, h.name) for h in hoods],
+            ],
+        },
+        status_code=status,
+    )
+
+
+async def settings_page(request: Request) -> Response:
+    account = viewer(request)
+    if account is None:
+        return _redirect("/login?next=/settings")
+    renderer = request.app.state.renderer
+    locale = renderer.locale_for(request)
+    errors: dict[str, str] = {}
+    status = 200
+    changed = request.query_params.get("changed") == "password"
+    if request.method == "POST":
+        form = await read_form(request)
+        if form.get("new_password") != form.get("repeat_password"):
+            errors["repeat_password"] = gettext(locale, N_("The two new passwords differ."))
+            status = 400
+        else:
+            try:
+                await accounts.change_password(
+                    account, form.get("current_password"), form.get("new_password")
+                )
+            except InvalidInput as exc:
+                errors[exc.field if exc.field != "password" else "new_password"] = field_error(
+                    locale, exc
+                )
+                status = 400
+            else:
+                # Anyone else logged in as this account (a lost phone, say) is logged out.
+                await sessions.end_other_sessions(account, keep=request.state.session_token)
+                return _redirect("/settings?changed=password")
+    return await renderer.render(
+        request,
+        "settings.html",
+        {"values": {}, "errors": errors, "changed": changed},
+        status_code=status,
+    )
+
+
+async def language(request: Request) -> Response:
+    """The language switch: remembered in a cookie, and for an account in its preferences."""
+    form = await read_form(request)
+    settings = request.app.state.settings
+    chosen = form.get("language")
+    response = _redirect(local_path(form.get("next")))
+    if chosen in settings.languages:
+        response.set_cookie(LANGUAGE_COOKIE, chosen, **cookie_options(settings, ONE_YEAR))
+        account = viewer(request)
+        if account is not None:
+            await accounts.set_interface_language(account, chosen)
+    return response

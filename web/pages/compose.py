@@ -1,0 +1,256 @@
+"""Composing a request or an offer (and editing one): a guided form with a preview."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from node import uris
+from node.errors import InvalidFields, InvalidInput, PermissionDenied
+from node.i18n import N_, gettext
+from node.models import HelpPost, Organisation, PostKind, Visibility
+from node.services import neighbourhoods, organisations, posts
+from node.services.permissions import can_manage_post
+from node.states import PostStatus
+from node.taxonomy import CATEGORIES
+from web.forms import Form, field_error, read_form
+from web.pages.cards import PostCard
+from web.session import viewer
+
+NO_SECOND_LANGUAGE = ""
+
+
+def _login_first(path: str) -> RedirectResponse:
+    return RedirectResponse(f"/login?next={path}", status_code=303)
+
+
+def _date_time(form: Form, prefix: str, zone: ZoneInfo, day: date | None) -> datetime | None:
+    """A local date and time from the form, as an aware datetime; None when left empty."""
+    raw_time = form.get(f"{prefix}_time").strip()
+    if day is None or not raw_time:
+        if prefix == "starts" and day is not None:
+            raise InvalidInput("starts_time", N_("enter a time such as 14:30"))
+        return None
+    try:
+        clock = time.fromisoformat(raw_time)
+    except ValueError:
+        raise InvalidInput(f"{prefix}_time", N_("enter a time such as 14:30")) from None
+    return datetime.combine(day, clock, tzinfo=zone)
+
+
+def _when(form: Form, zone: ZoneInfo) -> tuple[datetime | None, datetime | None]:
+    if form.get("when", "flexible") != "date":
+        return None, None
+    raw_day = form.get("date").strip()
+    try:
+        day = date.fromisoformat(raw_day)
+    except ValueError:
+        message = N_("enter a date such as 2026-12-05") if raw_day else N_("is required")
+        raise InvalidInput("date", message) from None
+    starts = _date_time(form, "starts", zone, day)
+    ends = _date_time(form, "ends", zone, day)
+    if starts and ends and ends <= starts:  # an end before the start means the next day
+        ends += timedelta(days=1)
+    return starts, ends
+
+
+def draft_from(form: Form, zone: ZoneInfo) -> posts.PostDraft:
+    """The draft a form describes; raises InvalidInput for date and time fields."""
+    second = form.get("second_language")
+    translations = {}
+    if second and (form.get("second_title").strip() or form.get("second_description").strip()):
+        translations[second] = {
+            "title": form.get("second_title"),
+            "description": form.get("second_description"),
+        }
+    starts, ends = _when(form, zone)
+    acting_for = form.get("organisation")
+    return posts.PostDraft(
+        kind=form.get("kind"),
+        title=form.get("title"),
+        category=form.get("category"),
+        neighbourhood=form.get("neighbourhood"),
+        language=form.get("language"),
+        description=form.get("description"),
+        translations=translations,
+        helpers_needed=form.get("helpers_needed", "1") or "1",
+        starts_at=starts,
+        ends_at=ends,
+        visibility=form.get("visibility", Visibility.PUBLIC),
+        area_hint=form.get("area_hint"),
+        private_location=form.get("private_location"),
+        organisation=acting_for or None,
+        on_behalf_label=form.get("on_behalf_label") if acting_for else None,
+        client_consent=form.get("client_consent") == "yes",
+    )
+
+
+def _errors(locale: str, exc: InvalidInput) -> dict[str, str]:
+    problems = exc.errors if isinstance(exc, InvalidFields) else [exc]
+    errors: dict[str, str] = {}
+    for problem in problems:
+        field = {"starts_at": "starts_time", "ends_at": "ends_time", "translations": "second_title"}
+        errors.setdefault(field.get(problem.field, problem.field), field_error(locale, problem))
+    return errors
+
+
+def _preview(form: Form, draft: posts.PostDraft, hood_names: dict[str, str], author) -> PostCard:
+    return PostCard(
+        id="preview",
+        kind=draft.kind if draft.kind in (PostKind.REQUEST, PostKind.OFFER) else PostKind.REQUEST,
+        status=PostStatus.OPEN,
+        category=draft.category if draft.category in {c.slug for c in CATEGORIES} else "other",
+        title=draft.title,
+        description=draft.description,
+        language=draft.language,
+        starts_at=draft.starts_at,
+        neighbourhood_name=hood_names.get(draft.neighbourhood, ""),
+        area_hint=draft.area_hint or None,
+        helpers_needed=int(draft.helpers_needed) if str(draft.helpers_needed).isdigit() else 1,
+        slots_left=int(draft.helpers_needed) if str(draft.helpers_needed).isdigit() else 1,
+        author_name=author.display_name,
+        organisation_name=None,
+        on_behalf_label=draft.on_behalf_label,
+    )
+
+
+async def _choices(request: Request, account) -> dict:
+    locale = request.app.state.renderer.locale_for(request)
+    hoods = await neighbourhoods.list_neighbourhoods()
+    org_ids = await organisations.staff_organisation_ids(account)
+    orgs = await Organisation.filter(id__in=org_ids).order_by("name") if org_ids else []
+    names = dict(request.app.state.renderer.environments[locale].globals["languages"])
+    return {
+        "categories": CATEGORIES,
+        "hoods": [(h.slug, h.name) for h in hoods],
+        "hood_names": {h.slug: h.name for h in hoods},
+        "organisations": [("", gettext(locale, N_("Myself"))), *[(o.slug, o.name) for o in orgs]],
+        "text_languages": list(names.items()),
+        "second_languages": [
+            (NO_SECOND_LANGUAGE, gettext(locale, N_("No second language"))),
+            *names.items(),
+        ],
+    }
+
+
+def _initial(request: Request, account, locale: str) -> dict[str, str]:
+    kind = request.query_params.get("kind", PostKind.REQUEST)
+    return {
+        "kind": kind if kind in (PostKind.REQUEST, PostKind.OFFER) else PostKind.REQUEST,
+        "language": locale,
+        "helpers_needed": "1",
+        "when": "flexible",
+        "visibility": Visibility.PUBLIC,
+        "neighbourhood": request.query_params.get("neighbourhood", ""),
+    }
+
+
+async def compose(request: Request) -> Response:
+    account = viewer(request)
+    if account is None:
+        return _login_first("/new")
+    renderer = request.app.state.renderer
+    locale = renderer.locale_for(request)
+    zone = renderer.zone
+    choices = await _choices(request, account)
+    errors: dict[str, str] = {}
+    preview = None
+    status = 200
+    if request.method == "GET":
+        values = _initial(request, account, locale)
+        if not values["neighbourhood"] and account.home_neighbourhood_id:
+            await account.fetch_related("home_neighbourhood")
+            values["neighbourhood"] = account.home_neighbourhood.slug
+    else:
+        form = await read_form(request)
+        values = form.values()
+        try:
+            draft = draft_from(form, zone)
+            if form.get("action") == "publish":
+                post = await posts.create_post(account, draft)
+                return RedirectResponse(uris.post(post.id) + "?done=published", status_code=303)
+            preview = _preview(form, draft, choices["hood_names"], account)
+        except InvalidInput as exc:
+            errors = _errors(locale, exc)
+            status = 400
+        except PermissionDenied:
+            errors = {
+                "organisation": gettext(locale, N_("You are not staff of this organisation."))
+            }
+            status = 400
+    return await renderer.render(
+        request,
+        "compose.html",
+        {"values": values, "errors": errors, "preview": preview, "editing": None, **choices},
+        status_code=status,
+    )
+
+
+def _values_of(post: HelpPost, zone: ZoneInfo) -> dict[str, str]:
+    second = next(iter(post.translations.items()), None)
+    values = {
+        "kind": post.kind,
+        "title": post.title,
+        "description": post.description,
+        "language": post.language,
+        "category": post.category,
+        "neighbourhood": post.neighbourhood.slug,
+        "helpers_needed": str(post.helpers_needed),
+        "visibility": post.visibility,
+        "area_hint": post.area_hint or "",
+        "private_location": post.private_location or "",
+        "when": "date" if post.starts_at else "flexible",
+    }
+    if second:
+        values.update(
+            second_language=second[0],
+            second_title=second[1].get("title", ""),
+            second_description=second[1].get("description", ""),
+        )
+    if post.starts_at:
+        local = post.starts_at.astimezone(zone)
+        values.update(date=local.date().isoformat(), starts_time=local.strftime("%H:%M"))
+        if post.ends_at:
+            values["ends_time"] = post.ends_at.astimezone(zone).strftime("%H:%M")
+    return values
+
+
+async def edit(request: Request) -> Response:
+    account = viewer(request)
+    post_id = request.path_params["post_id"]
+    if account is None:
+        return _login_first(uris.post(post_id) + "/edit")
+    post = await posts.get_post(post_id, account)
+    if not await can_manage_post(account, post):
+        raise PermissionDenied("only the author or the organisation's staff can edit this post")
+    await post.fetch_related("neighbourhood")
+    renderer = request.app.state.renderer
+    locale = renderer.locale_for(request)
+    choices = await _choices(request, account)
+    errors: dict[str, str] = {}
+    preview = None
+    status = 200
+    if request.method == "GET":
+        values = _values_of(post, renderer.zone)
+    else:
+        form = await read_form(request)
+        values = {**form.values(), "kind": post.kind, "visibility": post.visibility}
+        try:
+            draft = draft_from(form, renderer.zone)
+            draft.organisation = None
+            if form.get("action") == "publish":
+                await posts.edit_post(account, post, draft)
+                return RedirectResponse(uris.post(post.id) + "?done=edited", status_code=303)
+            preview = _preview(form, draft, choices["hood_names"], account)
+        except InvalidInput as exc:
+            errors = _errors(locale, exc)
+            status = 400
+    return await renderer.render(
+        request,
+        "compose.html",
+        {"values": values, "errors": errors, "preview": preview, "editing": post, **choices},
+        status_code=status,
+    )

@@ -1,0 +1,285 @@
+"""A request's or offer's page (the object's `url`), and what people do on it.
+
+Everyone sees what a helper needs to know; the author and the organisation's staff
+also accept or decline helpers and change the status; the exact place is shown only
+to them and to accepted helpers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from markupsafe import Markup
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from node import uris
+from node.errors import Conflict, IllegalTransition, InvalidInput, NotFound
+from node.i18n import N_, gettext
+from node.models import Account, HelpPost, PostKind
+from node.models import Response as PostResponse
+from node.services import posts, remote_content, responses
+from node.services.permissions import (
+    can_manage_post,
+    can_see_private_location,
+    can_withdraw_post,
+)
+from node.states import POST_GRAPH, OfferStatus, PostStatus
+from node.text import sanitise_html
+from web.forms import field_error, read_form
+from web.pages.cards import build_cards
+from web.session import viewer
+
+DONE_MESSAGES = {
+    "published": N_("Your post is published. Neighbours can now answer it."),
+    "edited": N_("Your changes are saved."),
+    "offered": N_("Thank you! The author has been told that you can help."),
+    "commented": N_("Your comment has been added."),
+    "accepted": N_("The helper has been accepted and told."),
+    "declined": N_("The offer has been declined."),
+    "withdrawn": N_("Your offer has been withdrawn."),
+    "status": N_("The status has been changed."),
+}
+CONFLICT = N_("This cannot be done now: the post or the offer changed in the meantime.")
+STATUS_ACTIONS = {
+    PostStatus.MATCHED: N_("Mark as matched (enough helpers)"),
+    PostStatus.DONE: N_("Mark as done"),
+    PostStatus.OPEN: N_("Open it again"),
+    PostStatus.WITHDRAWN: N_("Withdraw this post"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ShownResponse:
+    id: str
+    kind: str
+    author_name: str
+    author_url: str | None
+    remote: bool
+    body: str
+    body_html: Markup | None
+    offer_status: str | None
+    is_viewers: bool
+    created_at: Any
+
+
+def _shown(response: PostResponse, account: Account | None) -> ShownResponse:
+    if response.remote_author_id is not None:
+        actor = response.remote_author
+        handle = f"@{actor.username}@{actor.domain}" if actor.username else actor.domain
+        name = actor.display_name or handle
+        # Sanitised when stored; again here, so a row written by an older version
+        # or by hand cannot carry markup that the allowlist now refuses.
+        html = Markup(sanitise_html(response.body_html or ""))  # noqa: S704 - nh3 allowlist
+        return ShownResponse(
+            id=str(response.id),
+            kind=response.kind,
+            author_name=f"{name} ({handle})" if name != handle else handle,
+            author_url=actor.url or actor.uri,
+            remote=True,
+            body=response.body,
+            body_html=html,
+            offer_status=response.offer_status,
+            is_viewers=False,
+            created_at=response.created_at,
+        )
+    author = response.author
+    return ShownResponse(
+        id=str(response.id),
+        kind=response.kind,
+        author_name=author.display_name,
+        author_url=uris.account(author.username),
+        remote=False,
+        body=response.body,
+        body_html=None,
+        offer_status=response.offer_status,
+        is_viewers=account is not None and author.id == account.id,
+        created_at=response.created_at,
+    )
+
+
+async def _page(
+    request: Request,
+    post: HelpPost,
+    *,
+    errors: dict[str, str] | None = None,
+    values: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    renderer = request.app.state.renderer
+    settings = request.app.state.settings
+    locale = renderer.locale_for(request)
+    account = viewer(request)
+    await post.fetch_related("author", "organisation", "neighbourhood")
+    [card] = await build_cards([post], locale)
+    rows = (
+        await PostResponse.filter(post_id=post.id)
+        .order_by("created_at")
+        .prefetch_related("author", "remote_author")
+    )
+    shown = [_shown(row, account) for row in rows]
+    manage = await can_manage_post(account, post)
+    own_offer = next(
+        (
+            r
+            for r in shown
+            if r.is_viewers and r.offer_status in (OfferStatus.OFFERED, OfferStatus.ACCEPTED)
+        ),
+        None,
+    )
+    done = request.query_params.get("done")
+    problem = request.query_params.get("problem")
+    versions = [(post.language, post.title, post.description)] + [
+        (lang, text.get("title", ""), text.get("description", ""))
+        for lang, text in post.translations.items()
+    ]
+    return await renderer.render(
+        request,
+        "post.html",
+        {
+            "post": post,
+            "card": card,
+            "other_texts": [v for v in versions if v[0] != card.language],
+            "responses": shown,
+            "manage": manage,
+            "can_withdraw": await can_withdraw_post(account, post),
+            "private_location": post.private_location
+            if await can_see_private_location(account, post)
+            else None,
+            "own_offer": own_offer,
+            "can_offer": (
+                post.status == PostStatus.OPEN
+                and (account is None or account.id != post.author_id)
+                and own_offer is None
+            ),
+            "can_comment": post.status in (PostStatus.OPEN, PostStatus.MATCHED),
+            "status_actions": [
+                (target, gettext(locale, STATUS_ACTIONS[target]))
+                for target in _next_statuses(post)
+                if target != PostStatus.WITHDRAWN or await can_withdraw_post(account, post)
+            ]
+            if manage or await can_withdraw_post(account, post)
+            else [],
+            "reactions": await remote_content.reaction_counts(post),
+            "notice": gettext(locale, DONE_MESSAGES[done]) if done in DONE_MESSAGES else None,
+            "problem": gettext(locale, CONFLICT) if problem == "conflict" else None,
+            "errors": errors or {},
+            "values": values or {},
+            "activitypub_url": uris.absolute(settings, uris.post(post.id)),
+            "is_request": post.kind == PostKind.REQUEST,
+        },
+        status_code=status_code,
+    )
+
+
+def _next_statuses(post: HelpPost) -> list[PostStatus]:
+    order = (PostStatus.MATCHED, PostStatus.DONE, PostStatus.OPEN, PostStatus.WITHDRAWN)
+    current = PostStatus(post.status)
+    return [target for target in order if POST_GRAPH.allows(current, target)]
+
+
+async def show(request: Request) -> Response:
+    post = await posts.get_post(request.path_params["post_id"], viewer(request))
+    return await _page(request, post)
+
+
+def _back(post: HelpPost, query: str, anchor: str = "") -> RedirectResponse:
+    return RedirectResponse(f"{uris.post(post.id)}?{query}{anchor}", status_code=303)
+
+
+async def _acting(request: Request) -> tuple[Account | None, HelpPost]:
+    """The logged-in account and the post; the post must be visible to them."""
+    account = viewer(request)
+    post = await posts.get_post(request.path_params["post_id"], account)
+    return account, post
+
+
+def _login_first(post: HelpPost) -> RedirectResponse:
+    return RedirectResponse(f"/login?next={uris.post(post.id)}", status_code=303)
+
+
+async def offer(request: Request) -> Response:
+    form = await read_form(request)
+    account, post = await _acting(request)
+    if account is None:
+        return _login_first(post)
+    try:
+        await responses.offer_help(account, post, form.get("body"))
+    except InvalidInput as exc:
+        locale = request.app.state.renderer.locale_for(request)
+        errors = {"offer_body": field_error(locale, exc)}
+        values = {"offer_body": form.get("body")}
+        return await _page(request, post, errors=errors, values=values, status_code=400)
+    except Conflict:
+        return _back(post, "problem=conflict")
+    return _back(post, "done=offered", "#responses")
+
+
+async def comment(request: Request) -> Response:
+    form = await read_form(request)
+    account, post = await _acting(request)
+    if account is None:
+        return _login_first(post)
+    try:
+        await responses.add_comment(account, post, form.get("body"))
+    except InvalidInput as exc:
+        locale = request.app.state.renderer.locale_for(request)
+        errors = {"comment_body": field_error(locale, exc)}
+        values = {"comment_body": form.get("body")}
+        return await _page(request, post, errors=errors, values=values, status_code=400)
+    except Conflict:
+        return _back(post, "problem=conflict")
+    return _back(post, "done=commented", "#responses")
+
+
+async def _response_of(post: HelpPost, response_id: str) -> PostResponse:
+    try:
+        found = await PostResponse.get_or_none(id=response_id, post_id=post.id)
+    except (ValueError, TypeError):
+        found = None
+    if found is None:
+        raise NotFound("no such response")
+    return found
+
+
+ANSWERS = {
+    "accept": (responses.accept_helper, "accepted"),
+    "decline": (responses.decline_helper, "declined"),
+    "withdraw": (responses.withdraw_offer, "withdrawn"),
+}
+
+
+async def answer(request: Request) -> Response:
+    """Accept or decline a helper (author, staff), or withdraw one's own offer."""
+    await read_form(request)
+    account, post = await _acting(request)
+    if account is None:
+        return _login_first(post)
+    action = request.path_params["action"]
+    if action not in ANSWERS:
+        raise NotFound("no such action")
+    run, done = ANSWERS[action]
+    target = await _response_of(post, request.path_params["response_id"])
+    try:
+        await run(account, target)
+    except (Conflict, IllegalTransition):
+        return _back(post, "problem=conflict")
+    return _back(post, f"done={done}", "#responses")
+
+
+async def change_status(request: Request) -> Response:
+    form = await read_form(request)
+    account, post = await _acting(request)
+    if account is None:
+        return _login_first(post)
+    try:
+        target = PostStatus(form.get("status"))
+    except ValueError:
+        raise HTTPException(400) from None
+    try:
+        await posts.change_status(account, post, target)
+    except (Conflict, IllegalTransition):
+        return _back(post, "problem=conflict")
+    return _back(post, "done=status")
