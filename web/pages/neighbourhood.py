@@ -33,7 +33,7 @@ def _filters(request: Request) -> dict[str, str]:
     }
 
 
-def _window(when: str, zone) -> tuple[datetime, datetime] | None:  # noqa: ANN001 - a ZoneInfo
+def _window(when: str, zone) -> tuple[datetime, datetime] | None:
     today = datetime.combine(utcnow().astimezone(zone).date(), time(0), tzinfo=zone)
     if when == "today":
         return today, today + timedelta(days=1)

@@ -19,6 +19,4 @@ async def notification_list(request: Request) -> Response:
         await notifications.mark_all_read(account)
         return RedirectResponse("/notifications", status_code=303)
     items = await notifications.list_notifications(account)
-    return await request.app.state.renderer.render(
-        request, "notifications.html", {"items": items}
-    )
+    return await request.app.state.renderer.render(request, "notifications.html", {"items": items})
