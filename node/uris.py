@@ -116,3 +116,18 @@ def parse(settings: Settings, url: str) -> LocalRef | None:
                 return LocalRef("response", match.group(1), sub)
             return LocalRef(kind, match.group(1), sub)
     return None
+
+
+FEED_FORMATS = ("rss", "atom")
+
+
+def feed(actor_path: str, fmt: str) -> str:
+    """The RSS (`fmt` "rss") or Atom ("atom") feed of a neighbourhood or organisation."""
+    if fmt not in FEED_FORMATS:
+        raise ValueError(f"no feed format {fmt!r}")
+    return f"{actor_path}/feed.{fmt}"
+
+
+def calendar(actor_path: str) -> str:
+    """The iCalendar feed of the dated posts of a neighbourhood or organisation."""
+    return f"{actor_path}/calendar.ics"
