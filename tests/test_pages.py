@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 
 import httpx
@@ -13,6 +14,11 @@ from node.models import Account
 from node.services import organisations, responses
 from node.services.posts import change_status
 from tests import factories
+
+
+def title_link(lang: str, title: str) -> str:
+    """A card's title: a link to the post page, marked with the text's language."""
+    return f'<h3 lang="{lang}"><a href="/r/[^"]+">{re.escape(title)}</a></h3>'
 
 
 @pytest.fixture
@@ -94,11 +100,11 @@ async def test_post_shown_in_a_language_its_author_wrote(
         translations={"fr": {"title": "Aide pour les courses", "description": "Le samedi."}},
     )
     french = await client.get("/n/jette-centre", headers={"accept-language": "fr"})
-    assert '<h3 lang="fr">Aide pour les courses</h3>' in french.text
+    assert re.search(title_link("fr", "Aide pour les courses"), french.text)
     assert "Courses et commissions" in french.text  # the category label, translated
     english = await client.get("/n/jette-centre", headers={"accept-language": "en"})
     # No English text was written: the original stays, marked with its own language.
-    assert '<h3 lang="nl">Hulp bij de boodschappen</h3>' in english.text
+    assert re.search(title_link("nl", "Hulp bij de boodschappen"), english.text)
     assert "Shopping and errands" in english.text
 
 

@@ -9,6 +9,8 @@ from node.models import Account, HelpPost, Organisation
 from node.services.visibility import visible_posts_filter
 from node.states import PostStatus
 from web.pages.cards import build_cards
+from web.pages.feeds import feed_links
+from web.pages.remote_follow import form_headers
 
 LISTED = (PostStatus.OPEN, PostStatus.MATCHED)
 
@@ -47,6 +49,7 @@ async def person(request: Request) -> Response:
             "cards": cards,
             "activitypub_url": uris.absolute(settings, uris.account(account.username)),
         },
+        headers=form_headers(settings),
     )
 
 
@@ -67,5 +70,8 @@ async def organisation(request: Request) -> Response:
             "description_lang": lang,
             "cards": await _cards(request, organisation_id=org.id),
             "activitypub_url": uris.absolute(settings, uris.organisation(org.slug)),
+            "feeds": feed_links(settings, uris.organisation(org.slug), org.name),
+            "calendar_url": uris.calendar(uris.organisation(org.slug)),
         },
+        headers=form_headers(settings),
     )
