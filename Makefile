@@ -23,12 +23,29 @@ $(FEDIFY)/node_modules/.package-lock.json: $(FEDIFY)/package-lock.json
 	npm ci --prefix $(FEDIFY) --no-audit --no-fund --loglevel=error
 	@touch $@
 
+# The browser tests (tests/browser): Playwright drives Debian's chromium (Playwright's own
+# browser downloads are not used), and axe-core from npm checks accessibility.
+CHROMIUM := /usr/bin/chromium
+BROWSER_TESTS := tests/browser
+$(CHROMIUM):
+	@if [ "$$(id -u)" = 0 ]; then \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; \
+	else \
+		echo "*** $(CHROMIUM) is missing and you are not root: the browser tests will be skipped."; \
+		echo "*** Install it with: sudo apt-get install chromium"; \
+	fi
+
+$(BROWSER_TESTS)/node_modules/.package-lock.json: $(BROWSER_TESTS)/package-lock.json
+	npm ci --prefix $(BROWSER_TESTS) --no-audit --no-fund --loglevel=error
+	@touch $@
+
 ## Start a fresh demo node with seeded data on SQLite (PORT=8123 make demo to change the port).
 demo: install
 	$(BIN)/nabuur demo --host $(HOST) --port $(PORT)
 
 ## Run the whole test suite (SQLite and PostgreSQL).
-test: install $(FEDIFY)/node_modules/.package-lock.json
+test: install $(FEDIFY)/node_modules/.package-lock.json \
+		$(BROWSER_TESTS)/node_modules/.package-lock.json $(CHROMIUM)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
