@@ -27,6 +27,7 @@ from node.config import Settings, load_settings
 from node.logs import RequestLogMiddleware
 from node.logs import configure as configure_logging
 from node.scheduler import Job, QueueLock, Scheduler
+from node.services import login_limits, sessions
 from node.services.node_setup import is_initialised
 from node.services.posts import expire_due_posts
 from web.rendering import Renderer
@@ -57,6 +58,18 @@ async def check_ready(settings: Settings) -> None:
         raise NotReady("this node is not initialised: run `nabuur init`")
 
 
+async def _forget_stale_logins() -> int:
+    return await sessions.purge_expired() + await login_limits.purge_old()
+
+
+def periodic_jobs(settings: Settings) -> list[Job]:
+    return [
+        Job("expire-posts", settings.expiry_interval_seconds, expire_due_posts),
+        # Expired sessions and old failed log-ins are of no use: an hour late is fine.
+        Job("forget-stale-logins", 3600, _forget_stale_logins),
+    ]
+
+
 def app_from_environment() -> Starlette:
     """The app of one of several server processes (`nabuur run --workers N`)."""
     settings = load_settings()
@@ -72,7 +85,7 @@ def create_app(
     Tests that open the database themselves pass `manage_database=False`: the scheduler
     and the queue workers then stay off, and tests run them one batch at a time.
     """
-    scheduler = Scheduler([Job("expire-posts", settings.expiry_interval_seconds, expire_due_posts)])
+    scheduler = Scheduler(periodic_jobs(settings))
     federation_runtime = FederationRuntime.create(settings, workers=workers)
     queue_lock = QueueLock(settings.database_url)
 
@@ -123,7 +136,7 @@ async def run_workers(settings: Settings, stop: asyncio.Event) -> None:
     await db.open_database(settings.database_url)
     queue_lock = QueueLock(settings.database_url)
     runtime = FederationRuntime.create(settings)
-    scheduler = Scheduler([Job("expire-posts", settings.expiry_interval_seconds, expire_due_posts)])
+    scheduler = Scheduler(periodic_jobs(settings))
     try:
         await check_ready(settings)
         if not queue_lock.acquire():

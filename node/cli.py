@@ -1,4 +1,4 @@
-"""The `nabuur` command: init, run, demo, migrate, createadmin.
+"""The `nabuur` command: init, run, demo, migrate, createadmin, invite.
 
 Every failure the operator can cause (a bad flag, a bad setting, a taken name, a
 database that is behind) ends in one line on stderr and a non-zero exit, never a
@@ -14,6 +14,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any, NoReturn
 
 import uvicorn
@@ -28,6 +29,7 @@ from node.demo import DEMO_PASSWORD, seed
 from node.errors import DomainError
 from node.logs import configure as configure_logging
 from node.models import Role
+from node.services import signups
 from node.services.accounts import check_password, create_account
 from node.services.node_setup import initialise_node, is_initialised
 
@@ -123,6 +125,30 @@ def cmd_createadmin(settings: Settings, args: argparse.Namespace) -> int:
     _check_admin_input(args.username, args.email)
     password = _read_password(f"@{args.username}")
     print(f"Admin @{run(_createadmin(settings, args, password))} created.")
+    return 0
+
+
+async def _invite(settings: Settings, uses: int, days: int) -> str:
+    await db.open_database(settings.database_url)
+    try:
+        await require_ready(settings)
+        invitation = await signups.create_invitation(None, uses=uses, lifetime=timedelta(days=days))
+    finally:
+        await db.close_database()
+    return invitation.code
+
+
+def cmd_invite(settings: Settings, args: argparse.Namespace) -> int:
+    if not 1 <= args.days <= 365:
+        raise CLIError("--days must be between 1 and 365")
+    code = run(_invite(settings, args.uses, args.days))
+    uses = "once" if args.uses == 1 else f"{args.uses} times"
+    print(f"Invitation (valid {args.days} days, usable {uses}):")
+    print(f"  {settings.public_url}/signup?invite={code}")
+    if settings.signups != "invitation":
+        print(
+            f"Note: this node's sign-ups are {settings.signups!r}; set NABUUR_SIGNUPS=invitation."
+        )
     return 0
 
 
@@ -259,6 +285,11 @@ def build_parser() -> Parser:
     createadmin.add_argument("--email", help="e-mail address of the new admin")
     createadmin.epilog = f"The password is read from ${PASSWORD_ENV} or asked on the terminal."
     createadmin.set_defaults(handler=cmd_createadmin)
+
+    invite = sub.add_parser("invite", help="make a sign-up link for someone (or a group)")
+    invite.add_argument("--uses", type=int, default=1, help="how many accounts it may create")
+    invite.add_argument("--days", type=int, default=14, help="how many days it stays valid")
+    invite.set_defaults(handler=cmd_invite)
 
     worker = sub.add_parser(
         "worker", help="work the federation queues and periodic jobs, without serving HTTP"

@@ -68,6 +68,7 @@ async def _state(url: str) -> tuple[bool, list[str]]:
         "demo",
         "migrate",
         "createadmin",
+        "invite",
         "worker",
         "follow",
         "unfollow",
@@ -306,3 +307,24 @@ def test_worker_works_the_queues_and_stops_on_signal(tmp_path: Path) -> None:
         output, _ = worker.communicate(timeout=15)
     assert worker.returncode == 0, output
     assert "Traceback" not in output
+
+
+def test_invite_prints_a_sign_up_link(tmp_path: Path, empty_database_url: str) -> None:
+    url = empty_database_url
+    init = nabuur(
+        "init",
+        "--admin-username",
+        "els",
+        cwd=tmp_path,
+        database=url,
+        NABUUR_ADMIN_PASSWORD=GOOD_PASSWORD,
+    )
+    assert init.returncode == 0, init.stderr
+    made = nabuur("invite", "--uses", "3", cwd=tmp_path, database=url, NABUUR_SIGNUPS="invitation")
+    assert made.returncode == 0, made.stderr
+    assert "usable 3 times" in made.stdout
+    assert "/signup?invite=" in made.stdout
+    assert_one_line_error(
+        nabuur("invite", "--uses", "0", cwd=tmp_path, database=url), "uses", "between"
+    )
+    assert_one_line_error(nabuur("invite", "--days", "900", cwd=tmp_path, database=url), "days")
