@@ -4,7 +4,16 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from node import uris
-from web.pages import account, compose, feeds, notifications, post, profiles
+from web.pages import (
+    account,
+    authorize,
+    compose,
+    feeds,
+    notifications,
+    post,
+    profiles,
+    remote_follow,
+)
 from web.pages.home import home
 from web.pages.neighbourhood import follow, neighbourhood
 from web.rendering import TEMPLATES_DIR
@@ -37,5 +46,12 @@ routes = [
     Route("/n/{slug}/follow", follow, methods=["POST"]),
     Route("/@{username}", profiles.person, name="person"),
     Route("/o/{slug}", profiles.organisation, name="organisation"),
+    Route("/remote-follow", remote_follow.remote_follow, methods=FORM, name="remote-follow"),
+    Route(
+        "/authorize_interaction",
+        authorize.authorize_interaction,
+        methods=FORM,
+        name="authorize-interaction",
+    ),
     Mount(uris.STATIC_PREFIX, StaticFiles(directory=STATIC_DIR), name="static"),
 ]

@@ -15,6 +15,7 @@ from node.taxonomy import BY_SLUG, CATEGORIES
 from node.timeutil import utcnow
 from web.forms import read_form
 from web.pages.cards import build_cards
+from web.pages.remote_follow import form_headers
 from web.session import viewer
 
 WHEN_CHOICES = ("today", "week", "flexible")
@@ -80,6 +81,7 @@ async def neighbourhood(request: Request) -> Response:
             "nearby": await remote_posts.nearby(hood),
             "activitypub_url": uris.absolute(settings, uris.neighbourhood(hood.slug)),
         },
+        headers=form_headers(settings),
     )
 
 

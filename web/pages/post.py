@@ -30,6 +30,7 @@ from node.states import POST_GRAPH, OfferStatus, PostStatus
 from node.text import sanitise_html
 from web.forms import field_error, read_form
 from web.pages.cards import build_cards
+from web.pages.remote_follow import form_headers
 from web.session import viewer
 
 DONE_MESSAGES = {
@@ -171,6 +172,7 @@ async def _page(
             "is_request": post.kind == PostKind.REQUEST,
         },
         status_code=status_code,
+        headers=form_headers(settings) if account is None else None,
     )
 
 
