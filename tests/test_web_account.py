@@ -100,7 +100,7 @@ async def test_login_is_rate_limited_per_address(web: Browser, anna: Account) ->
     assert response.status_code == 429
 
 
-async def test_rate_limit_window_passes(anna: Account) -> None:
+async def test_rate_limit_window_passes(database: str, anna: Account) -> None:
     long_ago = utcnow() - login_limits.WINDOW - timedelta(seconds=1)
     for _ in range(login_limits.PER_ACCOUNT):
         await login_limits.record_failure("anna", None, now=long_ago)

@@ -15,6 +15,7 @@ from node.taxonomy import BY_SLUG, CATEGORIES
 from node.timeutil import utcnow
 from web.forms import read_form
 from web.pages.cards import build_cards
+from web.pages.feeds import feed_links
 from web.pages.remote_follow import form_headers
 from web.session import viewer
 
@@ -80,6 +81,8 @@ async def neighbourhood(request: Request) -> Response:
             "handle": f"@{hood.slug}@{settings.domain}",
             "nearby": await remote_posts.nearby(hood),
             "activitypub_url": uris.absolute(settings, uris.neighbourhood(hood.slug)),
+            "feeds": feed_links(settings, uris.neighbourhood(hood.slug), hood.name),
+            "calendar_url": uris.calendar(uris.neighbourhood(hood.slug)),
         },
         headers=form_headers(settings),
     )
