@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
-
-from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+from typing import TYPE_CHECKING, Literal
 
 from federation.local_actors import actor_path
 from federation.signatures import sign_cavage, sign_rfc9421
@@ -18,6 +16,9 @@ from node.keys import load_private_key
 from node.models import LocalActorKind, NodeSettings
 from node.services.follows import THIS_NODE
 from node.services.remote_follows import load_local_actor
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 Profile = Literal["cavage", "rfc9421"]
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from cryptography.exceptions import UnsupportedAlgorithm
 from starlette.requests import Request
 
 from federation.actors import ActorUnavailable, actor_for_key
@@ -56,6 +55,9 @@ def signed_request(fed: Federation, request: Request, body: bytes | None) -> Sig
 
 
 def _verify_with(actor: RemoteActor, request: SignedRequest, profile: str) -> None:
+    # Imported here: `cryptography` is loaded with the first key, not at start-up.
+    from cryptography.exceptions import UnsupportedAlgorithm
+
     try:
         public_key = load_public_key(actor.public_key_pem)
     except (ValueError, UnsupportedAlgorithm) as exc:
