@@ -236,7 +236,8 @@ async def test_password_change_ends_other_sessions(web: Browser, anna: Account) 
         page="/settings",
     )
     assert wrong.status_code == 400
-    assert "this is not your current password".capitalize() in wrong.text
+    assert 'id="current_password-error"' in wrong.text
+    assert "Ce n’est pas votre mot de passe actuel" in wrong.text  # anna reads French
     ok = await web.submit(
         "/settings",
         {

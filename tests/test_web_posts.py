@@ -78,7 +78,7 @@ async def test_preview_saves_nothing_then_publish_saves_once(
 async def test_bad_compose_shows_every_field_error_and_saves_nothing(
     web: Browser, hood: Neighbourhood
 ) -> None:
-    await web.log_in_as(await factories.account("camille"))
+    await web.log_in_as(await factories.account("camille", languages=["en"]))
     response = await web.submit(
         "/new",
         compose_fields(
@@ -332,9 +332,10 @@ async def test_neighbourhood_filters_and_follow(web: Browser, hood: Neighbourhoo
     assert f"@{hood.slug}@127.0.0.1:8000" in page.text  # the handle to follow from Mastodon
     assert "feed.rss" in page.text
 
-    reader = await factories.account("jef")
+    reader = await factories.account("jef", languages=["en"])
     await web.log_in_as(reader)
     path = f"/n/{hood.slug}"
+    web.http.headers["accept-language"] = "en"
     followed = await web.submit(f"{path}/follow", {"follow": "yes"}, page=path)
     assert followed.status_code == 303
     assert "Stop following" in (await web.get(path)).text
@@ -343,7 +344,7 @@ async def test_neighbourhood_filters_and_follow(web: Browser, hood: Neighbourhoo
 
 
 async def test_notifications_list_and_mark_read(web: Browser, hood: Neighbourhood) -> None:
-    author = await factories.account("camille")
+    author = await factories.account("camille", languages=["en"])
     post = await factories.post(author, hood)
     await factories.offer(post, await factories.account("jef"))
     await web.log_in_as(author)

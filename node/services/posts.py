@@ -273,7 +273,10 @@ async def get_post(post_id: str | uuid.UUID, viewer: Account | None) -> HelpPost
         key = post_id if isinstance(post_id, uuid.UUID) else uuid.UUID(str(post_id))
     except ValueError:
         raise NotFound("no such post") from None
-    post = await HelpPost.get_or_none(id=key)
+    # Fetched with what every page of a post shows, in one query.
+    post = await HelpPost.get_or_none(id=key).select_related(
+        "author", "neighbourhood", "organisation"
+    )
     if post is None or not await can_view(viewer, post):
         raise NotFound("no such post")
     return post

@@ -6,6 +6,8 @@ functions keep the same rules as local responses: visibility, open status, no du
 
 from __future__ import annotations
 
+from tortoise.functions import Count
+
 from node import db, events
 from node.errors import Conflict
 from node.models import (
@@ -100,6 +102,14 @@ async def remove_reaction(remote: RemoteActor, activity_uri: str) -> bool:
 
 
 async def reaction_counts(post: HelpPost) -> dict[str, int]:
-    likes = await Reaction.filter(post=post, kind=ReactionKind.LIKE).count()
-    boosts = await Reaction.filter(post=post, kind=ReactionKind.ANNOUNCE).count()
-    return {"likes": likes, "boosts": boosts}
+    rows = (
+        await Reaction.filter(post=post)
+        .group_by("kind")
+        .annotate(n=Count("id"))
+        .values_list("kind", "n")
+    )
+    counts = dict(rows)
+    return {
+        "likes": counts.get(ReactionKind.LIKE, 0),
+        "boosts": counts.get(ReactionKind.ANNOUNCE, 0),
+    }

@@ -28,9 +28,15 @@ class PostCard:
     on_behalf_label: str | None
 
 
-async def build_cards(posts: list[HelpPost], locale: str) -> list[PostCard]:
-    """Cards for `posts`; needs `author`, `organisation` and `neighbourhood` fetched."""
-    accepted = await accepted_counts([p.id for p in posts])
+async def build_cards(
+    posts: list[HelpPost], locale: str, accepted: dict | None = None
+) -> list[PostCard]:
+    """Cards for `posts`; needs `author`, `organisation` and `neighbourhood` fetched.
+
+    `accepted` (helpers accepted per post id) is counted here unless the caller has it.
+    """
+    if accepted is None:
+        accepted = await accepted_counts([p.id for p in posts])
     cards = []
     for post in posts:
         title, description, language = post.text_in(locale)

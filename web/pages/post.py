@@ -113,15 +113,16 @@ async def _page(
     settings = request.app.state.settings
     locale = renderer.locale_for(request)
     account = viewer(request)
-    await post.fetch_related("author", "organisation", "neighbourhood")
-    [card] = await build_cards([post], locale)
     rows = (
         await PostResponse.filter(post_id=post.id)
         .order_by("created_at")
-        .prefetch_related("author", "remote_author")
+        .select_related("author", "remote_author")
     )
+    taken = sum(1 for row in rows if row.offer_status == OfferStatus.ACCEPTED)
+    [card] = await build_cards([post], locale, accepted={post.id: taken})
     shown = [_shown(row, account) for row in rows]
     manage = await can_manage_post(account, post)
+    may_withdraw = manage or await can_withdraw_post(account, post)
     own_offer = next(
         (
             r
@@ -145,7 +146,7 @@ async def _page(
             "other_texts": [v for v in versions if v[0] != card.language],
             "responses": shown,
             "manage": manage,
-            "can_withdraw": await can_withdraw_post(account, post),
+            "can_withdraw": may_withdraw,
             "private_location": post.private_location
             if await can_see_private_location(account, post)
             else None,
@@ -159,9 +160,9 @@ async def _page(
             "status_actions": [
                 (target, gettext(locale, STATUS_ACTIONS[target]))
                 for target in _next_statuses(post)
-                if target != PostStatus.WITHDRAWN or await can_withdraw_post(account, post)
+                if (manage or target == PostStatus.WITHDRAWN)
             ]
-            if manage or await can_withdraw_post(account, post)
+            if may_withdraw
             else [],
             "reactions": await remote_content.reaction_counts(post),
             "notice": gettext(locale, DONE_MESSAGES[done]) if done in DONE_MESSAGES else None,
