@@ -85,7 +85,7 @@ async def _public_posts(*, dated: bool, limit: int, **filters: object) -> list[F
     posts = (
         await query.order_by("-created_at", "-id")
         .limit(limit)
-        .prefetch_related("organisation", "author", "neighbourhood")
+        .select_related("organisation", "author", "neighbourhood")
     )
     return [_feed_post(post) for post in posts]
 

@@ -366,7 +366,7 @@ async def list_open_posts(
     return (
         await query.order_by("-created_at")
         .limit(limit)
-        .prefetch_related("organisation", "author", "neighbourhood")
+        .select_related("organisation", "author", "neighbourhood")
     )
 
 

@@ -21,7 +21,7 @@ async def _cards(request: Request, **filters: object) -> list:
         await HelpPost.filter(await visible_posts_filter(None), status__in=LISTED, **filters)
         .order_by("-created_at")
         .limit(50)
-        .prefetch_related("organisation", "author", "neighbourhood")
+        .select_related("organisation", "author", "neighbourhood")
     )
     return await build_cards(posts, locale)
 
