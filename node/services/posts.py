@@ -250,7 +250,7 @@ async def edit_post(
                 [
                     InvalidInput(
                         "helpers_needed",
-                        N_("%(num)d helpers are already accepted: decline one first"),
+                        N_("%(num)d helpers are already accepted: release one first"),
                         num=accepted,
                     )
                 ]

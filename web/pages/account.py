@@ -22,7 +22,6 @@ from web.session import (
 
 WRONG_CREDENTIALS = N_("The username or password is not right.")
 ONE_YEAR = 365 * 24 * 3600
-TOO_MANY = N_("Too many failed attempts. Try again in %(minutes)d minutes.")
 
 
 def _address(request: Request) -> str | None:
@@ -50,6 +49,7 @@ async def login(request: Request) -> Response:
     next_path = local_path(request.query_params.get("next"))
     values: dict[str, str] = {"next": next_path}
     errors: dict[str, str] = {}
+    wait_minutes = 0
     status = 200
     if request.method == "POST":
         form = await read_form(request)
@@ -59,8 +59,7 @@ async def login(request: Request) -> Response:
             await login_limits.check(username, _address(request))
             account = await accounts.authenticate(username, form.get("password"))
         except RateLimited as exc:
-            minutes = max(1, math.ceil(exc.retry_after / 60))
-            errors["_form"] = gettext(locale, TOO_MANY) % {"minutes": minutes}
+            wait_minutes = max(1, math.ceil(exc.retry_after / 60))
             status = 429
         else:
             if account is not None:
@@ -70,7 +69,10 @@ async def login(request: Request) -> Response:
             errors["_form"] = gettext(locale, WRONG_CREDENTIALS)
             status = 400
     return await renderer.render(
-        request, "login.html", {"values": values, "errors": errors}, status_code=status
+        request,
+        "login.html",
+        {"values": values, "errors": errors, "wait_minutes": wait_minutes},
+        status_code=status,
     )
 
 

@@ -38,7 +38,7 @@ FAILURES = {
     "unreachable": N_("That server could not be reached. Please try again later."),
     "timeout": N_("That server took too long to answer. Please try again in a moment."),
     "not_found": N_("That server does not know this address."),
-    "no_template": N_("That server could not be reached. Please try again later."),
+    "no_template": N_("That server gave an answer this node cannot use."),
     "not_actor": N_(
         "Only people, groups and organisations on other servers can be followed from here."
     ),

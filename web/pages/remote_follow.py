@@ -38,7 +38,7 @@ FAILURES = {
     "no_template": N_(
         "Your server does not offer this. Search for %(address)s in your app instead."
     ),
-    "not_actor": N_("Your server could not be reached. Check the address and try again."),
+    "not_actor": N_("This address is not an account. Check the address and try again."),
 }
 
 
