@@ -4,6 +4,10 @@
 (`npm ci --prefix tests/browser`). Without them the tests are skipped on a laptop, and
 fail under CI=true. Screenshots go to test-artefacts/screenshots/ at the repository root.
 
+A page of PAGES may need data of the running node (`{post}` in its path: a demo request
+found in the node's database) or a logged-in demo user (`user`): each user logs in once
+through the form, and every later tab of that user reuses the cookies (storage state).
+
 Playwright's sync API marks its own event loop as the running loop of this thread for as
 long as it is started, and pytest-asyncio cannot run async tests then. So Playwright lives
 in a package-scoped fixture: it starts before the first test of tests/browser and stops
@@ -22,6 +26,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
+from node.demo import DEMO_PASSWORD
 from tests.nodes import NodeProcess
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,11 +51,16 @@ NARROWEST = 320
 
 @dataclass(frozen=True)
 class MainPage:
-    """A page every browser test visits: `name` names its screenshots, `path` is its URL."""
+    """A page every browser test visits: `name` names its screenshots, `path` is its URL.
+
+    `path` may name places of the running node in braces (see `places`); `user` is the
+    demo user the tab is logged in as (None: an anonymous visitor).
+    """
 
     name: str
     path: str
     status: int = 200
+    user: str | None = None
 
 
 # The pages the browser tests visit, in every language and at every width: one line each.
@@ -59,8 +69,26 @@ PAGES = [
     MainPage("neighbourhood", "/n/jette-centre"),
     MainPage("resident", "/@marleen"),
     MainPage("organisation", "/o/tussen-buren"),
+    MainPage("request", "/r/{post}"),
+    MainPage("request-staff", "/r/{post}", user="els"),
+    MainPage("compose", "/new?kind=request", user="els"),
+    MainPage("login", "/login"),
+    MainPage("signup", "/signup"),
+    MainPage("notifications", "/notifications", user="marleen"),
+    MainPage("settings", "/settings", user="marleen"),
     MainPage("not-found", "/n/no-such-neighbourhood", status=404),
 ]
+
+# `{post}`: the public open request of Jette Centre with the most answers (in the demo
+# data, one that an organisation posted for a client, with an offer and a comment).
+RICHEST_REQUEST = """
+SELECT p.id FROM help_posts p JOIN neighbourhoods n ON n.id = p.neighbourhood_id
+WHERE n.slug = 'jette-centre' AND p.kind = 'request' AND p.visibility = 'public'
+  AND p.status = 'open'
+ORDER BY (SELECT count(*) FROM responses r WHERE r.post_id = p.id) DESC,
+  p.organisation_id IS NULL, p.created_at
+LIMIT 1
+"""
 
 
 def cases(widths: tuple[int, ...] = WIDTHS) -> list[Any]:
@@ -105,16 +133,25 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NodeProcess]:
         started.stop()
 
 
+@pytest.fixture(scope="package")
+def places(node: NodeProcess) -> dict[str, str]:
+    """What the braces in PAGES paths stand for on the running demo node."""
+    [(post,)] = node.query(RICHEST_REQUEST)
+    return {"post": str(post)}
+
+
 @dataclass
 class Visit:
     """A browser tab on the node, with every request and console error it produced."""
 
     page: Page
     base: str
+    places: dict[str, str] = field(default_factory=dict)
     requests: list[str] = field(default_factory=list)
     console_errors: list[str] = field(default_factory=list)
 
     def goto(self, path: str, expected_status: int = 200) -> None:
+        path = path.format(**self.places)
         response = self.page.goto(self.base + path, wait_until="load")
         assert response is not None, f"no response for {path}"
         assert response.status == expected_status, f"{path}: HTTP {response.status}"
@@ -131,32 +168,103 @@ class Visit:
 
 
 def open_context(
-    browser: Browser, node: NodeProcess, lang: str, width: int, *, bypass_csp: bool = False
+    browser: Browser,
+    node: NodeProcess,
+    lang: str,
+    width: int,
+    *,
+    bypass_csp: bool = False,
+    storage_state: Any = None,
+    also: tuple[NodeProcess, ...] = (),
 ) -> BrowserContext:
-    """A fresh context that asks for `lang`; requests that leave the node are aborted."""
+    """A fresh context that asks for `lang`; requests that leave the node are aborted.
+
+    `also`: other nodes the context may reach (multi-node scenarios).
+    """
     context = browser.new_context(
         locale=lang,
         extra_http_headers={"Accept-Language": lang},
         viewport={"width": width, "height": HEIGHT},
         bypass_csp=bypass_csp,
+        storage_state=storage_state,
     )
-    context.route(lambda url: not url.startswith(node.base + "/"), lambda route: route.abort())
+    bases = tuple(n.base + "/" for n in (node, *also))
+    context.route(lambda url: not url.startswith(bases), lambda route: route.abort())
     return context
 
 
+def click_and_wait(page: Page, target: Any) -> int:
+    """Click a locator that submits a form or follows a link; the HTTP status landed on."""
+    with page.expect_navigation(wait_until="load") as navigation:
+        target.click()
+    response = navigation.value
+    return response.status if response is not None else 0
+
+
+def logged_in_as(page: Page) -> str | None:
+    """The username whose account link the header shows; None for a visitor."""
+    link = page.locator("header.site nav.account a[href^='/@']")
+    if link.count() == 0:
+        return None
+    return (link.first.get_attribute("href") or "").removeprefix("/@")
+
+
+def log_in(page: Page, base: str, username: str, password: str = DEMO_PASSWORD) -> None:
+    """Log in through the form at /login, as a person would."""
+    page.goto(base + "/login", wait_until="load")
+    page.locator("#username").fill(username)
+    page.locator("#password").fill(password)
+    status = click_and_wait(page, page.locator("form[action='/login'] button[type=submit]"))
+    assert status == 200 and logged_in_as(page) == username, (
+        f"logging in as {username} failed (HTTP {status}) on {page.url}"
+    )
+
+
+def switch_language(page: Page, lang: str) -> int:
+    """Press the footer's button for `lang` (the language switch); the HTTP status after."""
+    button = page.locator(f"footer form.languages button[name=language][value={lang}]")
+    return click_and_wait(page, button)
+
+
+@pytest.fixture(scope="package")
+def storage_states() -> dict[str, Any]:
+    """Cookies of each demo user's session, logged in once and reused by later tabs."""
+    return {}
+
+
 @pytest.fixture
-def visit(browser: Browser, node: NodeProcess) -> Iterator[Any]:
+def visit(
+    browser: Browser, node: NodeProcess, places: dict[str, str], storage_states: dict[str, Any]
+) -> Iterator[Any]:
     """Open a tab: `visit(lang, width)`, or `visit(lang, width, bypass_csp=True)` for axe.
 
     Only axe needs the page's Content-Security-Policy bypassed (it injects a script);
-    every other check runs under the policy the node sends.
+    every other check runs under the policy the node sends. `user="els"` opens the tab
+    logged in as that demo user, with the pages in `lang`: an account's own language
+    beats the browser's, so the tab sets it with the language switch when it differs.
     """
     contexts: list[BrowserContext] = []
 
-    def opener(lang: str, width: int, *, bypass_csp: bool = False) -> Visit:
-        context = open_context(browser, node, lang, width, bypass_csp=bypass_csp)
+    def session_of(user: str) -> Any:
+        if user not in storage_states:
+            context = open_context(browser, node, "en", 1280)
+            try:
+                page = context.new_page()
+                log_in(page, node.base, user)
+                storage_states[user] = context.storage_state()
+            finally:
+                context.close()
+        return storage_states[user]
+
+    def opener(
+        lang: str, width: int, *, bypass_csp: bool = False, user: str | None = None
+    ) -> Visit:
+        state = session_of(user) if user else None
+        context = open_context(
+            browser, node, lang, width, bypass_csp=bypass_csp, storage_state=state
+        )
         contexts.append(context)
-        tab = Visit(context.new_page(), node.base)
+        tab = Visit(context.new_page(), node.base, places)
         tab.page.on("request", lambda request: tab.requests.append(request.url))
         tab.page.on(
             "console",
@@ -164,6 +272,12 @@ def visit(browser: Browser, node: NodeProcess) -> Iterator[Any]:
                 tab.console_errors.append(message.text) if message.type == "error" else None
             ),
         )
+        if user:
+            tab.goto("/")
+            assert logged_in_as(tab.page) == user, f"the session of {user} has ended"
+            if tab.html_lang() != lang:
+                assert switch_language(tab.page, lang) == 200
+                assert tab.html_lang() == lang, f"{user}'s pages stay in {tab.html_lang()}"
         return tab
 
     yield opener

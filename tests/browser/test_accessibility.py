@@ -21,7 +21,7 @@ BLOCKING = ("serious", "critical")
 def test_no_serious_accessibility_violations(
     visit: Any, main: MainPage, lang: str, width: int
 ) -> None:
-    tab = visit(lang, width, bypass_csp=True)
+    tab = visit(lang, width, bypass_csp=True, user=main.user)
     tab.goto(main.path, main.status)
     assert tab.html_lang() == lang
 

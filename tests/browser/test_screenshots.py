@@ -9,6 +9,7 @@ nothing scrolls sideways on a 320 px screen.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -21,7 +22,7 @@ pytestmark = pytest.mark.slow
 def test_page_renders_in_the_visitors_language(
     visit: Any, main: MainPage, lang: str, width: int
 ) -> None:
-    tab = visit(lang, width)
+    tab = visit(lang, width, user=main.user)
     tab.goto(main.path, main.status)
     screenshot(tab.page, f"{main.name}-{lang}-{width}")
 
@@ -35,7 +36,7 @@ def test_page_renders_in_the_visitors_language(
     [pytest.param(m, lang, id=f"{m.name}-{lang}") for m in PAGES for lang in LANGUAGES],
 )
 def test_no_horizontal_scrolling_at_320px(visit: Any, main: MainPage, lang: str) -> None:
-    tab = visit(lang, NARROWEST)
+    tab = visit(lang, NARROWEST, user=main.user)
     tab.goto(main.path, main.status)
     scroll_width = tab.page.evaluate("document.documentElement.scrollWidth")
     if scroll_width > NARROWEST:
@@ -47,8 +48,29 @@ def test_no_horizontal_scrolling_at_320px(visit: Any, main: MainPage, lang: str)
                 .map((e) => e.tagName.toLowerCase() + (e.className ? '.' + e.className : ''))""",
             NARROWEST,
         )
+        # A word too long for its box overflows it without widening the box.
+        words = tab.page.evaluate(
+            """(limit) => {
+                const found = [];
+                const clipped = (e) => e && (getComputedStyle(e).clip !== 'auto'
+                    || clipped(e.parentElement));  // text only for screen readers
+                const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+                for (let text; (text = walk.nextNode()) && found.length < 10; ) {
+                    const range = document.createRange();
+                    range.selectNodeContents(text);
+                    const rects = [...range.getClientRects()];
+                    if (rects.some((r) => r.right > limit) && !clipped(text.parentElement)) {
+                        found.push(text.parentElement.tagName.toLowerCase() + ': '
+                            + text.data.trim().slice(0, 80));
+                    }
+                }
+                return found;
+            }""",
+            NARROWEST,
+        )
+        path = urlsplit(tab.page.url).path
         pytest.fail(
-            f"{main.path} is {scroll_width} px wide on a {NARROWEST} px screen;"
-            f" elements that stick out: {wide}",
+            f"{path} is {scroll_width} px wide on a {NARROWEST} px screen;"
+            f" elements that stick out: {wide}; text that sticks out: {words}",
             pytrace=False,
         )
