@@ -35,6 +35,17 @@ $(CHROMIUM):
 		echo "*** Install it with: sudo apt-get install chromium"; \
 	fi
 
+# Category icons are emoji: without a colour emoji font the screenshots show empty boxes
+# (visitors' phones and computers have one).
+EMOJI_FONT := /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf
+$(EMOJI_FONT):
+	@if [ "$$(id -u)" = 0 ]; then \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y fonts-noto-color-emoji \
+		|| (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y fonts-noto-color-emoji); \
+	else \
+		echo "*** fonts-noto-color-emoji is missing: screenshots will show boxes for icons."; \
+	fi
+
 $(BROWSER_TESTS)/node_modules/.package-lock.json: $(BROWSER_TESTS)/package-lock.json
 	npm ci --prefix $(BROWSER_TESTS) --no-audit --no-fund --loglevel=error
 	@touch $@
@@ -45,7 +56,7 @@ demo: install
 
 ## Run the whole test suite (SQLite and PostgreSQL).
 test: install $(FEDIFY)/node_modules/.package-lock.json \
-		$(BROWSER_TESTS)/node_modules/.package-lock.json $(CHROMIUM)
+		$(BROWSER_TESTS)/node_modules/.package-lock.json $(CHROMIUM) $(EMOJI_FONT)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest

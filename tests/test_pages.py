@@ -157,7 +157,7 @@ async def test_matched_request_shows_no_free_places(
     await responses.accept_helper(author, await responses.offer_help(helper, post))
     page = await client.get("/n/jette-centre", headers={"accept-language": "en"})
     assert "Helpers found" in page.text
-    assert "0 of 1 places left" in page.text  # English counts zero as plural
+    assert "Places left: 0 of 1" in page.text
 
 
 @pytest.mark.parametrize(
