@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 
+from node.i18n import gettext
 from node.models import Account, Invitation, LoginFailure, Session
 from node.passwords import hash_password
 from node.services import login_limits, sessions, signups
@@ -270,3 +271,42 @@ async def test_language_switch_for_visitors_and_accounts(web: Browser, anna: Acc
         "/language", {"language": "xx", "next": "https://evil.example"}, page="/"
     )
     assert odd.headers["location"] == "/"
+
+
+async def test_hostile_display_name_is_escaped_everywhere(web: Browser) -> None:
+    hood = await factories.neighbourhood("jette-centre")
+    response = await web.submit(
+        "/signup",
+        {
+            "display_name": "<script>alert(1)</script>Jo",
+            "username": "jo",
+            "password": PASSWORD,
+            "language": "en",
+            "home_neighbourhood": hood.slug,
+        },
+        page="/signup",
+    )
+    assert response.status_code == 303
+    for page in ("/", "/@jo", "/settings"):
+        html = (await web.get(page)).text
+        assert "<script>alert(1)" not in html, page
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;Jo" in html, page
+
+
+async def test_server_errors_get_a_page_in_the_visitors_language(
+    database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from node.services import neighbourhoods
+
+    async def broken() -> list:
+        raise RuntimeError("the database fell over")
+
+    monkeypatch.setattr(neighbourhoods, "list_neighbourhoods", broken)
+    async with browser(database) as web:
+        web.http._transport.raise_app_exceptions = False  # type: ignore[attr-defined]
+        response = await web.get("/", headers={"accept-language": "nl"})
+    assert response.status_code == 500
+    assert '<html lang="nl">' in response.text
+    assert gettext("nl", "Something went wrong") in response.text
+    assert gettext("nl", "Something went wrong") != "Something went wrong"
+    assert "the database fell over" not in response.text  # no internals for visitors
