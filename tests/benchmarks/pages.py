@@ -2,8 +2,8 @@
 
 Run by hand from the repository root (it is not part of the test suite)::
 
-    .venv/bin/python tests/benchmarks/pages.py            # the whole matrix, ~6 minutes
-    .venv/bin/python tests/benchmarks/pages.py --quick    # a smoke run
+    .venv/bin/python tests/benchmarks/pages.py            # the whole matrix, ~8-15 minutes
+    .venv/bin/python tests/benchmarks/pages.py --quick    # a smoke run, ~4 minutes
 
 For each backend it runs `nabuur init` on a fresh SQLite file (or a fresh PostgreSQL database,
 dropped afterwards) and seeds it, in a subprocess through the node's models with bulk inserts:
@@ -17,6 +17,8 @@ Then, for each `--workers` count, it starts `nabuur run --workers N` on a free l
 and, for each page, GETs one path to check the answer (status, content type), and loads it from
 a separate process:
 
+* one connection, for up to 5 s: the latency of one page alone, and the CPU time one page
+  costs the node (and PostgreSQL's backends), which other load on the machine changes little;
 * saturated: `--connections` keep-alive connections, each sending its next request when the
   last is answered, for `--duration` seconds after `--warmup` seconds that are not counted.
   With `wrk` (Debian's package; installed with apt-get when missing and running as root) and
@@ -32,14 +34,16 @@ Pages, each a list of paths picked at random, anonymous, with a browser's Accept
 Accept-Language `--lang`: `/n/{slug}` over the 20 neighbourhoods, and `/r/{uuid}` over
 `--paths` random public open posts. Printed: requests/s and p50/p99 latency saturated,
 p50/p99 at the steady rate, non-200 answers and client errors (a run with any is not a
-result), and the CPU used by the node, by the load generator and by the rest of the machine.
+result), and the CPU used by the node, by the load generator, by PostgreSQL and by other
+processes.
 Targets, from the issue: >= 1,000 requests/s with 2 workers, p99 < 50 ms at a steady 200
 requests/s.
 
 Other processes on the machine (a test suite, a browser) slow the node and the load generator
 down: before each page the script waits up to `--wait-idle` seconds for the machine to be
-mostly idle, and prints how busy it was ("busy"). Between runs it waits until the node answers
-/healthz quickly again, so that requests a load generator gave up on do not slow the next run.
+mostly idle, and prints how busy other processes kept it ("busy"). Between runs it waits
+until the node answers /healthz quickly again, so that requests a load generator gave up on
+do not slow the next run.
 `--py-spy DIR` also samples the node during one extra saturated run per page (so the figures
 are not slowed by it) and prints where its CPU time goes; install it with
 `.venv/bin/pip install py-spy`.
