@@ -30,6 +30,7 @@ from node.scheduler import Job, QueueLock, Scheduler
 from node.services import login_limits, sessions
 from node.services.node_setup import is_initialised
 from node.services.posts import expire_due_posts
+from web.page_cache import PageCache
 from web.rendering import Renderer
 from web.session import SessionMiddleware
 
@@ -126,6 +127,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.renderer = Renderer(settings)
+    app.state.page_cache = PageCache(settings.page_cache_seconds)
     app.state.federation = federation_runtime.federation
     app.state.inbox_writer = federation_runtime.inbox_writer
     return app

@@ -52,6 +52,8 @@ class Settings:
     # How long a worker holds a claimed delivery before another may take it over (after
     # a crash, say): longer than the slowest delivery may take.
     delivery_lease_seconds: int = 300
+    # How long anonymous visitors may be shown a page rendered for someone else (0: never).
+    page_cache_seconds: int = 10
     # Who may create an account: anyone (open), people with an invitation code, or nobody.
     signups: str = "invitation"
     # Whether `nabuur run` also works the queues; off when `nabuur worker` processes do.
@@ -179,6 +181,7 @@ _PARSERS: dict[str, Callable[[str, Any], Any]] = {
     "allow_private_addresses": _parse_bool,
     "signature_profile": _parse_choice(("cavage", "rfc9421")),
     "signups": _parse_choice(SIGNUP_POLICIES),
+    "page_cache_seconds": lambda n, r: _parse_int(n, r, 0, 3600),
     "log_level": _parse_choice(LOG_LEVELS, upper=True),
     "timezone": _parse_timezone,
     "expiry_interval_seconds": lambda n, r: _parse_int(n, r, 1, 86400),

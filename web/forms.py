@@ -60,6 +60,8 @@ async def read_form(request: Request, *, check_csrf: bool = True) -> Form:
     except (UnicodeDecodeError, ValueError):
         raise HTTPException(400) from None
     form = Form([(key, value.replace("\x00", "")) for key, value in pairs])
+    # Something may change: pages kept for anonymous visitors are rendered afresh.
+    request.app.state.page_cache.clear()
     if check_csrf and not csrf.is_valid(request, form.get(csrf.FIELD)):
         raise HTTPException(403, detail="csrf")
     return form

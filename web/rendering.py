@@ -24,6 +24,7 @@ from node.i18n import LANGUAGE_NAMES, N_, negotiate, translations
 from node.services.notifications import unread_count
 from node.taxonomy import BY_SLUG
 from web import csrf
+from web.page_cache import TOKEN_PLACEHOLDER
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 
@@ -76,6 +77,8 @@ class Renderer:
             loader=FileSystemLoader(TEMPLATES_DIR),
             autoescape=select_autoescape(["html"]),
             undefined=StrictUndefined,
+            # Templates ship with the code: no need to look at their files on every page.
+            auto_reload=False,
             extensions=["jinja2.ext.i18n"],
             trim_blocks=True,
             lstrip_blocks=True,
@@ -128,18 +131,24 @@ class Renderer:
         locale = self.locale_for(request)
         viewer = getattr(request.state, "account", None)
         page = self.environments[locale].get_template(template)
+        cache_key = getattr(request.state, "cache_key", None) if status_code == 200 else None
         html = page.render(
             request=request,
             viewer=viewer,
             unread=await unread_count(viewer) if viewer is not None else 0,
-            csrf_token=lambda: csrf.token(request),
+            # A page kept for other visitors holds a placeholder, filled in per visitor.
+            csrf_token=(lambda: TOKEN_PLACEHOLDER) if cache_key else (lambda: csrf.token(request)),
             here=request.url.path,
             **(context or {}),
         )
-        response = HTMLResponse(html, status_code=status_code, headers=SECURITY_HEADERS)
-        # The page differs by language and by who is logged in; it holds a CSRF token.
-        response.headers["vary"] = "Accept-Language, Cookie"
-        response.headers["cache-control"] = "private, no-cache"
-        for name, value in (headers or {}).items():
-            response.headers[name] = value
-        return response
+        all_headers = {
+            **SECURITY_HEADERS,
+            # The page differs by language and by who is logged in; it holds a CSRF token.
+            "vary": "Accept-Language, Cookie",
+            "cache-control": "private, no-cache",
+            **(headers or {}),
+        }
+        if cache_key:
+            request.app.state.page_cache.put(cache_key, html, all_headers)
+            html = html.replace(TOKEN_PLACEHOLDER, csrf.token(request))
+        return HTMLResponse(html, status_code=status_code, headers=all_headers)

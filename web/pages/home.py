@@ -4,11 +4,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from node.services import neighbourhoods, posts, remote_posts
+from web.page_cache import for_anonymous
 from web.pages.cards import build_cards
 
 NEWEST = 10
 
 
+@for_anonymous
 async def home(request: Request) -> Response:
     renderer = request.app.state.renderer
     locale = renderer.locale_for(request)

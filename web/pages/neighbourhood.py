@@ -14,12 +14,15 @@ from node.services import follows, neighbourhoods, posts, remote_posts
 from node.taxonomy import BY_SLUG, CATEGORIES
 from node.timeutil import utcnow
 from web.forms import read_form
+from web.page_cache import for_anonymous
 from web.pages.cards import build_cards
 from web.pages.feeds import feed_links
 from web.pages.remote_follow import form_headers
 from web.session import viewer
 
 WHEN_CHOICES = ("today", "week", "flexible")
+PER_SECTION = 20
+FILTERED = 100
 
 
 def _filters(request: Request) -> dict[str, str]:
@@ -44,6 +47,7 @@ def _window(when: str, zone) -> tuple[datetime, datetime] | None:
     return None
 
 
+@for_anonymous
 async def neighbourhood(request: Request) -> Response:
     renderer = request.app.state.renderer
     settings = request.app.state.settings
@@ -51,15 +55,23 @@ async def neighbourhood(request: Request) -> Response:
     account = viewer(request)
     hood = await neighbourhoods.get_neighbourhood(request.path_params["slug"])
     chosen = _filters(request)
-    listed = await posts.list_open_posts(
-        hood,
-        viewer=account,
-        kind=chosen["kind"] or None,
-        category=chosen["category"] or None,
-        starts_between=_window(chosen["when"], renderer.zone),
-        flexible_only=chosen["when"] == "flexible",
-        limit=100,
-    )
+    # Both kinds show their newest few; filtering on one kind shows more of it.
+    kinds = [chosen["kind"]] if chosen["kind"] else [PostKind.REQUEST, PostKind.OFFER]
+    limit = FILTERED if chosen["kind"] else PER_SECTION
+    listed: list = []
+    more: dict[str, bool] = {}
+    for kind in kinds:
+        found = await posts.list_open_posts(
+            hood,
+            viewer=account,
+            kind=kind,
+            category=chosen["category"] or None,
+            starts_between=_window(chosen["when"], renderer.zone),
+            flexible_only=chosen["when"] == "flexible",
+            limit=limit + 1,
+        )
+        more[kind] = len(found) > limit
+        listed.extend(found[:limit])
     cards = await build_cards(listed, locale)
     description_lang = (
         locale if locale in hood.description else next(iter(hood.description), locale)
@@ -75,6 +87,7 @@ async def neighbourhood(request: Request) -> Response:
             "requests": [c for c in cards if c.kind == PostKind.REQUEST],
             "offers": [c for c in cards if c.kind == PostKind.OFFER],
             "filters": chosen,
+            "more": more,
             "filtered": any(chosen.values()),
             "categories": CATEGORIES,
             "following": following,

@@ -29,6 +29,7 @@ from node.services.permissions import (
 from node.states import POST_GRAPH, OfferStatus, PostStatus
 from node.text import sanitise_html
 from web.forms import field_error, read_form
+from web.page_cache import for_anonymous
 from web.pages.cards import build_cards
 from web.pages.remote_follow import form_headers
 from web.session import viewer
@@ -183,6 +184,7 @@ def _next_statuses(post: HelpPost) -> list[PostStatus]:
     return [target for target in order if POST_GRAPH.allows(current, target)]
 
 
+@for_anonymous
 async def show(request: Request) -> Response:
     post = await posts.get_post(request.path_params["post_id"], viewer(request))
     return await _page(request, post)

@@ -8,6 +8,7 @@ from node.errors import NotFound
 from node.models import Account, HelpPost, Organisation
 from node.services.visibility import visible_posts_filter
 from node.states import PostStatus
+from web.page_cache import for_anonymous
 from web.pages.cards import build_cards
 from web.pages.feeds import feed_links
 from web.pages.remote_follow import form_headers
@@ -31,6 +32,7 @@ def _description(texts: dict[str, str], locale: str) -> tuple[str, str]:
     return texts.get(lang, ""), lang
 
 
+@for_anonymous
 async def person(request: Request) -> Response:
     account = await Account.get_or_none(username=request.path_params["username"], is_active=True)
     if account is None:
@@ -53,6 +55,7 @@ async def person(request: Request) -> Response:
     )
 
 
+@for_anonymous
 async def organisation(request: Request) -> Response:
     org = await Organisation.get_or_none(slug=request.path_params["slug"])
     if org is None:
