@@ -992,6 +992,7 @@ async def prepare(
     env = node_env(
         NABUUR_DATABASE_URL=url,
         NABUUR_ADMIN_PASSWORD=secrets.token_urlsafe(18),
+        NABUUR_PAGE_CACHE_SECONDS=str(args.page_cache),
         PYTHONPATH=str(REPO),
     )
     nabuur = str(VENV_BIN / "nabuur")
@@ -1312,6 +1313,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=0.2,
         metavar="SHARE",
         help="what counts as idle, a share of all cores (default 0.2)",
+    )
+    parser.add_argument(
+        "--page-cache",
+        type=int,
+        default=10,
+        help="NABUUR_PAGE_CACHE_SECONDS of the node (default 10, as shipped; 0 renders every page)",
     )
     parser.add_argument("--seed", type=int, default=20260, help="random seed of the data")
     parser.add_argument(
