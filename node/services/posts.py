@@ -370,6 +370,56 @@ async def list_open_posts(
     )
 
 
+# What a listing shows of a post: no keys or hashes of the author come along.
+CARD_FIELDS = {
+    "id": "id",
+    "kind": "kind",
+    "status": "status",
+    "category": "category",
+    "title": "title",
+    "description": "description",
+    "language": "language",
+    "translations": "translations",
+    "starts_at": "starts_at",
+    "area_hint": "area_hint",
+    "helpers_needed": "helpers_needed",
+    "on_behalf_label": "on_behalf_label",
+    "author_name": "author__display_name",
+    "organisation_name": "organisation__name",
+    "neighbourhood_name": "neighbourhood__name",
+}
+
+
+async def open_card_rows(
+    neighbourhood: Neighbourhood | None,
+    viewer: Account | None,
+    *,
+    kind: str | None = None,
+    category: str | None = None,
+    starts_between: tuple[datetime, datetime] | None = None,
+    flexible_only: bool = False,
+    limit: int = 50,
+) -> list[dict]:
+    """Like `list_open_posts`, as plain rows of what a card shows (a listing's fast path)."""
+    query = HelpPost.filter(
+        await visible_posts_filter(viewer),
+        status__in=[PostStatus.OPEN, PostStatus.MATCHED],
+    )
+    if neighbourhood is not None:
+        query = query.filter(neighbourhood_id=neighbourhood.id)
+    if kind:
+        query = query.filter(kind=_choice("kind", kind, PostKind))
+    if category:
+        if category not in BY_SLUG:
+            raise InvalidInput("category", N_("choose one of the categories"))
+        query = query.filter(category=category)
+    if starts_between is not None:
+        query = query.filter(starts_at__gte=starts_between[0], starts_at__lt=starts_between[1])
+    elif flexible_only:
+        query = query.filter(starts_at=None)
+    return await query.order_by("-created_at").limit(limit).values(**CARD_FIELDS)
+
+
 async def open_counts(viewer: Account | None) -> dict[int, int]:
     """Open posts per neighbourhood id that `viewer` may see."""
     rows = (

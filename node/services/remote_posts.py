@@ -71,7 +71,7 @@ async def nearby(hood: Neighbourhood | None, *, limit: int = 20) -> list[RemoteP
         await RemotePost.filter(finished=False)
         .order_by("-published_at")
         .limit(limit * 5)
-        .prefetch_related("actor")
+        .select_related("actor")
     )
     if hood is not None and hood.centre_lat is not None and hood.centre_lon is not None:
         posts = [

@@ -28,6 +28,38 @@ class PostCard:
     on_behalf_label: str | None
 
 
+async def cards_from_rows(rows: list[dict], locale: str) -> list[PostCard]:
+    """Cards from `posts.open_card_rows` rows (no model objects: listings are hot)."""
+    accepted = await accepted_counts([row["id"] for row in rows])
+    cards = []
+    for row in rows:
+        other = (row["translations"] or {}).get(locale)
+        if other and locale != row["language"]:
+            title, description, language = other["title"], other.get("description", ""), locale
+        else:
+            title, description, language = row["title"], row["description"], row["language"]
+        cards.append(
+            PostCard(
+                id=str(row["id"]),
+                kind=row["kind"],
+                status=row["status"],
+                category=row["category"],
+                title=title,
+                description=description,
+                language=language,
+                starts_at=row["starts_at"],
+                neighbourhood_name=row["neighbourhood_name"],
+                area_hint=row["area_hint"],
+                helpers_needed=row["helpers_needed"],
+                slots_left=max(row["helpers_needed"] - accepted.get(row["id"], 0), 0),
+                author_name=row["author_name"],
+                organisation_name=row["organisation_name"],
+                on_behalf_label=row["on_behalf_label"],
+            )
+        )
+    return cards
+
+
 async def build_cards(
     posts: list[HelpPost], locale: str, accepted: dict | None = None
 ) -> list[PostCard]:

@@ -5,7 +5,7 @@ from starlette.responses import Response
 
 from node.services import neighbourhoods, posts, remote_posts
 from web.page_cache import for_anonymous
-from web.pages.cards import build_cards
+from web.pages.cards import cards_from_rows
 
 NEWEST = 10
 
@@ -16,7 +16,7 @@ async def home(request: Request) -> Response:
     locale = renderer.locale_for(request)
     hoods = await neighbourhoods.list_neighbourhoods()
     counts = await posts.open_counts(viewer=None)
-    newest = await posts.list_open_posts(None, viewer=None, limit=NEWEST)
+    newest = await posts.open_card_rows(None, viewer=None, limit=NEWEST)
     for hood in hoods:
         hood.open_count = counts.get(hood.id, 0)
     return await renderer.render(
@@ -24,7 +24,7 @@ async def home(request: Request) -> Response:
         "home.html",
         {
             "neighbourhoods": hoods,
-            "cards": await build_cards(newest, locale),
+            "cards": await cards_from_rows(newest, locale),
             "nearby": await remote_posts.nearby(None),
         },
     )

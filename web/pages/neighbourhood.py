@@ -15,7 +15,7 @@ from node.taxonomy import BY_SLUG, CATEGORIES
 from node.timeutil import utcnow
 from web.forms import read_form
 from web.page_cache import for_anonymous
-from web.pages.cards import build_cards
+from web.pages.cards import cards_from_rows
 from web.pages.feeds import feed_links
 from web.pages.remote_follow import form_headers
 from web.session import viewer
@@ -61,7 +61,7 @@ async def neighbourhood(request: Request) -> Response:
     listed: list = []
     more: dict[str, bool] = {}
     for kind in kinds:
-        found = await posts.list_open_posts(
+        found = await posts.open_card_rows(
             hood,
             viewer=account,
             kind=kind,
@@ -72,7 +72,7 @@ async def neighbourhood(request: Request) -> Response:
         )
         more[kind] = len(found) > limit
         listed.extend(found[:limit])
-    cards = await build_cards(listed, locale)
+    cards = await cards_from_rows(listed, locale)
     description_lang = (
         locale if locale in hood.description else next(iter(hood.description), locale)
     )
