@@ -65,20 +65,56 @@ def _km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 6371.0 * math.hypot(x, y)
 
 
-async def nearby(hood: Neighbourhood | None, *, limit: int = 20) -> list[RemotePost]:
+@dataclass(frozen=True, slots=True)
+class NearbyPost:
+    """What a page shows of a remote post: read as plain columns, no model objects."""
+
+    kind: str
+    title: str
+    language: str
+    url: str | None
+    place_name: str
+    starts_at: datetime | None
+    handle: str
+
+
+async def nearby(hood: Neighbourhood | None, *, limit: int = 20) -> list[NearbyPost]:
     """Open remote posts, newest first; near `hood` when both have coordinates."""
-    posts = (
+    rows = (
         await RemotePost.filter(finished=False)
         .order_by("-published_at")
         .limit(limit * 5)
-        .select_related("actor")
+        .values(
+            "kind",
+            "title",
+            "language",
+            "url",
+            "place_name",
+            "starts_at",
+            "latitude",
+            "longitude",
+            username="actor__username",
+            domain="actor__domain",
+            actor_uri="actor__uri",
+        )
     )
     if hood is not None and hood.centre_lat is not None and hood.centre_lon is not None:
-        posts = [
-            p
-            for p in posts
-            if p.latitude is None
-            or p.longitude is None
-            or _km(hood.centre_lat, hood.centre_lon, p.latitude, p.longitude) <= NEARBY_KM
+        rows = [
+            row
+            for row in rows
+            if row["latitude"] is None
+            or row["longitude"] is None
+            or _km(hood.centre_lat, hood.centre_lon, row["latitude"], row["longitude"]) <= NEARBY_KM
         ]
-    return posts[:limit]
+    return [
+        NearbyPost(
+            kind=row["kind"],
+            title=row["title"],
+            language=row["language"],
+            url=row["url"],
+            place_name=row["place_name"],
+            starts_at=row["starts_at"],
+            handle=f"@{row['username']}@{row['domain']}" if row["username"] else row["actor_uri"],
+        )
+        for row in rows[:limit]
+    ]
