@@ -9,7 +9,7 @@ import pytest
 
 from node.errors import NotFound
 from node.models import Account, HelpPost, Neighbourhood
-from node.services import follows, posts, responses
+from node.services import follows, listings, posts, responses
 from node.services.permissions import can_see_private_location
 from node.states import PostStatus
 from tests import factories
@@ -29,7 +29,7 @@ async def author(database: str) -> Account:
 
 async def _sees(viewer: Account | None, post: HelpPost) -> bool:
     """Whether `viewer` gets the post both directly and in the listing, checked to agree."""
-    listed = post.id in {p.id for p in await posts.list_open_posts(None, viewer)}
+    listed = post.id in {p.id for p in await listings.list_open_posts(None, viewer)}
     try:
         await posts.get_post(str(post.id), viewer)
     except NotFound:
@@ -139,11 +139,11 @@ async def test_listing_shows_open_and_matched_posts_only(
     await posts.change_status(author, done, PostStatus.DONE)
     elsewhere = await factories.post(author, other_hood, now=NOW)
 
-    listed = {p.id for p in await posts.list_open_posts(hood, None)}
+    listed = {p.id for p in await listings.list_open_posts(hood, None)}
     assert listed == {open_post.id, offer_post.id, matched.id}
-    everywhere = {p.id for p in await posts.list_open_posts(None, None)}
+    everywhere = {p.id for p in await listings.list_open_posts(None, None)}
     assert everywhere == listed | {elsewhere.id}
-    offers = await posts.list_open_posts(hood, None, kind="offer")
+    offers = await listings.list_open_posts(hood, None, kind="offer")
     assert [p.id for p in offers] == [offer_post.id]
 
 

@@ -1,4 +1,7 @@
-"""Help requests and offers: publishing, status changes, expiry and listings."""
+"""Help requests and offers: publishing, editing, status changes and expiry.
+
+Listings are in `node.services.listings`.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +10,6 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-
-from tortoise.functions import Count
 
 from node import db, events, validation
 from node.errors import Conflict, InvalidFields, InvalidInput, NotFound, PermissionDenied
@@ -24,7 +25,7 @@ from node.models import (
 )
 from node.services.organisations import is_staff
 from node.services.permissions import can_manage_post, can_withdraw_post
-from node.services.visibility import can_view, visible_posts_filter
+from node.services.visibility import can_view
 from node.states import POST_GRAPH, OfferStatus, PostStatus
 from node.taxonomy import BY_SLUG
 from node.timeutil import as_utc, utcnow
@@ -334,98 +335,3 @@ async def expire_due_posts(now: datetime | None = None, batch: int = 200) -> int
         expired += len(due)
         if len(due) < batch:
             return expired
-
-
-async def list_open_posts(
-    neighbourhood: Neighbourhood | None,
-    viewer: Account | None,
-    *,
-    kind: str | None = None,
-    category: str | None = None,
-    starts_between: tuple[datetime, datetime] | None = None,
-    flexible_only: bool = False,
-    limit: int = 50,
-) -> list[HelpPost]:
-    """Open and matched posts `viewer` may see, newest first, optionally filtered."""
-    query = HelpPost.filter(
-        await visible_posts_filter(viewer),
-        status__in=[PostStatus.OPEN, PostStatus.MATCHED],
-    )
-    if neighbourhood is not None:
-        query = query.filter(neighbourhood_id=neighbourhood.id)
-    if kind:
-        query = query.filter(kind=_choice("kind", kind, PostKind))
-    if category:
-        if category not in BY_SLUG:
-            raise InvalidInput("category", N_("choose one of the categories"))
-        query = query.filter(category=category)
-    if starts_between is not None:
-        query = query.filter(starts_at__gte=starts_between[0], starts_at__lt=starts_between[1])
-    elif flexible_only:
-        query = query.filter(starts_at=None)
-    return (
-        await query.order_by("-created_at")
-        .limit(limit)
-        .select_related("organisation", "author", "neighbourhood")
-    )
-
-
-# What a listing shows of a post: no keys or hashes of the author come along.
-CARD_FIELDS = {
-    "id": "id",
-    "kind": "kind",
-    "status": "status",
-    "category": "category",
-    "title": "title",
-    "description": "description",
-    "language": "language",
-    "translations": "translations",
-    "starts_at": "starts_at",
-    "area_hint": "area_hint",
-    "helpers_needed": "helpers_needed",
-    "on_behalf_label": "on_behalf_label",
-    "author_name": "author__display_name",
-    "organisation_name": "organisation__name",
-    "neighbourhood_name": "neighbourhood__name",
-}
-
-
-async def open_card_rows(
-    neighbourhood: Neighbourhood | None,
-    viewer: Account | None,
-    *,
-    kind: str | None = None,
-    category: str | None = None,
-    starts_between: tuple[datetime, datetime] | None = None,
-    flexible_only: bool = False,
-    limit: int = 50,
-) -> list[dict]:
-    """Like `list_open_posts`, as plain rows of what a card shows (a listing's fast path)."""
-    query = HelpPost.filter(
-        await visible_posts_filter(viewer),
-        status__in=[PostStatus.OPEN, PostStatus.MATCHED],
-    )
-    if neighbourhood is not None:
-        query = query.filter(neighbourhood_id=neighbourhood.id)
-    if kind:
-        query = query.filter(kind=_choice("kind", kind, PostKind))
-    if category:
-        if category not in BY_SLUG:
-            raise InvalidInput("category", N_("choose one of the categories"))
-        query = query.filter(category=category)
-    if starts_between is not None:
-        query = query.filter(starts_at__gte=starts_between[0], starts_at__lt=starts_between[1])
-    elif flexible_only:
-        query = query.filter(starts_at=None)
-    return await query.order_by("-created_at").limit(limit).values(**CARD_FIELDS)
-
-
-async def open_counts(viewer: Account | None) -> dict[int, int]:
-    """Open posts per neighbourhood id that `viewer` may see."""
-    rows = (
-        await HelpPost.filter(await visible_posts_filter(viewer), status=PostStatus.OPEN)
-        .group_by("neighbourhood_id")
-        .annotate(n=Count("id"))
-        .values_list("neighbourhood_id", "n")
-    )
-    return dict(rows)

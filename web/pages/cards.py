@@ -29,7 +29,7 @@ class PostCard:
 
 
 async def cards_from_rows(rows: list[dict], locale: str) -> list[PostCard]:
-    """Cards from `posts.open_card_rows` rows (no model objects: listings are hot)."""
+    """Cards from `listings.open_card_rows` rows (no model objects: listings are hot)."""
     accepted = await accepted_counts([row["id"] for row in rows])
     cards = []
     for row in rows:

@@ -3,7 +3,7 @@
 from starlette.requests import Request
 from starlette.responses import Response
 
-from node.services import neighbourhoods, posts, remote_posts
+from node.services import listings, neighbourhoods, remote_posts
 from web.page_cache import for_anonymous
 from web.pages.cards import cards_from_rows
 
@@ -15,8 +15,8 @@ async def home(request: Request) -> Response:
     renderer = request.app.state.renderer
     locale = renderer.locale_for(request)
     hoods = await neighbourhoods.list_neighbourhoods()
-    counts = await posts.open_counts(viewer=None)
-    newest = await posts.open_card_rows(None, viewer=None, limit=NEWEST)
+    counts = await listings.open_counts(viewer=None)
+    newest = await listings.open_card_rows(None, viewer=None, limit=NEWEST)
     for hood in hoods:
         hood.open_count = counts.get(hood.id, 0)
     return await renderer.render(

@@ -10,7 +10,7 @@ from starlette.responses import RedirectResponse, Response
 from node import uris
 from node.errors import Conflict, NotFound
 from node.models import PostKind
-from node.services import follows, neighbourhoods, posts, remote_posts
+from node.services import follows, listings, neighbourhoods, remote_posts
 from node.taxonomy import BY_SLUG, CATEGORIES
 from node.timeutil import utcnow
 from web.forms import read_form
@@ -61,7 +61,7 @@ async def neighbourhood(request: Request) -> Response:
     listed: list = []
     more: dict[str, bool] = {}
     for kind in kinds:
-        found = await posts.open_card_rows(
+        found = await listings.open_card_rows(
             hood,
             viewer=account,
             kind=kind,

@@ -1,0 +1,122 @@
+"""Listings of open requests and offers: what neighbourhood, home and profile pages show."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from tortoise.functions import Count
+from tortoise.queryset import QuerySet
+
+from node.errors import InvalidInput
+from node.i18n import N_
+from node.models import Account, HelpPost, Neighbourhood, PostKind
+from node.services.visibility import visible_posts_filter
+from node.states import PostStatus
+from node.taxonomy import BY_SLUG
+
+# What a listing shows of a post: no keys or hashes of the author come along.
+CARD_FIELDS = {
+    "id": "id",
+    "kind": "kind",
+    "status": "status",
+    "category": "category",
+    "title": "title",
+    "description": "description",
+    "language": "language",
+    "translations": "translations",
+    "starts_at": "starts_at",
+    "area_hint": "area_hint",
+    "helpers_needed": "helpers_needed",
+    "on_behalf_label": "on_behalf_label",
+    "author_name": "author__display_name",
+    "organisation_name": "organisation__name",
+    "neighbourhood_name": "neighbourhood__name",
+}
+
+
+async def _open_posts(
+    neighbourhood: Neighbourhood | None,
+    viewer: Account | None,
+    *,
+    kind: str | None,
+    category: str | None,
+    starts_between: tuple[datetime, datetime] | None,
+    flexible_only: bool,
+    limit: int,
+) -> QuerySet[HelpPost]:
+    query = HelpPost.filter(
+        await visible_posts_filter(viewer),
+        status__in=[PostStatus.OPEN, PostStatus.MATCHED],
+    )
+    if neighbourhood is not None:
+        query = query.filter(neighbourhood_id=neighbourhood.id)
+    if kind:
+        if kind not in (PostKind.REQUEST, PostKind.OFFER):
+            raise InvalidInput("kind", N_("expected one of %(allowed)s"), allowed="request, offer")
+        query = query.filter(kind=kind)
+    if category:
+        if category not in BY_SLUG:
+            raise InvalidInput("category", N_("choose one of the categories"))
+        query = query.filter(category=category)
+    if starts_between is not None:
+        query = query.filter(starts_at__gte=starts_between[0], starts_at__lt=starts_between[1])
+    elif flexible_only:
+        query = query.filter(starts_at=None)
+    return query.order_by("-created_at").limit(limit)
+
+
+async def list_open_posts(
+    neighbourhood: Neighbourhood | None,
+    viewer: Account | None,
+    *,
+    kind: str | None = None,
+    category: str | None = None,
+    starts_between: tuple[datetime, datetime] | None = None,
+    flexible_only: bool = False,
+    limit: int = 50,
+) -> list[HelpPost]:
+    """Open and matched posts `viewer` may see, newest first, optionally filtered."""
+    query = await _open_posts(
+        neighbourhood,
+        viewer,
+        kind=kind,
+        category=category,
+        starts_between=starts_between,
+        flexible_only=flexible_only,
+        limit=limit,
+    )
+    return await query.select_related("organisation", "author", "neighbourhood")
+
+
+async def open_card_rows(
+    neighbourhood: Neighbourhood | None,
+    viewer: Account | None,
+    *,
+    kind: str | None = None,
+    category: str | None = None,
+    starts_between: tuple[datetime, datetime] | None = None,
+    flexible_only: bool = False,
+    limit: int = 50,
+) -> list[dict]:
+    """The same posts as plain rows of what a card shows (a listing's fast path)."""
+    query = await _open_posts(
+        neighbourhood,
+        viewer,
+        kind=kind,
+        category=category,
+        starts_between=starts_between,
+        flexible_only=flexible_only,
+        limit=limit,
+    )
+    return await query.values(**CARD_FIELDS)
+
+
+async def open_counts(viewer: Account | None) -> dict[int, int]:
+    """Open posts per neighbourhood id that `viewer` may see."""
+    rows = (
+        await HelpPost.filter(await visible_posts_filter(viewer), status=PostStatus.OPEN)
+        .group_by("neighbourhood_id")
+        .annotate(n=Count("id"))
+        .values_list("neighbourhood_id", "n")
+    )
+    return dict(rows)
