@@ -47,10 +47,6 @@ def gettext(locale: str, message: str) -> str:
     return translations(locale).gettext(message)
 
 
-def ngettext(locale: str, singular: str, plural: str, n: int) -> str:
-    return translations(locale).ngettext(singular, plural, n)
-
-
 def parse_accept_language(header: str | None) -> list[str]:
     """Primary language tags from an Accept-Language header, best first.
 

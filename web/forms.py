@@ -37,7 +37,7 @@ class Form:
         return dict(self._first)
 
 
-async def read_form(request: Request, *, check_csrf: bool = True) -> Form:
+async def read_form(request: Request) -> Form:
     """The posted form, or an HTTP error: 413 too big, 415 not a form, 400 bad, 403 CSRF."""
     declared = request.headers.get("content-length")
     if declared is not None and (not declared.isdigit() or int(declared) > MAX_FORM_BYTES):
@@ -60,10 +60,11 @@ async def read_form(request: Request, *, check_csrf: bool = True) -> Form:
     except (UnicodeDecodeError, ValueError):
         raise HTTPException(400) from None
     form = Form([(key, value.replace("\x00", "")) for key, value in pairs])
-    # Something may change: pages kept for anonymous visitors are rendered afresh.
-    request.app.state.page_cache.clear()
-    if check_csrf and not csrf.is_valid(request, form.get(csrf.FIELD)):
+    if not csrf.is_valid(request, form.get(csrf.FIELD)):
         raise HTTPException(403, detail="csrf")
+    # Something may change: pages kept for anonymous visitors are rendered afresh (only
+    # for genuine forms, so forged posts cannot keep emptying the cache).
+    request.app.state.page_cache.clear()
     return form
 
 

@@ -13,7 +13,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime, format_time
-from babel.numbers import format_decimal
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup, escape
 from starlette.requests import Request
@@ -106,7 +105,6 @@ class Renderer:
         env.filters["clock"] = lambda value: format_time(
             value, "HH:mm", tzinfo=self.zone, locale=locale
         )
-        env.filters["number"] = lambda value: format_decimal(value, locale=locale)
         env.filters["paragraphs"] = paragraphs
         return env
 

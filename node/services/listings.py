@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from tortoise.functions import Count
 from tortoise.queryset import QuerySet
@@ -38,15 +39,22 @@ async def _open_posts(
     neighbourhood: Neighbourhood | None,
     viewer: Account | None,
     *,
-    kind: str | None,
-    category: str | None,
-    starts_between: tuple[datetime, datetime] | None,
-    flexible_only: bool,
-    limit: int,
+    kind: str | None = None,
+    category: str | None = None,
+    starts_between: tuple[datetime, datetime] | None = None,
+    flexible_only: bool = False,
+    limit: int = 50,
+    **match: object,
 ) -> QuerySet[HelpPost]:
+    """Open and matched posts `viewer` may see, newest first.
+
+    Filters: `kind`, `category`, a start time in `starts_between` or none at all
+    (`flexible_only`), and column values in `match` (e.g. `organisation_id=3`).
+    """
     query = HelpPost.filter(
         await visible_posts_filter(viewer),
         status__in=[PostStatus.OPEN, PostStatus.MATCHED],
+        **match,
     )
     if neighbourhood is not None:
         query = query.filter(neighbourhood_id=neighbourhood.id)
@@ -66,48 +74,18 @@ async def _open_posts(
 
 
 async def list_open_posts(
-    neighbourhood: Neighbourhood | None,
-    viewer: Account | None,
-    *,
-    kind: str | None = None,
-    category: str | None = None,
-    starts_between: tuple[datetime, datetime] | None = None,
-    flexible_only: bool = False,
-    limit: int = 50,
+    neighbourhood: Neighbourhood | None, viewer: Account | None, **filters: Any
 ) -> list[HelpPost]:
-    """Open and matched posts `viewer` may see, newest first, optionally filtered."""
-    query = await _open_posts(
-        neighbourhood,
-        viewer,
-        kind=kind,
-        category=category,
-        starts_between=starts_between,
-        flexible_only=flexible_only,
-        limit=limit,
-    )
+    """The posts of `_open_posts` as models, with author, organisation and neighbourhood."""
+    query = await _open_posts(neighbourhood, viewer, **filters)
     return await query.select_related("organisation", "author", "neighbourhood")
 
 
 async def open_card_rows(
-    neighbourhood: Neighbourhood | None,
-    viewer: Account | None,
-    *,
-    kind: str | None = None,
-    category: str | None = None,
-    starts_between: tuple[datetime, datetime] | None = None,
-    flexible_only: bool = False,
-    limit: int = 50,
+    neighbourhood: Neighbourhood | None, viewer: Account | None, **filters: Any
 ) -> list[dict]:
-    """The same posts as plain rows of what a card shows (a listing's fast path)."""
-    query = await _open_posts(
-        neighbourhood,
-        viewer,
-        kind=kind,
-        category=category,
-        starts_between=starts_between,
-        flexible_only=flexible_only,
-        limit=limit,
-    )
+    """The posts of `_open_posts` as plain rows of what a card shows (listings are hot)."""
+    query = await _open_posts(neighbourhood, viewer, **filters)
     return await query.values(**CARD_FIELDS)
 
 

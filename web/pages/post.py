@@ -7,6 +7,7 @@ to them and to accepted helpers.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -205,38 +206,35 @@ def _login_first(post: HelpPost) -> RedirectResponse:
     return RedirectResponse(f"/login?next={uris.post(post.id)}", status_code=303)
 
 
-async def offer(request: Request) -> Response:
+async def _respond(
+    request: Request,
+    write: Callable[[Account, HelpPost, str], Awaitable[object]],
+    field: str,
+    done: str,
+) -> Response:
+    """Post a response with `write` (offer or comment); errors go back to the form `field`."""
     form = await read_form(request)
     account, post = await _acting(request)
     if account is None:
         return _login_first(post)
     try:
-        await responses.offer_help(account, post, form.get("body"))
+        await write(account, post, form.get("body"))
     except InvalidInput as exc:
         locale = request.app.state.renderer.locale_for(request)
-        errors = {"offer_body": field_error(locale, exc)}
-        values = {"offer_body": form.get("body")}
+        errors = {field: field_error(locale, exc)}
+        values = {field: form.get("body")}
         return await _page(request, post, errors=errors, values=values, status_code=400)
     except Conflict:
         return _back(post, "problem=conflict")
-    return _back(post, "done=offered", "#responses")
+    return _back(post, f"done={done}", "#responses")
+
+
+async def offer(request: Request) -> Response:
+    return await _respond(request, responses.offer_help, "offer_body", "offered")
 
 
 async def comment(request: Request) -> Response:
-    form = await read_form(request)
-    account, post = await _acting(request)
-    if account is None:
-        return _login_first(post)
-    try:
-        await responses.add_comment(account, post, form.get("body"))
-    except InvalidInput as exc:
-        locale = request.app.state.renderer.locale_for(request)
-        errors = {"comment_body": field_error(locale, exc)}
-        values = {"comment_body": form.get("body")}
-        return await _page(request, post, errors=errors, values=values, status_code=400)
-    except Conflict:
-        return _back(post, "problem=conflict")
-    return _back(post, "done=commented", "#responses")
+    return await _respond(request, responses.add_comment, "comment_body", "commented")
 
 
 async def _response_of(post: HelpPost, response_id: str) -> PostResponse:

@@ -5,26 +5,18 @@ from starlette.responses import Response
 
 from node import uris
 from node.errors import NotFound
-from node.models import Account, HelpPost, Organisation
-from node.services.visibility import visible_posts_filter
-from node.states import PostStatus
+from node.models import Account, Organisation
+from node.services import listings
 from web.page_cache import for_anonymous
-from web.pages.cards import build_cards
+from web.pages.cards import cards_from_rows
 from web.pages.feeds import feed_links
 from web.pages.remote_follow import form_headers
 
-LISTED = (PostStatus.OPEN, PostStatus.MATCHED)
 
-
-async def _cards(request: Request, **filters: object) -> list:
+async def _cards(request: Request, **match: object) -> list:
     locale = request.app.state.renderer.locale_for(request)
-    posts = (
-        await HelpPost.filter(await visible_posts_filter(None), status__in=LISTED, **filters)
-        .order_by("-created_at")
-        .limit(50)
-        .select_related("organisation", "author", "neighbourhood")
-    )
-    return await build_cards(posts, locale)
+    rows = await listings.open_card_rows(None, None, limit=50, **match)
+    return await cards_from_rows(rows, locale)
 
 
 def _description(texts: dict[str, str], locale: str) -> tuple[str, str]:
