@@ -34,12 +34,10 @@ import contextlib
 import json
 import os
 import secrets
-import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import textwrap
 import time
 from dataclasses import dataclass
@@ -58,6 +56,7 @@ from tests.benchmarks.inbox import (  # noqa: E402
     pg_admin,
     proc_status,
     reset_peak_rss,
+    run_backends,
     run_checked,
     start_py_spy,
     stop_py_spy,
@@ -559,31 +558,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def _interrupted(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt  # so that `timeout` or `kill` still stops the worker, drops the DB
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _interrupted)
     backends = ("sqlite", "postgres") if args.backend == "both" else (args.backend,)
-    workdir = Path(tempfile.mkdtemp(prefix="nabuur-fanout-"))
-    results: list[ShapeResult] = []
-    failed = False
-    try:
-        for backend in backends:
-            try:
-                results += asyncio.run(run_backend(backend, args, workdir))
-            except (RuntimeError, OSError, sqlite3.Error, asyncpg.PostgresError) as exc:
-                print(f"!! {backend}: {exc}", file=sys.stderr)
-                failed = True
-    except KeyboardInterrupt:
-        failed = True
-    finally:
-        if args.keep:
-            print(f"work directory kept: {workdir}")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
+    per_backend, failed = run_backends(
+        backends,
+        "nabuur-fanout-",
+        args.keep,
+        lambda backend, workdir: asyncio.run(run_backend(backend, args, workdir)),
+    )
+    results: list[ShapeResult] = [result for shapes in per_backend for result in shapes]
     if results:
         print()
         print(f"hosts={args.hosts} followers={args.followers} cores={os.cpu_count()}")

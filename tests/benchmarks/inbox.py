@@ -37,10 +37,11 @@ import tempfile
 import textwrap
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 import aiohttp
 import asyncpg
@@ -65,6 +66,9 @@ DONE_STATUSES = ("processed", "ignored", "rejected")  # the worker has finished 
 
 
 # --- small helpers -------------------------------------------------------------------------
+
+
+T = TypeVar("T")
 
 
 def free_port() -> int:
@@ -870,30 +874,48 @@ def _interrupted(signum: int, frame: object) -> None:
     raise KeyboardInterrupt  # so that `timeout` or `kill` still stops the node and drops the DB
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+def run_backends(
+    backends: Iterable[str],
+    prefix: str,
+    keep: bool,
+    run: Callable[[str, Path], T],
+) -> tuple[list[T], bool]:
+    """`run(backend, workdir)` for each backend in a temporary work directory.
+
+    Returns the results and whether anything failed; a backend that raises is reported
+    and skipped, SIGTERM stops the run like Ctrl+C, and the directory goes unless `keep`.
+    """
     signal.signal(signal.SIGTERM, _interrupted)
-    backends = ("sqlite", "postgres") if args.backend == "both" else (args.backend,)
-    workdir = Path(tempfile.mkdtemp(prefix="nabuur-bench-"))
-    results: list[Result] = []
+    workdir = Path(tempfile.mkdtemp(prefix=prefix))
+    results: list[T] = []
     failed = False
     try:
         for backend in backends:
             try:
-                result = asyncio.run(run_backend(backend, args, workdir))
+                results.append(run(backend, workdir))
             except (RuntimeError, OSError, sqlite3.Error, asyncpg.PostgresError) as exc:
                 print(f"!! {backend}: {exc}", file=sys.stderr)
                 failed = True
-                continue
-            results.append(result)
-            print(result.table(), flush=True)
     except KeyboardInterrupt:
         failed = True
     finally:
-        if args.keep:
+        if keep:
             print(f"work directory kept: {workdir}")
         else:
             shutil.rmtree(workdir, ignore_errors=True)
+    return results, failed
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    backends = ("sqlite", "postgres") if args.backend == "both" else (args.backend,)
+
+    def one(backend: str, workdir: Path) -> Result:
+        result = asyncio.run(run_backend(backend, args, workdir))
+        print(result.table(), flush=True)
+        return result
+
+    results, failed = run_backends(backends, "nabuur-bench-", args.keep, one)
     if results:
         print()
         print(f"n={args.n} actors={args.actors} concurrency={args.concurrency} (keys cached)")

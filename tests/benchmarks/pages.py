@@ -59,12 +59,9 @@ import random
 import resource
 import secrets
 import shutil
-import signal
 import socket
-import sqlite3
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from collections import Counter
@@ -74,7 +71,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import aiohttp
-import asyncpg
 
 REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:  # run as a script: make `tests.benchmarks` importable
@@ -88,6 +84,7 @@ from tests.benchmarks.inbox import (  # noqa: E402
     node_env,
     percentile,
     pg_admin,
+    run_backends,
     run_checked,
     start_py_spy,
     stop_py_spy,
@@ -1356,32 +1353,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def _interrupted(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt  # so that `timeout` or `kill` still stops the node and drops the DB
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _interrupted)
-    workdir = Path(tempfile.mkdtemp(prefix="nabuur-pages-"))
     rows: list[Row] = []
-    failed = False
-    try:
-        wrk = find_wrk(args.loader)
-        for backend in args.backends:
-            try:
-                if not asyncio.run(run_backend(backend, args, workdir, wrk, rows)):
-                    failed = True
-            except (RuntimeError, OSError, sqlite3.Error, asyncpg.PostgresError) as exc:
-                print(f"!! {backend}: {exc}", file=sys.stderr)
-                failed = True
-    except KeyboardInterrupt:
-        failed = True
-    finally:
-        if args.keep:
-            print(f"work directory kept: {workdir}")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
+    wrk = find_wrk(args.loader)
+    outcomes, failed = run_backends(
+        args.backends,
+        "nabuur-pages-",
+        args.keep,
+        lambda backend, workdir: asyncio.run(run_backend(backend, args, workdir, wrk, rows)),
+    )
+    failed = failed or not all(outcomes)
     if rows:
         print()
         print(
