@@ -40,6 +40,19 @@ def nabuur(
     )
 
 
+def init_node(tmp_path: Path, url: str) -> None:
+    """`nabuur init` with the admin els, which must succeed."""
+    init = nabuur(
+        "init",
+        "--admin-username",
+        "els",
+        cwd=tmp_path,
+        database=url,
+        NABUUR_ADMIN_PASSWORD=GOOD_PASSWORD,
+    )
+    assert init.returncode == 0, init.stderr
+
+
 def assert_one_line_error(result: subprocess.CompletedProcess[str], *words: str) -> None:
     assert result.returncode != 0
     lines = result.stderr.strip().splitlines()
@@ -243,15 +256,7 @@ def test_unreachable_postgres_is_one_line(tmp_path: Path) -> None:
 
 def test_block_and_unblock(tmp_path: Path, empty_database_url: str) -> None:
     url = empty_database_url
-    init = nabuur(
-        "init",
-        "--admin-username",
-        "els",
-        cwd=tmp_path,
-        database=url,
-        NABUUR_ADMIN_PASSWORD=GOOD_PASSWORD,
-    )
-    assert init.returncode == 0, init.stderr
+    init_node(tmp_path, url)
     assert_one_line_error(nabuur("block", "not a domain", cwd=tmp_path, database=url), "domain")
     assert nabuur("block", "spam.example", cwd=tmp_path, database=url).returncode == 0
     assert nabuur("unblock", "spam.example", cwd=tmp_path, database=url).returncode == 0
@@ -264,15 +269,7 @@ def test_block_and_unblock(tmp_path: Path, empty_database_url: str) -> None:
 
 def test_worker_works_the_queues_and_stops_on_signal(tmp_path: Path) -> None:
     url = f"sqlite://{tmp_path}/node.sqlite3"
-    init = nabuur(
-        "init",
-        "--admin-username",
-        "els",
-        cwd=tmp_path,
-        database=url,
-        NABUUR_ADMIN_PASSWORD=GOOD_PASSWORD,
-    )
-    assert init.returncode == 0, init.stderr
+    init_node(tmp_path, url)
     # A follow of an actor nobody answers for: the worker tries, and tries again later.
     assert nabuur("follow", "http://127.0.0.1:9/actor", cwd=tmp_path, database=url).returncode == 0
     env = {k: v for k, v in os.environ.items() if not k.startswith("NABUUR_")}
@@ -311,15 +308,7 @@ def test_worker_works_the_queues_and_stops_on_signal(tmp_path: Path) -> None:
 
 def test_invite_prints_a_sign_up_link(tmp_path: Path, empty_database_url: str) -> None:
     url = empty_database_url
-    init = nabuur(
-        "init",
-        "--admin-username",
-        "els",
-        cwd=tmp_path,
-        database=url,
-        NABUUR_ADMIN_PASSWORD=GOOD_PASSWORD,
-    )
-    assert init.returncode == 0, init.stderr
+    init_node(tmp_path, url)
     made = nabuur("invite", "--uses", "3", cwd=tmp_path, database=url, NABUUR_SIGNUPS="invitation")
     assert made.returncode == 0, made.stderr
     assert "usable 3 times" in made.stdout
