@@ -19,9 +19,11 @@ FIELD = "csrf_token"
 def token(request: Request) -> str:
     state = request.state
     state.csrf_used = True
-    message = f"{state.csrf_seed}|{state.session_token or ''}".encode()
-    digest = hmac.new(state.csrf_key, message, hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+    if state.csrf_token is None:  # a page has several forms; one HMAC serves them all
+        message = f"{state.csrf_seed}|{state.session_token or ''}".encode()
+        digest = hmac.new(state.csrf_key, message, hashlib.sha256).digest()
+        state.csrf_token = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+    return state.csrf_token
 
 
 def is_valid(request: Request, submitted: str | None) -> bool:

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from http.cookies import SimpleCookie
 from typing import Any
 
 from starlette.datastructures import MutableHeaders
-from starlette.requests import Request
+from starlette.requests import Request, cookie_parser
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -29,14 +28,10 @@ CSRF_SEED_BYTES = 24
 
 
 def _cookies(scope: Scope) -> dict[str, str]:
+    # Starlette's own parser, as Request.cookies uses: lenient with malformed headers.
     for name, value in scope["headers"]:
         if name == b"cookie":
-            jar: SimpleCookie = SimpleCookie()
-            try:
-                jar.load(value.decode("latin-1"))
-            except Exception:  # a malformed Cookie header is treated as no cookies
-                return {}
-            return {key: morsel.value for key, morsel in jar.items()}
+            return cookie_parser(value.decode("latin-1"))
     return {}
 
 
@@ -82,6 +77,7 @@ class SessionMiddleware:
             secrets.token_urlsafe(CSRF_SEED_BYTES) if state["csrf_seed_new"] else seed
         )
         state["csrf_used"] = False
+        state["csrf_token"] = None  # computed once, when a form first asks for it
         state["csrf_key"] = await self.csrf_key()
 
         async def send_with_cookie(message: Message) -> None:
@@ -114,6 +110,7 @@ def renew_csrf_seed(request: Request, response: Response, settings: Settings) ->
     seed = secrets.token_urlsafe(CSRF_SEED_BYTES)
     request.state.csrf_seed = seed
     request.state.csrf_seed_new = False
+    request.state.csrf_token = None
     response.set_cookie(CSRF_COOKIE, seed, **cookie_options(settings, None))
 
 
