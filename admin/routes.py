@@ -1,8 +1,9 @@
-"""Routes of the organisation and moderation dashboard, mounted under /admin.
+"""Routes of node administration and the organisation dashboard, mounted under /admin."""
 
-Empty until the dashboard is built: the mount point is fixed so links can be planned.
-"""
+from pathlib import Path
 
 from starlette.routing import BaseRoute
+
+TEMPLATES_DIR = Path(__file__).parent / "templates"
 
 routes: list[BaseRoute] = []

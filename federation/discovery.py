@@ -14,7 +14,8 @@ from starlette.responses import JSONResponse, Response
 
 from node import __version__, uris
 from node.config import Settings
-from node.models import Account, HelpPost, Neighbourhood, Organisation
+from node.models import Account, HelpPost, Neighbourhood
+from node.services import local_actors, node_profile
 from node.timeutil import utcnow
 
 JRD = "application/jrd+json"
@@ -25,17 +26,9 @@ NODEINFO_SCHEMAS = {
 }
 
 
-async def actor_path_for_handle(settings: Settings, name: str) -> str | None:
-    """The path of the local actor called `name`, or None."""
-    if name == settings.domain:
-        return uris.INSTANCE_ACTOR
-    if await Account.exists(username=name, is_active=True):
-        return uris.account(name)
-    if await Neighbourhood.exists(slug=name):
-        return uris.neighbourhood(name)
-    if await Organisation.exists(slug=name):
-        return uris.organisation(name)
-    return None
+async def _path_for_name(settings: Settings, name: str) -> str | None:
+    actor = await local_actors.by_handle_name(settings, name)
+    return None if actor is None else local_actors.path(actor)
 
 
 async def _resolve_resource(settings: Settings, resource: str) -> tuple[str, str] | None:
@@ -44,7 +37,7 @@ async def _resolve_resource(settings: Settings, resource: str) -> tuple[str, str
         name, _, domain = resource[5:].lstrip("@").rpartition("@")
         if not name or domain.lower() != settings.domain.lower():
             return None
-        path = await actor_path_for_handle(settings, name.lower())
+        path = await _path_for_name(settings, name.lower())
         return (name.lower(), path) if path else None
     ref = uris.parse(settings, resource)
     if ref is None or ref.sub is not None:
@@ -52,7 +45,7 @@ async def _resolve_resource(settings: Settings, resource: str) -> tuple[str, str
     name = settings.domain if ref.kind == "instance" else ref.key
     if ref.kind not in ("account", "organisation", "neighbourhood", "instance"):
         return None
-    path = await actor_path_for_handle(settings, name)
+    path = await _path_for_name(settings, name)
     return (name, path) if path else None
 
 
@@ -109,13 +102,16 @@ async def nodeinfo(request: Request) -> Response:
     software: dict[str, str] = {"name": "nabuur", "version": __version__}
     if version == "2.1":
         software["homepage"] = settings.public_url + "/"
-    hoods = await Neighbourhood.all().order_by("name")
+    hoods = await Neighbourhood.filter(archived_at=None).order_by("name")
+    profile = await node_profile.load(settings)
+    description, _ = profile.text_in(profile.description, settings.default_language)
+    about = uris.absolute(settings, uris.ABOUT)
     body = {
         "version": version,
         "software": software,
         "protocols": ["activitypub"],
         "services": {"inbound": [], "outbound": []},
-        "openRegistrations": False,
+        "openRegistrations": profile.signups == "open",
         "usage": {
             "users": {
                 "total": await users.count(),
@@ -129,7 +125,12 @@ async def nodeinfo(request: Request) -> Response:
             "localPosts": await HelpPost.all().count(),
         },
         "metadata": {
-            "nodeName": settings.name,
+            "nodeName": profile.name,
+            # Where people look first (as Misskey and Pleroma publish them).
+            "nodeDescription": description,
+            "aboutUrl": about,
+            "rulesUrl": about + "#rules",
+            "maintainer": {"name": profile.name, "email": profile.contact_email or ""},
             "languages": list(settings.languages),
             "federationMode": settings.federation_mode,
             "neighbourhoods": [

@@ -25,8 +25,8 @@ from node.models import (
     OutgoingFollow,
     Visibility,
 )
+from node.services import local_actors, media, node_profile
 from node.services.follows import THIS_NODE, Target, target_lookup
-from node.services.remote_follows import local_actor_ref
 from node.services.responses import accepted_counts
 from node.states import FollowStatus, PostStatus
 
@@ -56,20 +56,24 @@ async def _actor_from_path(request: Request) -> tuple[Target | None, str]:
     return THIS_NODE, uris.INSTANCE_ACTOR
 
 
+async def document_of(settings: Settings, actor: Target) -> dict[str, Any]:
+    """The actor document of one of our actors, as served and as sent in an `Update`."""
+    if isinstance(actor, Account):
+        return serialize.person(settings, actor)
+    if isinstance(actor, Neighbourhood):
+        return serialize.group(settings, actor, await media.path_of(actor.icon_id))
+    if isinstance(actor, Organisation):
+        return serialize.organisation(settings, actor, await media.path_of(actor.icon_id))
+    profile = await node_profile.load(settings)
+    return serialize.instance(settings, await NodeSettings.get(id=1), profile.name)
+
+
 async def actor_document(request: Request) -> Response:
     settings: Settings = request.app.state.settings
     actor, _ = await _actor_from_path(request)
     if actor is None:
         return JSONResponse({"error": "no such actor"}, status_code=404)
-    if isinstance(actor, Account):
-        document = serialize.person(settings, actor)
-    elif isinstance(actor, Neighbourhood):
-        document = serialize.group(settings, actor)
-    elif isinstance(actor, Organisation):
-        document = serialize.organisation(settings, actor)
-    else:
-        document = serialize.instance(settings, await NodeSettings.get(id=1))
-    return activity_json(document)
+    return activity_json(await document_of(settings, actor))
 
 
 def _page_number(request: Request) -> int | None:
@@ -123,7 +127,7 @@ async def following(request: Request) -> Response:
     if actor is None:
         return JSONResponse({"error": "no such actor"}, status_code=404)
     collection_id = uris.absolute(settings, uris.following(path))
-    kind, key = local_actor_ref(actor)
+    kind, key = local_actors.ref(actor)
     query = OutgoingFollow.filter(local_kind=kind, local_key=key, status=FollowStatus.ACCEPTED)
     total = await query.count()
     page = _page_number(request)
@@ -140,7 +144,7 @@ async def outbox(request: Request) -> Response:
     if actor is None:
         return JSONResponse({"error": "no such actor"}, status_code=404)
     collection_id = uris.absolute(settings, uris.outbox(path))
-    kind, key = local_actor_ref(actor)
+    kind, key = local_actors.ref(actor)
     query = OutboxActivity.filter(actor_kind=kind, actor_key=key, public=True)
     total = await query.count()
     page = _page_number(request)

@@ -14,10 +14,9 @@ from datetime import timedelta
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
-from federation import conversations, outbox, publishing
+from federation import actor_updates, conversations, outbox, publishing
 from federation.actors import ActorUnavailable, actor_by_uri
 from federation.context import Federation
-from federation.local_actors import actor_path
 from federation.retry import backoff
 from federation.vocab import PUBLIC
 from node.errors import Conflict, NotFound
@@ -25,7 +24,7 @@ from node.models import (
     Event,
     Follow,
 )
-from node.services import remote_follows
+from node.services import local_actors, remote_follows
 from node.services.follows import THIS_NODE
 from node.states import FollowStatus
 from node.timeutil import utcnow
@@ -50,7 +49,7 @@ async def _remote(fed: Federation, uri: str):
 
 
 async def on_follow_requested(fed: Federation, payload: dict) -> str:
-    local = await remote_follows.load_local_actor(payload["local_kind"], payload["local_key"])
+    local = await local_actors.load(payload["local_kind"], payload["local_key"])
     target = await _remote(fed, payload["target_uri"])
     # One transaction: the Accept may come back before this function returns, and it must
     # find the follow it answers. Following twice is a Conflict: nothing is sent.
@@ -67,13 +66,13 @@ async def on_follow_requested(fed: Federation, payload: dict) -> str:
 
 
 async def on_unfollow_requested(fed: Federation, payload: dict) -> str:
-    local = await remote_follows.load_local_actor(payload["local_kind"], payload["local_key"])
+    local = await local_actors.load(payload["local_kind"], payload["local_key"])
     target = await _remote(fed, payload["target_uri"])
     row = await remote_follows.stop_outgoing_follow(local, target)
     follow = {
         "id": row.activity_uri,
         "type": "Follow",
-        "actor": fed.settings.public_url + actor_path(local),
+        "actor": fed.settings.public_url + local_actors.path(local),
         "object": PUBLIC if row.is_relay else target.uri,
     }
     await outbox.send_undo(fed, local, target, follow)
@@ -104,6 +103,8 @@ CONSUMERS: dict[str, Callable[[Federation, dict], Awaitable[str | None]]] = {
     "PostEdited": publishing.on_post_edited,
     "PostStatusChanged": publishing.on_post_status_changed,
     "OfferStatusChanged": conversations.on_offer_status_changed,
+    "ActorChanged": actor_updates.on_actor_changed,
+    "PartnerRemoved": publishing.on_partner_removed,
 }
 
 

@@ -13,7 +13,6 @@ from urllib.parse import urlsplit
 from tortoise.transactions import in_transaction
 
 from federation.context import Federation
-from federation.local_actors import actor_path
 from federation.vocab import AS_CONTEXT, PUBLIC
 from node import uris
 from node.models import (
@@ -22,9 +21,8 @@ from node.models import (
     OutboxActivity,
     RemoteActor,
 )
-from node.services import hosts
+from node.services import hosts, local_actors
 from node.services.follows import Target
-from node.services.remote_follows import local_actor_ref
 from node.timeutil import utcnow
 
 
@@ -42,7 +40,7 @@ async def enqueue(
     object_uri: str | None = None,
 ) -> OutboxActivity:
     """Store `activity` and one pending delivery per distinct inbox, in one transaction."""
-    kind, key = local_actor_ref(actor)
+    kind, key = local_actors.ref(actor)
     targets = sorted(set(inboxes))
     down = await hosts.unavailable_among(urlsplit(i).netloc.lower() for i in targets)
     targets = [i for i in targets if urlsplit(i).netloc.lower() not in down]
@@ -82,7 +80,7 @@ async def answer_follow(
 ) -> OutboxActivity:
     """Accept or Reject a remote Follow, addressed to the follower alone."""
     _, activity_id = new_activity_id(fed)
-    actor_id = uris.absolute(fed.settings, actor_path(target))
+    actor_id = uris.absolute(fed.settings, local_actors.path(target))
     activity = {
         "@context": AS_CONTEXT,
         "id": activity_id,
@@ -113,7 +111,7 @@ def follow_activity(
         "@context": AS_CONTEXT,
         "id": activity_id,
         "type": "Follow",
-        "actor": uris.absolute(fed.settings, actor_path(local)),
+        "actor": uris.absolute(fed.settings, local_actors.path(local)),
         "object": PUBLIC if relay else target.uri,
         "to": [target.uri],
     }
@@ -127,7 +125,7 @@ async def send_undo(
         "@context": AS_CONTEXT,
         "id": activity_id,
         "type": "Undo",
-        "actor": uris.absolute(fed.settings, actor_path(local)),
+        "actor": uris.absolute(fed.settings, local_actors.path(local)),
         "object": {k: v for k, v in undone.items() if k != "@context"},
         "to": [target.uri],
     }

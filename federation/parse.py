@@ -214,3 +214,18 @@ def parse_proposal(obj: object, actor_uri: str) -> RemotePostData:
         url=id_of(obj.get("url")) if is_http_url(id_of(obj.get("url"))) else note.id,
         published_at=_time(obj.get("published")),
     )
+
+
+MAX_MENTIONS = 20
+
+
+def mentions(obj: object) -> list[str]:
+    """The ids that an object's `Mention` tags point at (a bounded number)."""
+    if not isinstance(obj, dict):
+        return []
+    found = [
+        tag["href"]
+        for tag in as_list(obj.get("tag"))[:100]
+        if isinstance(tag, dict) and tag.get("type") == "Mention" and is_http_url(tag.get("href"))
+    ]
+    return list(dict.fromkeys(found))[:MAX_MENTIONS]

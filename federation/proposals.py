@@ -9,6 +9,8 @@ matched as `availableQuantity` 0, done as `finished: true`; the date window as
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -133,16 +135,47 @@ def render_content(settings: Settings, post: HelpPost, language: str, slots_left
     return "".join(parts)
 
 
+PARTNERS = N_("Together with %(partners)s")
+
+
+def _partners_line(partners: Sequence[Partner], language: str) -> str:
+    if not partners:
+        return ""
+    mentions = ", ".join(
+        f'<span class="h-card"><a href="{html.escape(p.uri)}" class="u-url mention">'
+        f"{html.escape(p.handle)}</a></span>"
+        for p in partners
+    )
+    text = translations(language if language in ("nl", "fr") else "en").gettext(PARTNERS)
+    return f"<p>{text % {'partners': mentions}}</p>"
+
+
 def _isoformat(value: datetime | None) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value else None
 
 
-def post_to_note(settings: Settings, post: HelpPost, slots_left: int) -> dict[str, Any]:
-    """The Note for `post` (needs `author`, `organisation` and `neighbourhood` loaded)."""
+@dataclass(frozen=True, slots=True)
+class Partner:
+    """A partner organisation named on a Note: its actor id and its handle."""
+
+    uri: str
+    handle: str
+
+
+def post_to_note(
+    settings: Settings, post: HelpPost, slots_left: int, partners: Sequence[Partner] = ()
+) -> dict[str, Any]:
+    """The Note for `post` (needs `author`, `organisation` and `neighbourhood` loaded).
+
+    Partner organisations are mentioned (a `Mention` tag, addressed in `cc`, and named in
+    the text), so their own node can show the request to their staff.
+    """
     note_id = uris.absolute(settings, uris.post(post.id))
     to, cc = audience(settings, post)
+    cc = [*cc, *(p.uri for p in partners if p.uri not in cc)]
     content_map = {
-        lang: render_content(settings, post, lang, slots_left) for lang in post.languages
+        lang: render_content(settings, post, lang, slots_left) + _partners_line(partners, lang)
+        for lang in post.languages
     }
     title, _, _ = post.text_in(post.language)
     hood = post.neighbourhood
@@ -179,6 +212,7 @@ def post_to_note(settings: Settings, post: HelpPost, slots_left: int) -> dict[st
         "tag": [
             {"type": "Hashtag", "name": f"#{post.category}"},
             {"type": "Hashtag", "name": "#nabuur"},
+            *({"type": "Mention", "href": p.uri, "name": p.handle} for p in partners),
         ],
         "purpose": post.kind,
         "publishes": intent,

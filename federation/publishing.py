@@ -16,6 +16,7 @@ from federation.context import Federation
 from federation.vocab import AS_CONTEXT, PUBLIC
 from node import uris
 from node.models import HelpPost, OutgoingFollow, Visibility
+from node.services import casework, remote_actors
 from node.services.follows import THIS_NODE
 from node.services.remote_follows import remote_followers
 from node.services.responses import accepted_counts
@@ -46,9 +47,31 @@ def _owner(post: HelpPost) -> Any:
     return post.organisation if post.organisation_id else post.author
 
 
+async def _partners(fed: Federation, post: HelpPost) -> list[proposals.Partner]:
+    found = []
+    for row in await casework.partners_of(post):
+        if row.organisation is not None:
+            path = uris.organisation(row.organisation.slug)
+            handle = f"@{row.organisation.slug}@{fed.settings.domain}"
+            found.append(proposals.Partner(uris.absolute(fed.settings, path), handle))
+        elif row.remote_actor is not None:
+            found.append(proposals.Partner(row.remote_actor.uri, row.remote_actor.handle))
+    return found
+
+
 async def _note(fed: Federation, post: HelpPost) -> dict[str, Any]:
     accepted = (await accepted_counts([post.id])).get(post.id, 0)
-    return proposals.post_to_note(fed.settings, post, max(post.helpers_needed - accepted, 0))
+    slots_left = max(post.helpers_needed - accepted, 0)
+    return proposals.post_to_note(fed.settings, post, slots_left, await _partners(fed, post))
+
+
+async def _partner_inboxes(post: HelpPost) -> list[str]:
+    """Partner organisations on other nodes hear of the request whoever follows it."""
+    return [
+        row.remote_actor.delivery_inbox
+        for row in await casework.partners_of(post)
+        if row.remote_actor is not None
+    ]
 
 
 def _activity(fed: Federation, kind: str, actor_url: str, obj: Any, note: dict) -> dict:
@@ -64,13 +87,16 @@ def _activity(fed: Federation, kind: str, actor_url: str, obj: Any, note: dict) 
     }
 
 
+def _embedded(obj: dict) -> dict:
+    return {k: v for k, v in obj.items() if k != "@context"}
+
+
 async def _send_to_followers(
     fed: Federation, post: HelpPost, kind: str, obj: dict, note: dict
 ) -> None:
     owner = _owner(post)
-    embedded = {k: v for k, v in obj.items() if k != "@context"}
-    activity = _activity(fed, kind, note["attributedTo"], embedded, note)
-    inboxes = await _inboxes(owner)
+    activity = _activity(fed, kind, note["attributedTo"], _embedded(obj), note)
+    inboxes = await _inboxes(owner) + await _partner_inboxes(post)
     if post.visibility == Visibility.PUBLIC:
         inboxes += await relay_inboxes()
     await outbox.enqueue(fed, owner, activity, inboxes, object_uri=note["id"])
@@ -149,6 +175,21 @@ async def on_post_edited(fed: Federation, payload: dict) -> str | None:
     note = await _note(fed, post)
     await _send_to_followers(fed, post, "Update", note, note)
     return f"Update of {note['id']} (edited)"
+
+
+async def on_partner_removed(fed: Federation, payload: dict) -> str | None:
+    """The former partner gets the Note as it is now, without its mention."""
+    post = await _load(payload["post_id"])
+    former = await remote_actors.by_uri(payload["actor_uri"])
+    if post is None or former is None or post.status in GONE:
+        return None
+    note = await _note(fed, post)
+    activity = _activity(fed, "Update", note["attributedTo"], _embedded(note), note)
+    activity["cc"] = [*activity["cc"], former.uri]
+    await outbox.enqueue(
+        fed, _owner(post), activity, [former.delivery_inbox], object_uri=note["id"]
+    )
+    return f"Update of {note['id']} to former partner {former.uri}"
 
 
 async def on_post_status_changed(fed: Federation, payload: dict) -> str | None:

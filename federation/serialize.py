@@ -1,4 +1,4 @@
-"""Our objects as ActivityStreams: actors now; help posts join in the next step.
+"""Our actors and collections as ActivityStreams (help posts are in `proposals`).
 
 Builders are pure: they take loaded models and settings and return dicts. Nothing here
 reads a private key.
@@ -6,6 +6,7 @@ reads a private key.
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from federation.vocab import ACTOR_CONTEXT, AS_CONTEXT
@@ -73,8 +74,26 @@ def person(settings: Settings, account: Account) -> dict[str, Any]:
     )
 
 
+def _icon(settings: Settings, icon_path: str | None) -> dict[str, Any]:
+    """The avatar Mastodon shows, when one was uploaded (PNG or JPEG, see node.images)."""
+    if not icon_path:
+        return {}
+    media_type = "image/png" if icon_path.endswith(".png") else "image/jpeg"
+    return {
+        "icon": {
+            "type": "Image",
+            "mediaType": media_type,
+            "url": uris.absolute(settings, icon_path),
+        }
+    }
+
+
 def _described(
-    settings: Settings, path: str, actor_type: str, model: Organisation | Neighbourhood
+    settings: Settings,
+    path: str,
+    actor_type: str,
+    model: Organisation | Neighbourhood,
+    icon_path: str | None,
 ) -> dict[str, Any]:
     """Organisations and neighbourhoods: named by slug, described in several languages."""
     texts: dict[str, str] = model.description
@@ -89,24 +108,42 @@ def _described(
     )
     if texts:
         document["summaryMap"] = {lang: f"<p>{_escape(t)}</p>" for lang, t in texts.items()}
+    if model.updated_at is not None:
+        document["updated"] = model.updated_at.isoformat().replace("+00:00", "Z")
+    return document | _icon(settings, icon_path)
+
+
+def _field(name: str, value_html: str) -> dict[str, str]:
+    return {"type": "PropertyValue", "name": name, "value": value_html}
+
+
+def organisation(
+    settings: Settings, org: Organisation, icon_path: str | None = None
+) -> dict[str, Any]:
+    document = _described(settings, uris.organisation(org.slug), "Organization", org, icon_path)
+    fields = []
+    if org.website:
+        link = html.escape(org.website)
+        fields.append(_field("Website", f'<a href="{link}" rel="me nofollow noopener">{link}</a>'))
+    if org.contact:
+        fields.append(_field("Contact", _escape(org.contact)))
+    if fields:
+        document["attachment"] = fields
     return document
 
 
-def organisation(settings: Settings, org: Organisation) -> dict[str, Any]:
-    return _described(settings, uris.organisation(org.slug), "Organization", org)
+def group(settings: Settings, hood: Neighbourhood, icon_path: str | None = None) -> dict[str, Any]:
+    return _described(settings, uris.neighbourhood(hood.slug), "Group", hood, icon_path)
 
 
-def group(settings: Settings, hood: Neighbourhood) -> dict[str, Any]:
-    return _described(settings, uris.neighbourhood(hood.slug), "Group", hood)
-
-
-def instance(settings: Settings, node: NodeSettings) -> dict[str, Any]:
+def instance(settings: Settings, node: NodeSettings, name: str) -> dict[str, Any]:
+    """The node's own actor; `name` is the node's name as it applies now (node_profile)."""
     document = _actor(
         settings,
         uris.INSTANCE_ACTOR,
         "Application",
         settings.domain,
-        node.name,
+        name,
         "",
         node.public_key_pem,
     )

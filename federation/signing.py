@@ -6,7 +6,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from federation.local_actors import actor_path
 from federation.signatures import sign_cavage, sign_rfc9421
 from federation.signing_types import Signer
 from node import uris
@@ -14,8 +13,8 @@ from node.config import Settings
 from node.errors import NotFound
 from node.keys import load_private_key
 from node.models import LocalActorKind, NodeSettings
+from node.services import local_actors
 from node.services.follows import THIS_NODE
-from node.services.remote_follows import load_local_actor
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
@@ -50,9 +49,9 @@ class LocalKey:
 
 async def local_key(settings: Settings, kind: LocalActorKind | str, key: int | None) -> LocalKey:
     """The signing key of one of our actors (`key` is its id; None for the instance)."""
-    actor = await load_local_actor(kind, key)
+    actor = await local_actors.load(kind, key)
     holder = await NodeSettings.get(id=1) if actor is THIS_NODE else actor
     if not holder.private_key_pem:
         raise NotFound(f"{kind} {key} has no key pair")
-    actor_id = uris.absolute(settings, actor_path(actor))
+    actor_id = uris.absolute(settings, local_actors.path(actor))
     return LocalKey(uris.key_id(actor_id), load_private_key(holder.private_key_pem))

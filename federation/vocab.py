@@ -16,6 +16,10 @@ ACTOR_CONTEXT = [
         "manuallyApprovesFollowers": "as:manuallyApprovesFollowers",
         "toot": "http://joinmastodon.org/ns#",
         "discoverable": "toot:discoverable",
+        # Profile fields (Mastodon shows them as a table under the bio).
+        "schema": "http://schema.org#",
+        "PropertyValue": "schema:PropertyValue",
+        "value": "schema:value",
     },
 ]
 

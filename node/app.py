@@ -18,8 +18,8 @@ from starlette.routing import Mount, Route
 
 import admin.routes
 import federation.routes
-import web.errors
 import web.routes
+import web.shell.errors
 from federation.negotiation import ActivityPubNegotiation
 from federation.runtime import FederationRuntime
 from node import db, uris
@@ -28,11 +28,12 @@ from node.logs import RequestLogMiddleware
 from node.logs import configure as configure_logging
 from node.scheduler import Job, QueueLock, Scheduler
 from node.services import login_limits, sessions
+from node.services.node_profile import ProfileCache
 from node.services.node_setup import is_initialised
 from node.services.posts import expire_due_posts
-from web.page_cache import PageCache
-from web.rendering import Renderer
-from web.session import SessionMiddleware
+from web.shell.page_cache import PageCache
+from web.shell.rendering import Renderer
+from web.shell.session import SessionMiddleware
 
 log = logging.getLogger("nabuur.app")
 
@@ -122,12 +123,17 @@ def create_app(
             Middleware(ActivityPubNegotiation, routes=federation.routes.negotiated_routes),
             Middleware(SessionMiddleware, settings=settings),
         ],
-        exception_handlers=web.errors.HANDLERS,
+        exception_handlers=web.shell.errors.HANDLERS,
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.renderer = Renderer(settings)
+    app.state.renderer = Renderer(
+        settings,
+        template_dirs=[web.routes.TEMPLATES_DIR],
+        prefixed={"admin": admin.routes.TEMPLATES_DIR},
+    )
     app.state.page_cache = PageCache(settings.page_cache_seconds)
+    app.state.profile_cache = ProfileCache(settings)
     app.state.federation = federation_runtime.federation
     app.state.inbox_writer = federation_runtime.inbox_writer
     return app

@@ -11,8 +11,8 @@ import argparse
 from node import db
 from node.cli_common import CLIError, require_ready, run
 from node.config import Settings
-from node.models import Account, DomainPolicy, Neighbourhood, Organisation
-from node.services import moderation, remote_follows
+from node.models import DomainPolicy
+from node.services import local_actors, moderation, remote_follows
 from node.services.follows import Target
 
 
@@ -21,11 +21,13 @@ async def _local_actor(name: str | None) -> Target | None:
     if not name:
         return None
     if name.startswith("@"):
-        account = await Account.get_or_none(username=name[1:].lower())
-        if account is None:
+        found = await local_actors.by_kind_and_name("account", name[1:].lower())
+        if found is None:
             raise CLIError(f"no account {name}")
-        return account
-    found = await Neighbourhood.get_or_none(slug=name) or await Organisation.get_or_none(slug=name)
+        return found
+    found = await local_actors.by_kind_and_name(
+        "neighbourhood", name
+    ) or await local_actors.by_kind_and_name("organisation", name)
     if found is None:
         raise CLIError(f"no neighbourhood or organisation {name!r}")
     return found

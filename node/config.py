@@ -2,6 +2,11 @@
 
 The result is one frozen `Settings` object passed to everything that needs it. A bad
 value stops start-up with a `SettingsError` naming the setting and what it accepts.
+
+Some settings (the node's name, contact address and sign-up policy) can also be changed
+by admins in the browser. A value the operator set explicitly (environment, TOML file or
+a command-line option) is *pinned*: it wins, and the browser shows it read-only with
+where it comes from. `Settings.sources` records which values were set explicitly.
 """
 
 from __future__ import annotations
@@ -58,6 +63,10 @@ class Settings:
     signups: str = "invitation"
     # Whether `nabuur run` also works the queues; off when `nabuur worker` processes do.
     run_workers: bool = True
+    # Where admins and visitors can write to (shown on /about); also editable in the browser.
+    contact_email: str | None = None
+    # Which values were set explicitly, and where: {"signups": "NABUUR_SIGNUPS"}.
+    sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def public_url(self) -> str:
@@ -82,12 +91,17 @@ class Settings:
     def default_language(self) -> str:
         return self.languages[0]
 
+    def source_of(self, key: str) -> str | None:
+        """Where the value of `key` was set explicitly, or None for a default."""
+        return self.sources.get(key)
+
     def to_environ(self) -> dict[str, str]:
-        """These settings as `NABUUR_*` variables, for worker processes to read back."""
+        """The explicitly set values as `NABUUR_*` variables, for worker processes to read
+        back (defaults stay defaults there, so the same values stay pinned)."""
         environ = {}
         for item in fields(self):
             value = getattr(self, item.name)
-            if value is None:
+            if value is None or item.name not in self.sources:
                 continue
             if isinstance(value, tuple):
                 value = ",".join(value)
@@ -103,7 +117,8 @@ class Settings:
             for key, value in values.items()
             if value is not None
         }
-        return _validated(replace(self, **clean))
+        sources = {**self.sources, **dict.fromkeys(clean, "a command-line option")}
+        return _validated(replace(self, **clean, sources=sources))
 
 
 def _parse_bool(name: str, raw: Any) -> bool:
@@ -162,6 +177,13 @@ def _parse_timezone(name: str, raw: Any) -> str:
     return value
 
 
+def _parse_email(name: str, raw: Any) -> str:
+    value = str(raw).strip()
+    if "@" not in value or " " in value or len(value) > 254 or "." not in value.split("@")[-1]:
+        raise SettingsError(name, f"expected an e-mail address, got {raw!r}")
+    return value
+
+
 def _parse_str(name: str, raw: Any) -> str:
     value = str(raw).strip()
     if not value:
@@ -187,6 +209,7 @@ _PARSERS: dict[str, Callable[[str, Any], Any]] = {
     "expiry_interval_seconds": lambda n, r: _parse_int(n, r, 1, 86400),
     "run_workers": _parse_bool,
     "delivery_lease_seconds": lambda n, r: _parse_int(n, r, 1, 86400),
+    "contact_email": _parse_email,
 }
 
 
@@ -243,7 +266,8 @@ def load_settings(
         if env_name(key) in env:
             raw[key] = (env_name(key), env[env_name(key)])
     values = {key: _PARSERS[key](label, value) for key, (label, value) in raw.items()}
-    return _validated(Settings(**values))
+    sources = {key: label for key, (label, _) in raw.items()}
+    return _validated(Settings(**values, sources=sources))
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -254,7 +278,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as exc:
         raise SettingsError("NABUUR_CONFIG", f"{path} is not valid TOML: {exc}") from None
     table = data.get("nabuur", data)
-    known = {f.name for f in fields(Settings)}
+    known = set(_PARSERS)
     for key in table:
         if key not in known:
             raise SettingsError(

@@ -68,6 +68,23 @@ class RemoteUnfollowRequested:
     target_uri: str
 
 
+@dataclass(frozen=True, slots=True)
+class PartnerRemoved:
+    """A partner on another node no longer shares a request: it gets the Note without
+    its mention, so its node stops showing it."""
+
+    post_id: str
+    actor_uri: str
+
+
+@dataclass(frozen=True, slots=True)
+class ActorChanged:
+    """A neighbourhood's or organisation's profile changed: its followers get an Update."""
+
+    kind: str  # "neighbourhood" or "organisation" (a LocalActorKind)
+    key: int
+
+
 DomainEvent = (
     PostPublished
     | PostEdited
@@ -75,6 +92,8 @@ DomainEvent = (
     | ResponseCreated
     | OfferStatusChanged
     | FollowChanged
+    | ActorChanged
+    | PartnerRemoved
 )
 
 

@@ -16,6 +16,7 @@ from uuid import UUID
 from node.config import Settings
 
 HOME = "/"
+ABOUT = "/about"
 HEALTH = "/healthz"
 STATIC_PREFIX = "/static"
 INSTANCE_ACTOR = "/actor"
@@ -37,6 +38,11 @@ def account(username: str) -> str:
 
 def organisation(slug: str) -> str:
     return f"/o/{slug}"
+
+
+def media(name: str) -> str:
+    """A stored image, `{sha256}.{png|jpg}`."""
+    return f"/media/{name}"
 
 
 def static(name: str) -> str:

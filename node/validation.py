@@ -91,12 +91,12 @@ def language_tag(field: str, value: str | None) -> str:
     return tag
 
 
-def email(value: str | None) -> str | None:
+def email(value: str | None, field: str = "email") -> str | None:
     address = (value or "").strip()
     if not address:
         return None
     if len(address) > 254 or not EMAIL_RE.match(address):
-        raise InvalidInput("email", N_("is not an e-mail address"))
+        raise InvalidInput(field, N_("is not an e-mail address"))
     return address.lower()
 
 

@@ -181,8 +181,9 @@ async def test_adding_staff_twice_is_a_conflict(database: str) -> None:
 
 async def test_organisation_slug_and_website_rules(database: str) -> None:
     await factories.organisation("buurthuis")
-    with pytest.raises(Conflict):
+    with pytest.raises(InvalidInput) as taken:
         await organisations.create_organisation("buurthuis", "Ander buurthuis")
+    assert taken.value.field == "slug"
     with pytest.raises(InvalidInput) as caught:
         await organisations.create_organisation("vzw", "VZW", website="javascript:alert(1)")
     assert caught.value.field == "website"
@@ -224,13 +225,19 @@ async def test_neighbourhood_with_closed_polygon(database: str) -> None:
     hood = await neighbourhoods.create_neighbourhood("kuregem", "Kuregem", polygon=square)
     stored = await Neighbourhood.get(id=hood.id)
     assert stored.polygon == square
-    assert stored.radius_m is None and stored.centre_lat is None
+    # The centre (for the federated Place) is the polygon's; there is no radius.
+    assert stored.radius_m is None
+    assert (stored.centre_lat, stored.centre_lon) == (50.835, 4.315)
 
 
-async def test_duplicate_neighbourhood_slug_is_a_conflict(database: str) -> None:
+async def test_a_taken_neighbourhood_slug_is_refused(database: str) -> None:
     await factories.neighbourhood("kuregem")
-    with pytest.raises(Conflict):
-        await factories.neighbourhood("Kuregem")
+    await factories.account("anneessens")
+    await factories.organisation("buurthuis")
+    for taken in ("Kuregem", "anneessens", "buurthuis"):  # one handle, one owner
+        with pytest.raises(InvalidInput) as caught:
+            await factories.neighbourhood(taken)
+        assert caught.value.field == "slug"
     assert await Neighbourhood.all().count() == 1
 
 

@@ -22,7 +22,8 @@ from node.timeutil import utcnow
 from tests import factories
 from web.feeds.ical import escape_text, fold
 from web.pages.feeds import feed_links
-from web.rendering import Renderer
+from web.routes import TEMPLATES_DIR
+from web.shell.rendering import Renderer
 
 BASE = "https://buren.example"
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -380,7 +381,7 @@ def test_ical_text_escaping_and_folding() -> None:
 
 def test_feed_links_partial_renders_escaped_alternates() -> None:
     settings = Settings(base_url=BASE)
-    env = Renderer(settings).environments["nl"]
+    env = Renderer(settings, template_dirs=[TEMPLATES_DIR]).environments["nl"]
     template = env.get_template("_feed_links.html")
     links = feed_links(settings, uris.neighbourhood("dieleghem"), 'Die"leghem <b>')
     html = template.render(feeds=links)

@@ -26,6 +26,7 @@ LAZY_MODULES = (
     "aiohttp",
     "nh3",
     "argon2",
+    "PIL",
 )
 
 # What `nabuur run` does, minus the socket: the CLI module, the app, its lifespan, two pages.

@@ -10,7 +10,7 @@ from node.app import create_app
 from node.config import Settings
 from tests import factories
 from tests.webclient import Browser, browser
-from web.page_cache import TOKEN_PLACEHOLDER, PageCache
+from web.shell.page_cache import TOKEN_PLACEHOLDER, PageCache
 
 
 async def test_a_hot_page_is_rendered_once_and_each_visitor_gets_a_token(database: str) -> None:

@@ -31,7 +31,7 @@ from tests import factories
 from tests.fakeremote import FakeRemote
 from tests.federation_fixtures import BASE, Node
 from tests.nodes import eventually, free_port, get_json, running_nodes
-from web.session import SESSION_COOKIE
+from web.shell.session import SESSION_COOKIE
 
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 SUBSCRIBE = "http://ostatus.org/schema/1.0/subscribe"

@@ -14,7 +14,7 @@ from node.services import login_limits, sessions, signups
 from node.timeutil import utcnow
 from tests import factories
 from tests.webclient import Browser, browser
-from web.session import CSRF_COOKIE, SESSION_COOKIE
+from web.shell.session import CSRF_COOKIE, SESSION_COOKIE
 
 PASSWORD = "a long enough password"
 

@@ -13,7 +13,7 @@ from node.app import create_app
 from node.config import Settings
 from node.models import Account
 from node.services import sessions
-from web.session import SESSION_COOKIE
+from web.shell.session import SESSION_COOKIE
 
 _TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 

@@ -1,5 +1,7 @@
 """The residents' routes."""
 
+from pathlib import Path
+
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -16,9 +18,9 @@ from web.pages import (
 )
 from web.pages.home import home
 from web.pages.neighbourhood import follow, neighbourhood
-from web.rendering import TEMPLATES_DIR
 
-STATIC_DIR = TEMPLATES_DIR.parent / "static"
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+STATIC_DIR = Path(__file__).parent / "static"
 FORM = ["GET", "POST"]
 
 routes = [

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from federation.actors import ActorUnavailable, actor_by_uri, fetch_document
 from federation.handlers import Incoming, Outcome
-from federation.parse import ParseError, parse_proposal, same_host
+from federation.parse import ParseError, mentions, parse_proposal, same_host
 from federation.vocab import id_of
-from node.models import OutgoingFollow, RemotePost
-from node.services import remote_posts
+from node.models import Organisation, OutgoingFollow, RemotePost
+from node.services import local_actors, remote_posts
 from node.states import FollowStatus
 
 
@@ -17,14 +17,32 @@ async def followed_here(incoming: Incoming) -> bool:
     return await OutgoingFollow.exists(target=incoming.actor, status=FollowStatus.ACCEPTED)
 
 
+async def partners_here(incoming: Incoming, obj: dict) -> list[int]:
+    """Our organisations that an organisation elsewhere names as partners of its request.
+
+    Only an `Organization` can name partners: a person's note that mentions one of our
+    organisations is a reply or a mention, not a shared request.
+    """
+    if incoming.actor.actor_type != "Organization":
+        return []
+    found = []
+    for uri in mentions(obj):
+        actor = await local_actors.by_url(incoming.fed.settings, uri)
+        if isinstance(actor, Organisation):
+            found.append(actor.id)
+    return found
+
+
 async def store_created(incoming: Incoming, obj: dict) -> Outcome:
-    if not await followed_here(incoming):
+    partners = await partners_here(incoming, obj)
+    if not partners and not await followed_here(incoming):
         return Outcome.ignored("a request or offer from someone nobody here follows")
     try:
         data = parse_proposal(obj, incoming.actor.uri)
     except ParseError as exc:
         return Outcome.rejected(str(exc))
-    await remote_posts.upsert_remote_post(incoming.actor, data)
+    post = await remote_posts.upsert_remote_post(incoming.actor, data)
+    await remote_posts.set_partners(post, partners)
     return Outcome.processed("remote request or offer stored")
 
 
@@ -36,7 +54,8 @@ async def update_known(incoming: Incoming, obj: dict) -> Outcome | None:
         data = parse_proposal(obj, incoming.actor.uri)
     except ParseError as exc:
         return Outcome.rejected(str(exc))
-    await remote_posts.upsert_remote_post(incoming.actor, data)
+    post = await remote_posts.upsert_remote_post(incoming.actor, data)
+    await remote_posts.set_partners(post, await partners_here(incoming, obj))
     return Outcome.processed("remote request or offer updated")
 
 

@@ -1,14 +1,23 @@
 """Tortoise models of the node, one module per family; imported here for tortoise."""
 
 from node.models.accounts import Account, Role
+from node.models.audit import AuditEntry
+from node.models.casework import CaseEntry, CaseEntryKind, PostPartner, RemotePostPartner
 from node.models.events import Event
 from node.models.follows import Follow, FollowTarget, LocalActorKind, OutgoingFollow
 from node.models.hosts import HostHealth
+from node.models.media import MediaFile
 from node.models.moderation import DomainPolicy, DomainRule, Report
 from node.models.neighbourhoods import Connector, Neighbourhood
 from node.models.node_settings import NodeSettings
 from node.models.notifications import Notification, NotificationKind
-from node.models.organisations import Membership, Organisation, OrganisationKind, StaffRole
+from node.models.organisations import (
+    Membership,
+    Organisation,
+    OrganisationArea,
+    OrganisationKind,
+    StaffRole,
+)
 from node.models.posts import HelpPost, PostKind, Visibility
 from node.models.queue import (
     Delivery,
@@ -25,6 +34,9 @@ from node.models.sessions import Invitation, LoginFailure, Session
 
 __all__ = [
     "Account",
+    "AuditEntry",
+    "CaseEntry",
+    "CaseEntryKind",
     "Connector",
     "Delivery",
     "DeliveryStatus",
@@ -40,20 +52,24 @@ __all__ = [
     "Invitation",
     "LocalActorKind",
     "LoginFailure",
+    "MediaFile",
     "Membership",
     "Neighbourhood",
     "NodeSettings",
     "Notification",
     "NotificationKind",
     "Organisation",
+    "OrganisationArea",
     "OrganisationKind",
     "OutboxActivity",
     "OutgoingFollow",
     "PostKind",
+    "PostPartner",
     "Reaction",
     "ReactionKind",
     "RemoteActor",
     "RemotePost",
+    "RemotePostPartner",
     "Report",
     "Response",
     "ResponseKind",

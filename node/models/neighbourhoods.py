@@ -17,10 +17,17 @@ class Neighbourhood(Model):
     centre_lon = fields.FloatField(null=True)
     radius_m = fields.IntField(null=True)
     polygon = fields.JSONField(null=True)
+    icon = fields.ForeignKeyField(
+        "nabuur.MediaFile", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    # Archived neighbourhoods take no new posts and leave the lists; their actor and
+    # pages stay (their URL is a federated id).
+    archived_at = fields.DatetimeField(null=True)
     # The actor's RSA key pair for HTTP signatures (see node.keys); never serialised.
     public_key_pem = fields.TextField(null=True)
     private_key_pem = fields.TextField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True, null=True)
 
     class Meta:
         table = "neighbourhoods"

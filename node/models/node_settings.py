@@ -1,4 +1,5 @@
-"""The node's own row: its name, secret key and instance-actor keys (never logged or shown)."""
+"""The node's own row: its secret key and instance-actor keys (never logged or shown), and
+what its admins set in the browser: name, tagline, description, rules, contact, sign-ups."""
 
 from tortoise import fields
 from tortoise.models import Model
@@ -11,7 +12,16 @@ class NodeSettings(Model):
     # Keys of the instance actor, which signs fetches and follows other nodes and relays.
     public_key_pem = fields.TextField(null=True)
     private_key_pem = fields.TextField(null=True)
+    # Set by admins at /admin/settings; a value pinned in the operator's configuration
+    # (environment or TOML) wins over these (see node.services.node_profile).
+    # Texts per language ({"nl": "..."}); null on rows older than these columns.
+    tagline = fields.JSONField(null=True)
+    description = fields.JSONField(null=True)
+    rules = fields.JSONField(null=True)  # {"nl": "one rule per line"}
+    contact_email = fields.CharField(max_length=254, null=True)
+    signups = fields.CharField(max_length=12, null=True)  # None: the configured default
     created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True, null=True)
 
     class Meta:
         table = "node_settings"

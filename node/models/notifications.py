@@ -27,6 +27,11 @@ class Notification(Model):
         null=True,
         on_delete=fields.SET_NULL,
     )
+    # Set when the actor acted for an organisation: the notification names the
+    # organisation (its staff's names stay private unless it chooses otherwise).
+    organisation = fields.ForeignKeyField(
+        "nabuur.Organisation", related_name=False, null=True, on_delete=fields.CASCADE
+    )
     post = fields.ForeignKeyField(
         "nabuur.HelpPost", related_name="notifications", null=True, on_delete=fields.CASCADE
     )

@@ -9,6 +9,7 @@ from tortoise.models import Model
 class OrganisationKind(StrEnum):
     NGO = "ngo"
     COMMUNE_SERVICE = "commune_service"
+    ASSOCIATION = "association"  # a shop or an association
     OTHER = "other"
 
 
@@ -25,10 +26,19 @@ class Organisation(Model):
     # Translated descriptions: {"nl": "...", "fr": "..."}
     description = fields.JSONField(default=dict)
     website = fields.CharField(max_length=300, null=True)
+    # How residents reach it, shown on its page: "Mon–Fri 9–12, 02 123 45 67".
+    contact = fields.CharField(max_length=200, default="", db_default="")
+    icon = fields.ForeignKeyField(
+        "nabuur.MediaFile", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    # The organisation speaks with one voice: its staff's names are not shown on its
+    # posts and messages unless it chooses so.
+    show_staff_names = fields.BooleanField(default=False, db_default=False)
     # The actor's RSA key pair for HTTP signatures (see node.keys); never serialised.
     public_key_pem = fields.TextField(null=True)
     private_key_pem = fields.TextField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True, null=True)
 
     class Meta:
         table = "organisations"
@@ -48,3 +58,19 @@ class Membership(Model):
     class Meta:
         table = "memberships"
         unique_together = (("organisation", "account"),)
+
+
+class OrganisationArea(Model):
+    """A neighbourhood an organisation works in."""
+
+    id = fields.IntField(primary_key=True)
+    organisation = fields.ForeignKeyField(
+        "nabuur.Organisation", related_name="areas", on_delete=fields.CASCADE
+    )
+    neighbourhood = fields.ForeignKeyField(
+        "nabuur.Neighbourhood", related_name="organisation_areas", on_delete=fields.CASCADE
+    )
+
+    class Meta:
+        table = "organisation_areas"
+        unique_together = (("organisation", "neighbourhood"),)

@@ -49,14 +49,23 @@ class HelpPost(Model):
         "nabuur.Organisation", related_name="posts", null=True, on_delete=fields.RESTRICT
     )
     # Posted by staff for a client: a pseudonymous label, never a name, and consent.
+    # In the post's other languages the label is `translations[lang]["on_behalf_label"]`.
     on_behalf_label = fields.CharField(max_length=80, null=True)
     client_consent_at = fields.DatetimeField(null=True)
+    # The staff member who follows an organisation's request up (its dashboard).
+    assignee = fields.ForeignKeyField(
+        "nabuur.Account", related_name="assigned_posts", null=True, on_delete=fields.SET_NULL
+    )
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
     class Meta:
         table = "help_posts"
-        indexes = (("status", "expires_at"), ("neighbourhood_id", "status", "created_at"))
+        indexes = (
+            ("status", "expires_at"),
+            ("neighbourhood_id", "status", "created_at"),
+            ("organisation_id", "status", "created_at"),
+        )
 
     @property
     def is_flexible(self) -> bool:
@@ -72,3 +81,10 @@ class HelpPost(Model):
         if other and language != self.language:
             return other["title"], other.get("description", ""), language
         return self.title, self.description, self.language
+
+    def label_in(self, language: str) -> str | None:
+        """The client's label in `language` when staff wrote one, else the main one."""
+        other = self.translations.get(language)
+        if other and language != self.language and other.get("on_behalf_label"):
+            return other["on_behalf_label"]
+        return self.on_behalf_label

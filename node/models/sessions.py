@@ -43,6 +43,11 @@ class Invitation(Model):
         "nabuur.Account", related_name="invitations", null=True, on_delete=fields.SET_NULL
     )
     uses_left = fields.IntField(default=1)
+    # A staff invitation: the new account joins this organisation in this role.
+    organisation = fields.ForeignKeyField(
+        "nabuur.Organisation", related_name="invitations", null=True, on_delete=fields.CASCADE
+    )
+    staff_role = fields.CharField(max_length=16, null=True)
     expires_at = fields.DatetimeField()
     created_at = fields.DatetimeField(auto_now_add=True)
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
 
-from node import keys, validation
-from node.errors import Conflict, InvalidInput, NotFound
+from node import db, keys, names, validation
+from node.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from node.i18n import N_
-from node.models import Account, Neighbourhood, Role
+from node.models import Account, Neighbourhood, Organisation, Role
 from node.passwords import hash_password, needs_rehash, verify_password
+from node.services import audit
 from node.timeutil import utcnow
 
 MIN_PASSWORD = 10
@@ -34,6 +36,19 @@ def check_languages(languages: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(tags))
 
 
+async def check_display_name(value: str | None) -> str:
+    """A display name that does not read as one of the node's organisations."""
+    shown = validation.line("display_name", value, max_len=80)
+    for org_name, slug in await Organisation.all().values_list("name", "slug"):
+        if any(names.imitates(shown, part) for part in [*names.protected_parts(org_name), slug]):
+            raise InvalidInput(
+                "display_name",
+                N_("this reads like the organisation %(name)s: choose a name of your own"),
+                name=org_name,
+            )
+    return shown
+
+
 async def create_account(
     username: str,
     display_name: str,
@@ -46,7 +61,7 @@ async def create_account(
 ) -> Account:
     """Create a local account; the password (if any) is hashed off the event loop."""
     name = validation.username(username)
-    shown = validation.line("display_name", display_name, max_len=80)
+    shown = await check_display_name(display_name)
     address = validation.email(email)
     langs = check_languages(languages)
     # None means "no password yet"; an empty string is a password that is too short.
@@ -79,6 +94,14 @@ async def get_account(username: str) -> Account:
     return account
 
 
+async def get_active_account(username: str) -> Account:
+    """An account that may be shown and followed; NotFound for unknown or suspended ones."""
+    account = await Account.get_or_none(username=username.strip().lower(), is_active=True)
+    if account is None:
+        raise NotFound(f"no account @{username}")
+    return account
+
+
 async def authenticate(username: str, password: str) -> Account | None:
     """The active account for these credentials, or None; same cost whether it exists."""
     account = await Account.get_or_none(username=(username or "").strip().lower())
@@ -93,10 +116,51 @@ async def authenticate(username: str, password: str) -> Account | None:
     return account
 
 
-async def set_role(account: Account, role: Role) -> Account:
-    account.role = Role(role)
-    await account.save(update_fields=["role"])
+async def set_role(account: Account, role: Role | str, *, by: Account | None = None) -> Account:
+    """Change the node role; `by` (when given) must be an admin. The last active admin
+    keeps the role: a node without one could not be run from the browser."""
+    if by is not None and (by.role != Role.ADMIN or not by.is_active):
+        raise PermissionDenied("only the node's admins change roles")
+    try:
+        new = Role(role)
+    except ValueError:
+        raise InvalidInput("role", N_("choose one of the options")) from None
+    async with db.atomic():
+        if account.role == Role.ADMIN and new != Role.ADMIN:
+            admins = await Account.filter(role=Role.ADMIN, is_active=True).count()
+            if admins <= 1 and account.is_active:
+                raise InvalidInput(
+                    "role", N_("this is the last admin: make someone else admin first")
+                )
+        old = account.role
+        account.role = new
+        await account.save(update_fields=["role"])
+        if old != new:
+            await audit.record(
+                by,
+                "account.role",
+                f"account:{account.username}",
+                detail={"old": str(old), "new": new.value},
+            )
     return account
+
+
+SEARCH_PAGE = 50
+
+
+async def search_accounts(text: str = "", *, page: int = 1) -> tuple[list[Account], int]:
+    """Accounts whose username, name or e-mail contains `text`; (one page, total)."""
+    query = Account.all()
+    text = text.strip()[:80]
+    if text:
+        query = query.filter(
+            Q(username__icontains=text) | Q(display_name__icontains=text) | Q(email__icontains=text)
+        )
+    total = await query.count()
+    rows = (
+        await query.order_by("username").offset((max(page, 1) - 1) * SEARCH_PAGE).limit(SEARCH_PAGE)
+    )
+    return list(rows), total
 
 
 async def change_password(account: Account, current: str, new: str) -> Account:

@@ -31,6 +31,7 @@ CARD_FIELDS = {
     "on_behalf_label": "on_behalf_label",
     "author_name": "author__display_name",
     "organisation_name": "organisation__name",
+    "organisation_slug": "organisation__slug",
     "neighbourhood_name": "neighbourhood__name",
 }
 

@@ -1,43 +1,148 @@
-"""Neighbourhoods: their coarse areas and connectors."""
+"""Neighbourhoods: creating and editing them (with their coarse area and icon), archiving,
+and their connectors.
+
+Changes made by people are allowed to node admins only (`by`); the command line passes
+no `by`, as its operator runs the node. Every change is recorded in the audit log and,
+when other servers follow the neighbourhood, federated as an `Update` of its Group.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
-from node import keys, validation
-from node.errors import Conflict, InvalidInput, NotFound
-from node.models import Account, Connector, Neighbourhood
+from node import db, events, geo, keys, validation
+from node.errors import Conflict, InvalidFields, InvalidInput, NotFound, PermissionDenied
+from node.i18n import N_
+from node.images import ProcessedImage
+from node.models import Account, Connector, Neighbourhood, Role
+from node.services import audit, media
+from node.services.handles import check_free
+from node.timeutil import utcnow
 
-MIN_RADIUS_M = 200  # smaller areas could single out a street
-MAX_RADIUS_M = 20_000
+MIN_RADIUS_M = geo.MIN_RADIUS_M  # smaller areas could single out a street
+MAX_RADIUS_M = geo.MAX_RADIUS_M
 
 
-def _coordinate(field: str, value: float | None, limit: float) -> float | None:
-    if value is None:
+def _require_admin(by: Account | None) -> None:
+    if by is not None and (by.role != Role.ADMIN or not by.is_active):
+        raise PermissionDenied("only the node's admins manage neighbourhoods")
+
+
+def _country(value: str | None) -> str:
+    code = (value or "").strip().upper()
+    if len(code) != 2 or not code.isalpha():
+        raise InvalidInput("country", N_("expected a two-letter country code such as BE or NL"))
+    return code
+
+
+@dataclass(slots=True)
+class Area:
+    """A checked area: a centre with a radius, or a polygon (whose centre is derived)."""
+
+    lat: float
+    lon: float
+    radius_m: int | None
+    polygon: list[list[float]] | None
+
+
+def area_from(
+    centre: tuple[float, float] | None,
+    radius_m: int | str | None,
+    polygon: Sequence[Sequence[float]] | None,
+) -> Area | None:
+    """Validate an area given as values (the command line, the demo, stored rows)."""
+    if polygon is not None:
+        ring = geo.check_ring(polygon)
+        lat, lon, radius = geo.centre_and_radius(ring)
+        return Area(lat, lon, None, ring)
+    if centre is None:
+        if radius_m not in (None, ""):
+            raise InvalidInput("radius_m", N_("a radius needs a centre"))
         return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise InvalidInput(field, "must be a number") from None
-    if not -limit <= number <= limit:
-        raise InvalidInput(field, f"must be between -{limit} and {limit}")
-    # Four decimals (about 10 m) is plenty for a neighbourhood's centre.
-    return round(number, 4)
+    lat, lon = geo.parse_centre(f"{centre[0]}, {centre[1]}")
+    radius = (
+        validation.integer("radius_m", radius_m, MIN_RADIUS_M, MAX_RADIUS_M)
+        if radius_m not in (None, "")
+        else None
+    )
+    return Area(lat, lon, radius, None)
 
 
-def check_polygon(polygon: Sequence[Sequence[float]] | None) -> list[list[float]] | None:
-    if polygon is None:
+@dataclass(slots=True)
+class NeighbourhoodForm:
+    """What the admin form sends: texts as typed, the area as a centre or GeoJSON."""
+
+    name: str = ""
+    commune: str = ""
+    country: str = "BE"
+    description: Mapping[str, str] = field(default_factory=dict)
+    area_kind: str = "circle"  # "circle" or "polygon"
+    centre: str = ""
+    radius_m: str = ""
+    geojson: str = ""
+
+
+class _Checker:
+    """Collects every field's error, so a form shows all of them at once."""
+
+    def __init__(self) -> None:
+        self.errors: list[InvalidInput] = []
+        self.values: dict[str, object] = {}
+
+    def check(self, key: str, make) -> object:
+        try:
+            self.values[key] = make()
+        except InvalidInput as exc:
+            self.errors.append(exc)
+        return self.values.get(key)
+
+    def done(self) -> dict[str, object]:
+        if self.errors:
+            raise InvalidFields(self.errors)
+        return self.values
+
+
+def _check_texts(checker: _Checker, form: NeighbourhoodForm) -> None:
+    checker.check("name", lambda: validation.line("name", form.name, min_len=2, max_len=100))
+    checker.check(
+        "commune", lambda: validation.optional_line("commune", form.commune, max_len=100) or ""
+    )
+    checker.check("country", lambda: _country(form.country))
+    checker.check(
+        "description",
+        lambda: {
+            lang: text
+            for lang, text in validation.translated_text(
+                "description", form.description, max_len=2000
+            ).items()
+            if text
+        },
+    )
+
+
+def _check_area(checker: _Checker, form: NeighbourhoodForm) -> Area | None:
+    if form.area_kind == "polygon":
+        ring = checker.check("polygon", lambda: geo.parse_geojson_polygon(form.geojson))
+        if ring is None:
+            return None
+        lat, lon, _ = geo.centre_and_radius(ring)  # type: ignore[arg-type]
+        return Area(lat, lon, None, ring)  # type: ignore[arg-type]
+    centre = checker.check("centre", lambda: geo.parse_centre(form.centre))
+    radius = checker.check(
+        "radius_m",
+        lambda: validation.integer("radius_m", form.radius_m, MIN_RADIUS_M, MAX_RADIUS_M),
+    )
+    if centre is None or radius is None:
         return None
-    points: list[list[float]] = []
-    for point in polygon:
-        if len(point) != 2:
-            raise InvalidInput("polygon", "each point is [longitude, latitude]")
-        lon = _coordinate("polygon", point[0], 180)
-        lat = _coordinate("polygon", point[1], 90)
-        points.append([lon, lat])
-    if len(points) < 4 or points[0] != points[-1]:
-        raise InvalidInput("polygon", "needs at least 3 corners and must end where it starts")
-    return points
+    return Area(centre[0], centre[1], radius, None)  # type: ignore[index,arg-type]
+
+
+def _apply_area(hood: Neighbourhood, area: Area | None) -> None:
+    hood.centre_lat = area.lat if area else None
+    hood.centre_lon = area.lon if area else None
+    hood.radius_m = area.radius_m if area else None
+    hood.polygon = area.polygon if area else None
 
 
 async def create_neighbourhood(
@@ -48,38 +153,89 @@ async def create_neighbourhood(
     country: str = "BE",
     description: Mapping[str, str] | None = None,
     centre: tuple[float, float] | None = None,
-    radius_m: int | None = None,
+    radius_m: int | str | None = None,
     polygon: Sequence[Sequence[float]] | None = None,
+    by: Account | None = None,
 ) -> Neighbourhood:
-    clean_slug = validation.slug("slug", slug)
-    country_code = (country or "").strip().upper()
-    if len(country_code) != 2 or not country_code.isalpha():
-        raise InvalidInput("country", "expected a two-letter country code such as BE or NL")
-    texts = validation.translated_text("description", description, max_len=2000)
-    lat = lon = None
-    if centre is not None:
-        lat = _coordinate("centre", centre[0], 90)
-        lon = _coordinate("centre", centre[1], 180)
-    if radius_m is not None:
-        radius_m = validation.integer("radius_m", radius_m, MIN_RADIUS_M, MAX_RADIUS_M)
-        if centre is None:
-            raise InvalidInput("radius_m", "a radius needs a centre")
-    if await Neighbourhood.filter(slug=clean_slug).exists():
-        raise Conflict(f"a neighbourhood {clean_slug!r} exists")
-    private_pem, public_pem = await keys.generate_key_pair()
-    return await Neighbourhood.create(
-        private_key_pem=private_pem,
-        public_key_pem=public_pem,
-        slug=clean_slug,
-        name=validation.line("name", name, min_len=2, max_len=100),
-        commune=validation.optional_line("commune", commune, max_len=100) or "",
-        country=country_code,
-        description=texts,
-        centre_lat=lat,
-        centre_lon=lon,
-        radius_m=radius_m,
-        polygon=check_polygon(polygon),
+    """Create a neighbourhood from values (command line, demo, tests)."""
+    _require_admin(by)
+    form = NeighbourhoodForm(
+        name=name, commune=commune, country=country, description=description or {}
     )
+    checker = _Checker()
+    checker.check("slug", lambda: validation.slug("slug", slug))
+    _check_texts(checker, form)
+    area = checker.check("area", lambda: area_from(centre, radius_m, polygon))
+    values = checker.done()
+    values.pop("slug")
+    values.pop("area")
+    return await _create(slug, values, area, by)  # type: ignore[arg-type]
+
+
+async def create_from_form(slug: str, form: NeighbourhoodForm, by: Account) -> Neighbourhood:
+    """Create a neighbourhood from the admin form (an area is required there)."""
+    _require_admin(by)
+    checker = _Checker()
+    try:
+        clean_slug = await check_free("slug", slug)
+    except InvalidInput as exc:
+        checker.errors.append(exc)
+    _check_texts(checker, form)
+    area = _check_area(checker, form)
+    values = checker.done()
+    return await _create(clean_slug, values, area, by)
+
+
+async def _create(
+    slug: str, values: dict[str, object], area: Area | None, by: Account | None
+) -> Neighbourhood:
+    clean_slug = await check_free("slug", slug)
+    private_pem, public_pem = await keys.generate_key_pair()
+    hood = Neighbourhood(
+        slug=clean_slug, private_key_pem=private_pem, public_key_pem=public_pem, **values
+    )
+    _apply_area(hood, area)
+    async with db.atomic():
+        await hood.save()
+        await audit.record(by, "neighbourhood.created", f"neighbourhood:{hood.slug}")
+    return hood
+
+
+async def update_from_form(hood: Neighbourhood, form: NeighbourhoodForm, by: Account) -> None:
+    """Save the admin form; followers elsewhere get an Update of the Group."""
+    _require_admin(by)
+    checker = _Checker()
+    _check_texts(checker, form)
+    area = _check_area(checker, form)
+    for key, value in checker.done().items():
+        setattr(hood, key, value)
+    _apply_area(hood, area)
+    async with db.atomic():
+        await hood.save()
+        await audit.record(by, "neighbourhood.edited", f"neighbourhood:{hood.slug}")
+        await events.emit(events.ActorChanged("neighbourhood", hood.id))
+
+
+async def set_icon(hood: Neighbourhood, image: ProcessedImage, by: Account) -> None:
+    _require_admin(by)
+    async with db.atomic():
+        stored = await media.store(image)
+        hood.icon_id = stored.id
+        await hood.save(update_fields=["icon_id", "updated_at"])
+        await audit.record(by, "neighbourhood.icon", f"neighbourhood:{hood.slug}")
+        await events.emit(events.ActorChanged("neighbourhood", hood.id))
+
+
+async def set_archived(hood: Neighbourhood, archived: bool, by: Account) -> None:
+    """Archive (no new posts, out of the lists) or bring back a neighbourhood."""
+    _require_admin(by)
+    if (hood.archived_at is not None) == archived:
+        raise Conflict("the neighbourhood is already so")
+    hood.archived_at = utcnow() if archived else None
+    action = "neighbourhood.archived" if archived else "neighbourhood.restored"
+    async with db.atomic():
+        await hood.save(update_fields=["archived_at", "updated_at"])
+        await audit.record(by, action, f"neighbourhood:{hood.slug}")
 
 
 async def get_neighbourhood(slug: str) -> Neighbourhood:
@@ -89,14 +245,57 @@ async def get_neighbourhood(slug: str) -> Neighbourhood:
     return hood
 
 
-async def list_neighbourhoods() -> list[Neighbourhood]:
-    return await Neighbourhood.all().order_by("name")
+async def list_neighbourhoods(*, include_archived: bool = False) -> list[Neighbourhood]:
+    """Neighbourhoods by name; archived ones only when asked (the admin list)."""
+    query = Neighbourhood.all() if include_archived else Neighbourhood.filter(archived_at=None)
+    return await query.order_by("name")
 
 
-async def add_connector(neighbourhood: Neighbourhood, account: Account) -> Connector:
-    if await Connector.filter(neighbourhood=neighbourhood, account=account).exists():
-        raise Conflict(f"@{account.username} is already a connector here")
-    return await Connector.create(neighbourhood=neighbourhood, account=account)
+async def home_slug(account: Account) -> str | None:
+    """The slug of `account`'s home neighbourhood, if it has one."""
+    if account.home_neighbourhood_id is None:
+        return None
+    return (
+        await Neighbourhood.filter(id=account.home_neighbourhood_id)
+        .first()
+        .values_list("slug", flat=True)
+    )
+
+
+async def add_connector(
+    neighbourhood: Neighbourhood, account: Account, *, by: Account | None = None
+) -> Connector:
+    _require_admin(by)
+    async with db.atomic():
+        if await Connector.filter(neighbourhood=neighbourhood, account=account).exists():
+            raise Conflict(f"@{account.username} is already a connector here")
+        connector = await Connector.create(neighbourhood=neighbourhood, account=account)
+        await audit.record(
+            by,
+            "connector.added",
+            f"account:{account.username}",
+            detail={"neighbourhood": neighbourhood.slug},
+        )
+    return connector
+
+
+async def remove_connector(neighbourhood: Neighbourhood, account: Account, by: Account) -> None:
+    _require_admin(by)
+    async with db.atomic():
+        removed = await Connector.filter(neighbourhood=neighbourhood, account=account).delete()
+        if not removed:
+            raise NotFound(f"@{account.username} is not a connector here")
+        await audit.record(
+            by,
+            "connector.removed",
+            f"account:{account.username}",
+            detail={"neighbourhood": neighbourhood.slug},
+        )
+
+
+async def connectors_of(neighbourhood: Neighbourhood) -> list[Account]:
+    rows = await Connector.filter(neighbourhood=neighbourhood).select_related("account")
+    return sorted((row.account for row in rows), key=lambda a: a.display_name.casefold())
 
 
 async def is_connector(account: Account | None, neighbourhood_id: int) -> bool:

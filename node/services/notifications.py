@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from node.models import Account, HelpPost, Notification, NotificationKind, Response
+from node.services.organisations import staff_account_ids
 from node.timeutil import utcnow
 
 
@@ -13,10 +14,42 @@ async def notify(
     actor: Account | None = None,
     post: HelpPost | None = None,
     response: Response | None = None,
+    organisation_id: int | None = None,
 ) -> Notification:
+    """Tell one account; `organisation_id`: the actor acted for that organisation, which
+    the notification names instead of them."""
     return await Notification.create(
-        recipient_id=recipient_id, kind=kind, actor=actor, post=post, response=response
+        recipient_id=recipient_id,
+        kind=kind,
+        actor=actor,
+        post=post,
+        response=response,
+        organisation_id=organisation_id,
     )
+
+
+async def post_team(post: HelpPost) -> list[int]:
+    """Who hears about responses to `post`: its author; for an organisation's post, the
+    staff member it is assigned to, or else all its staff."""
+    if post.organisation_id is None:
+        return [post.author_id]
+    if post.assignee_id is not None:
+        return [post.assignee_id]
+    staff = await staff_account_ids(post.organisation_id)
+    return staff or [post.author_id]
+
+
+async def notify_team(
+    post: HelpPost,
+    kind: NotificationKind,
+    *,
+    actor: Account,
+    response: Response | None = None,
+) -> None:
+    """Tell the post's team (see `post_team`), except the person who acted."""
+    for recipient in await post_team(post):
+        if recipient != actor.id:
+            await notify(recipient, kind, actor=actor, post=post, response=response)
 
 
 async def list_notifications(account: Account, *, limit: int = 50) -> list[Notification]:
@@ -24,7 +57,7 @@ async def list_notifications(account: Account, *, limit: int = 50) -> list[Notif
         await Notification.filter(recipient_id=account.id)
         .order_by("-created_at", "-id")
         .limit(limit)
-        .prefetch_related("actor", "post")
+        .prefetch_related("actor", "post", "organisation")
     )
 
 

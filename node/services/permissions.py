@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
-from node.models import Account, HelpPost, Response, Role
+from node.models import Account, HelpPost, PostPartner, Response, Role
 from node.services.neighbourhoods import is_connector
 from node.services.organisations import is_staff
 from node.states import OfferStatus
 
 
 async def can_manage_post(account: Account | None, post: HelpPost) -> bool:
-    """Accept or decline helpers and change status: the author or the organisation's staff."""
+    """Accept or decline helpers and change status: the author, the organisation's staff,
+    and the staff of its partner organisations on this node."""
     if account is None or not account.is_active:
         return False
     if post.author_id == account.id:
         return True
-    return await is_staff(account, post.organisation_id)
+    if post.organisation_id is None:
+        return False
+    if await is_staff(account, post.organisation_id):
+        return True
+    return await PostPartner.exists(
+        post_id=post.id, organisation__memberships__account_id=account.id
+    )
 
 
 async def can_withdraw_post(account: Account | None, post: HelpPost) -> bool:

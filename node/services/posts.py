@@ -5,191 +5,21 @@ Listings are in `node.services.listings`.
 
 from __future__ import annotations
 
-import re
 import uuid
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from node import db, events, validation
+from node import db, events
 from node.errors import Conflict, InvalidFields, InvalidInput, NotFound, PermissionDenied
 from node.i18n import N_
-from node.models import (
-    Account,
-    HelpPost,
-    Neighbourhood,
-    Organisation,
-    PostKind,
-    Response,
-    Visibility,
-)
-from node.services.organisations import is_staff
+from node.models import Account, HelpPost, Organisation, Response
+from node.services import audit
 from node.services.permissions import can_manage_post, can_withdraw_post
+from node.services.post_drafts import PostDraft, check_draft, organisation_for
 from node.services.visibility import can_view
 from node.states import POST_GRAPH, OfferStatus, PostStatus
-from node.taxonomy import BY_SLUG
-from node.timeutil import as_utc, utcnow
+from node.timeutil import utcnow
 
-MAX_HELPERS = 50
-FLEXIBLE_LIFETIME = timedelta(days=30)
-DATED_GRACE = timedelta(days=1)
-MAX_AHEAD = timedelta(days=366)
-# Digits in a public area hint are almost always a house number or postcode.
-_DIGITS = re.compile(r"\d")
-# An e-mail address, or a phone number even when written as "0470 12 34 56" or "02/512.34.56".
-_CONTACT = re.compile(r"@|\d{5,}|\+\d|\d(?:[\s./-]?\d){7,}")
-
-
-@dataclass(slots=True)
-class PostDraft:
-    """What a person fills in to publish a request or an offer."""
-
-    kind: str
-    title: str
-    category: str
-    neighbourhood: str  # slug
-    language: str
-    description: str = ""
-    translations: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
-    helpers_needed: int | str = 1
-    starts_at: datetime | None = None
-    ends_at: datetime | None = None
-    expires_at: datetime | None = None
-    visibility: str = Visibility.PUBLIC
-    area_hint: str | None = None
-    private_location: str | None = None
-    organisation: str | None = None  # slug: post as (or for a client of) this organisation
-    on_behalf_label: str | None = None
-    client_consent: bool = False
-
-
-def _choice(field_name: str, value: str, enum: type) -> str:
-    try:
-        return enum(value)
-    except ValueError:
-        allowed = ", ".join(e.value for e in enum)
-        raise InvalidInput(field_name, N_("expected one of %(allowed)s"), allowed=allowed) from None
-
-
-def _check_times(
-    draft: PostDraft, now: datetime
-) -> tuple[datetime | None, datetime | None, datetime]:
-    starts = as_utc(draft.starts_at) if draft.starts_at else None
-    ends = as_utc(draft.ends_at) if draft.ends_at else None
-    if ends and not starts:
-        raise InvalidInput("ends_at", N_("an end needs a start"))
-    if starts and starts < now - DATED_GRACE:
-        raise InvalidInput("starts_at", N_("is in the past"))
-    if starts and starts > now + MAX_AHEAD:
-        raise InvalidInput("starts_at", N_("is more than a year ahead"))
-    if starts and ends and ends < starts:
-        raise InvalidInput("ends_at", N_("is before the start"))
-    if draft.expires_at is not None:
-        expires = as_utc(draft.expires_at)
-        if expires <= now:
-            raise InvalidInput("expires_at", N_("is in the past"))
-        if expires > now + MAX_AHEAD:
-            raise InvalidInput("expires_at", N_("is more than a year ahead"))
-    elif starts:
-        expires = (ends or starts) + DATED_GRACE
-    else:
-        expires = now + FLEXIBLE_LIFETIME
-    return starts, ends, expires
-
-
-def _check_translations(
-    translations: Mapping[str, Mapping[str, str]], language: str
-) -> dict[str, dict[str, str]]:
-    checked: dict[str, dict[str, str]] = {}
-    for lang, texts in translations.items():
-        tag = validation.language_tag("translations", lang)
-        if tag == language:
-            continue
-        checked[tag] = {
-            "title": validation.line("translations", texts.get("title"), min_len=3, max_len=120),
-            "description": validation.text("translations", texts.get("description"), max_len=5000),
-        }
-    return checked
-
-
-async def _organisation_for(
-    author: Account, draft: PostDraft
-) -> tuple[Organisation | None, str | None]:
-    label = validation.optional_line("on_behalf_label", draft.on_behalf_label, max_len=80)
-    if not draft.organisation:
-        if label:
-            raise InvalidInput("on_behalf_label", N_("posting for a client needs an organisation"))
-        return None, None
-    org = await Organisation.get_or_none(slug=draft.organisation)
-    if org is None:
-        raise InvalidInput("organisation", N_("no such organisation"))
-    if not await is_staff(author, org.id):
-        raise PermissionDenied(f"only staff of {org.name} can post for it")
-    if label:
-        if len(label) < 3:
-            raise InvalidInput("on_behalf_label", N_("needs at least %(min)d characters"), min=3)
-        if _CONTACT.search(label):
-            raise InvalidInput(
-                "on_behalf_label", N_("describe the person without names or contact details")
-            )
-        if not draft.client_consent:
-            raise InvalidInput("client_consent", N_("the client must agree before you post"))
-    return org, label
-
-
-@dataclass(slots=True)
-class _Checked:
-    """The fields of a draft, validated."""
-
-    values: dict[str, object]
-    hood: Neighbourhood
-
-
-async def _check_draft(draft: PostDraft, now: datetime) -> _Checked:
-    """Validate every field of `draft`; raise one InvalidInput listing all that are bad."""
-    errors: list[InvalidInput] = []
-    values: dict[str, object] = {}
-
-    def check(name: str, make, *args) -> object:
-        try:
-            values[name] = make(*args)
-        except InvalidInput as exc:
-            errors.append(exc)
-        return values.get(name)
-
-    check("kind", _choice, "kind", draft.kind, PostKind)
-    check("visibility", _choice, "visibility", draft.visibility, Visibility)
-    if draft.category not in BY_SLUG:
-        errors.append(InvalidInput("category", N_("choose one of the categories")))
-    values["category"] = draft.category
-    language = check("language", validation.language_tag, "language", draft.language)
-    check("title", lambda: validation.line("title", draft.title, min_len=3, max_len=120))
-    check("description", lambda: validation.text("description", draft.description, max_len=5000))
-    if language:
-        check("translations", _check_translations, draft.translations, language)
-    check(
-        "helpers_needed", validation.integer, "helpers_needed", draft.helpers_needed, 1, MAX_HELPERS
-    )
-    try:
-        values["starts_at"], values["ends_at"], values["expires_at"] = _check_times(draft, now)
-    except InvalidInput as exc:
-        errors.append(exc)
-    area_hint = check(
-        "area_hint", lambda: validation.optional_line("area_hint", draft.area_hint, max_len=80)
-    )
-    if area_hint and _DIGITS.search(str(area_hint)):
-        errors.append(InvalidInput("area_hint", N_("keep it rough: no house numbers or postcodes")))
-    check(
-        "private_location",
-        lambda: validation.optional_line("private_location", draft.private_location, max_len=200),
-    )
-    hood = await Neighbourhood.get_or_none(slug=draft.neighbourhood)
-    if hood is None:
-        errors.append(InvalidInput("neighbourhood", N_("no such neighbourhood")))
-    if errors:
-        raise InvalidFields(errors)
-    assert hood is not None
-    return _Checked(values, hood)
+__all__ = ["PostDraft", "change_status", "create_post", "edit_post", "get_post", "set_status"]
 
 
 async def create_post(
@@ -199,8 +29,8 @@ async def create_post(
     now = now or utcnow()
     if not author.is_active:
         raise PermissionDenied("this account is suspended")
-    checked = await _check_draft(draft, now)
-    org, label = await _organisation_for(author, draft)
+    checked = await check_draft(draft, now)
+    org, label = await organisation_for(author, draft)
     async with db.atomic():
         post = await HelpPost.create(
             **checked.values,
@@ -211,10 +41,20 @@ async def create_post(
             client_consent_at=now if label else None,
         )
         await events.emit(events.PostPublished(post_id=str(post.id)))
+        await audit.record(
+            author,
+            "post.created",
+            post=post,
+            detail={
+                "kind": post.kind,
+                "on_behalf": bool(label),
+                "consent_at": now.isoformat() if label else None,
+            },
+        )
     return post
 
 
-# What an edit may change; kind, visibility, organisation and client stay as published
+# What an edit may change; kind, visibility and organisation stay as published
 # (changing who may see a post after it has federated cannot be taken back).
 EDITABLE = (
     "title",
@@ -228,6 +68,7 @@ EDITABLE = (
     "expires_at",
     "area_hint",
     "private_location",
+    "on_behalf_label",
 )
 
 
@@ -239,7 +80,18 @@ async def edit_post(
     if not await can_manage_post(actor, post):
         raise PermissionDenied("only the author or the organisation's staff can edit this post")
     draft.kind, draft.visibility = post.kind, post.visibility
-    checked = await _check_draft(draft, now)
+    checked = await check_draft(draft, now, keep_neighbourhood_id=post.neighbourhood_id)
+    # The client's label may be corrected (and given per language) but not added to or
+    # taken from a post: whether it was posted for a client, with consent, stays.
+    org = await Organisation.get_or_none(id=post.organisation_id) if post.organisation_id else None
+    draft.organisation = org.slug if org else None
+    draft.client_consent = post.client_consent_at is not None
+    _, label = await organisation_for(actor, draft, editing=True)
+    if (label is None) != (post.on_behalf_label is None):
+        raise InvalidFields(
+            [InvalidInput("on_behalf_label", N_("a client's label cannot be added or removed"))]
+        )
+    checked.values["on_behalf_label"] = label
     async with db.atomic():
         locked = await HelpPost.select_for_update().get(id=post.id)
         if locked.status not in (PostStatus.OPEN, PostStatus.MATCHED):
@@ -257,10 +109,12 @@ async def edit_post(
                 ]
             )
         for name in EDITABLE:
-            setattr(locked, name, checked.values[name])
+            if name in checked.values:
+                setattr(locked, name, checked.values[name])
         locked.neighbourhood = checked.hood
         await locked.save()
         await events.emit(events.PostEdited(post_id=str(post.id)))
+        await audit.record(actor, "post.edited", post=locked)
         if locked.status == PostStatus.MATCHED and accepted < helpers:
             await set_status(locked, PostStatus.OPEN, by=actor, now=now)
         elif locked.status == PostStatus.OPEN and accepted == helpers and accepted > 0:
@@ -297,6 +151,7 @@ async def set_status(
             post_id=str(post.id), old=old.value, new=new.value, by_account_id=by.id if by else None
         )
     )
+    await audit.record(by, "post.status", post=post, detail={"old": old.value, "new": new.value})
     return post
 
 

@@ -19,8 +19,7 @@ from node.models import (
     Response,
     ResponseKind,
 )
-from node.services.notifications import notify
-from node.services.organisations import staff_account_ids
+from node.services.notifications import notify, post_team
 from node.states import OfferStatus, PostStatus
 
 OPEN_FOR_REPLIES = (PostStatus.OPEN, PostStatus.MATCHED)
@@ -59,17 +58,9 @@ async def add_remote_reply(
             via_agreement=agreement and offers,
         )
         await events.emit(events.ResponseCreated(str(response.id), str(post.id)))
-        for recipient in await _people_to_tell(post):
+        for recipient in await post_team(post):
             await notify(recipient, NotificationKind.RESPONSE, post=post, response=response)
     return response
-
-
-async def _people_to_tell(post: HelpPost) -> list[int]:
-    """The author, and the organisation's staff for a post made for a client."""
-    recipients = [post.author_id]
-    if post.organisation_id:
-        recipients += await staff_account_ids(post.organisation_id)
-    return list(dict.fromkeys(recipients))
 
 
 async def update_remote_reply(

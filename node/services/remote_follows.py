@@ -7,14 +7,12 @@ from node.errors import Conflict, NotFound
 from node.models import (
     Account,
     Follow,
-    LocalActorKind,
-    Neighbourhood,
     NotificationKind,
-    Organisation,
     OutgoingFollow,
     RemoteActor,
 )
-from node.services.follows import THIS_NODE, Target, ThisNode, target_fields, target_lookup
+from node.services import local_actors
+from node.services.follows import Target, target_fields, target_lookup
 from node.services.notifications import notify
 from node.states import FOLLOW_GRAPH, FollowStatus
 
@@ -87,37 +85,10 @@ async def remote_followers(target: Target) -> list[RemoteActor]:
     return [row.follower_remote for row in rows]
 
 
-def local_actor_ref(actor: Target | None) -> tuple[LocalActorKind, int | None]:
-    """How queues and outgoing follows name one of our actors (None: the node itself)."""
-    if actor is None or isinstance(actor, ThisNode):
-        return LocalActorKind.INSTANCE, None
-    if isinstance(actor, Neighbourhood):
-        return LocalActorKind.NEIGHBOURHOOD, actor.id
-    if isinstance(actor, Organisation):
-        return LocalActorKind.ORGANISATION, actor.id
-    return LocalActorKind.ACCOUNT, actor.id
-
-
-async def load_local_actor(kind: LocalActorKind | str, key: int | None) -> Target:
-    """The actor that `local_actor_ref` named (THIS_NODE for the instance)."""
-    kind = LocalActorKind(kind)
-    if kind == LocalActorKind.INSTANCE:
-        return THIS_NODE
-    model = {
-        LocalActorKind.ACCOUNT: Account,
-        LocalActorKind.ORGANISATION: Organisation,
-        LocalActorKind.NEIGHBOURHOOD: Neighbourhood,
-    }[kind]
-    found = await model.get_or_none(id=key)
-    if found is None:
-        raise NotFound(f"no local {kind} {key}")
-    return found
-
-
 async def start_outgoing_follow(
     local: Target | None, target: RemoteActor, activity_uri: str, *, is_relay: bool = False
 ) -> OutgoingFollow:
-    kind, key = local_actor_ref(local)
+    kind, key = local_actors.ref(local)
     if await OutgoingFollow.filter(local_kind=kind, local_key=key, target=target).exists():
         raise Conflict(f"already following {target.handle}")
     return await OutgoingFollow.create(
@@ -143,7 +114,7 @@ async def answer_outgoing_follow(
 
 
 async def stop_outgoing_follow(local: Target | None, target: RemoteActor) -> OutgoingFollow:
-    kind, key = local_actor_ref(local)
+    kind, key = local_actors.ref(local)
     row = await OutgoingFollow.get_or_none(local_kind=kind, local_key=key, target=target)
     if row is None:
         raise NotFound(f"not following {target.handle}")
@@ -153,10 +124,17 @@ async def stop_outgoing_follow(local: Target | None, target: RemoteActor) -> Out
 
 async def request_follow(local: Target | None, target_uri: str, *, is_relay: bool = False) -> None:
     """Ask federation to make `local` (None: the node itself) follow a remote actor."""
-    kind, key = local_actor_ref(local)
+    kind, key = local_actors.ref(local)
     await events.emit(events.RemoteFollowRequested(kind.value, key, target_uri, is_relay))
 
 
 async def request_unfollow(local: Target | None, target_uri: str) -> None:
-    kind, key = local_actor_ref(local)
+    kind, key = local_actors.ref(local)
     await events.emit(events.RemoteUnfollowRequested(kind.value, key, target_uri))
+
+
+async def outgoing_follow_status(local: Target | None, target_uri: str) -> str | None:
+    """Whether `local` follows the remote actor `target_uri`: its status, or None."""
+    kind, key = local_actors.ref(local)
+    row = await OutgoingFollow.get_or_none(local_kind=kind, local_key=key, target__uri=target_uri)
+    return None if row is None else str(row.status)

@@ -6,7 +6,7 @@ import math
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
-from node.models import Neighbourhood, RemoteActor, RemotePost
+from node.models import Neighbourhood, RemoteActor, RemotePost, RemotePostPartner
 
 NEARBY_KM = 20.0
 
@@ -47,6 +47,25 @@ async def upsert_remote_post(
         setattr(post, name, value)
     await post.save()
     return post
+
+
+async def set_partners(post: RemotePost, organisation_ids: list[int]) -> None:
+    """Which of our organisations the remote request names as partners, now."""
+    await (
+        RemotePostPartner.filter(remote_post=post)
+        .exclude(organisation_id__in=organisation_ids or [0])
+        .delete()
+    )
+    known = set(
+        await RemotePostPartner.filter(remote_post=post).values_list("organisation_id", flat=True)
+    )
+    await RemotePostPartner.bulk_create(
+        [
+            RemotePostPartner(remote_post=post, organisation_id=org_id)
+            for org_id in dict.fromkeys(organisation_ids)
+            if org_id not in known
+        ]
+    )
 
 
 async def delete_remote_post(actor: RemoteActor, object_uri: str) -> bool:

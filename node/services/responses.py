@@ -7,7 +7,8 @@ from tortoise.functions import Count
 from node import db, events, validation
 from node.errors import Conflict, NotFound, PermissionDenied
 from node.models import Account, HelpPost, NotificationKind, Response, ResponseKind
-from node.services.notifications import notify
+from node.services import audit
+from node.services.notifications import notify, notify_team
 from node.services.permissions import can_manage_post
 from node.services.posts import set_status
 from node.services.visibility import can_view
@@ -33,14 +34,7 @@ async def add_comment(author: Account, post: HelpPost, body: str) -> Response:
             post=post, author=author, kind=ResponseKind.COMMENT, body=text
         )
         await events.emit(events.ResponseCreated(str(response.id), str(post.id)))
-        if author.id != post.author_id:
-            await notify(
-                post.author_id,
-                NotificationKind.RESPONSE,
-                actor=author,
-                post=post,
-                response=response,
-            )
+        await notify_team(post, NotificationKind.RESPONSE, actor=author, response=response)
     return response
 
 
@@ -63,9 +57,7 @@ async def offer_help(helper: Account, post: HelpPost, body: str = "") -> Respons
             offer_status=OfferStatus.OFFERED,
         )
         await events.emit(events.ResponseCreated(str(response.id), str(post.id)))
-        await notify(
-            post.author_id, NotificationKind.RESPONSE, actor=helper, post=post, response=response
-        )
+        await notify_team(post, NotificationKind.RESPONSE, actor=helper, response=response)
     return response
 
 
@@ -73,9 +65,17 @@ async def _tell_helper(
     response: Response, kind: NotificationKind, actor: Account, post: HelpPost
 ) -> None:
     """Local helpers get a notification; remote ones hear through federation (the
-    OfferStatusChanged event becomes a direct message)."""
+    OfferStatusChanged event becomes a direct message). For an organisation's post the
+    notification names the organisation, as the federated message does."""
     if response.author_id is not None:
-        await notify(response.author_id, kind, actor=actor, post=post, response=response)
+        await notify(
+            response.author_id,
+            kind,
+            actor=actor,
+            post=post,
+            response=response,
+            organisation_id=post.organisation_id,
+        )
 
 
 async def accepted_count(post: HelpPost) -> int:
@@ -109,12 +109,17 @@ async def accept_helper(actor: Account, response: Response) -> Response:
         post = await _locked_post(response)
         if not await can_manage_post(actor, post):
             raise PermissionDenied("only the author or the organisation's staff can accept helpers")
+        if response.author_id is not None and response.author_id == actor.id:
+            raise PermissionDenied("you cannot accept your own offer of help")
         if post.status != PostStatus.OPEN:
             raise Conflict(f"this post is {post.status}; reopen it to accept more helpers")
         taken = await accepted_count(post)
         if taken >= post.helpers_needed:
             raise Conflict(f"all {post.helpers_needed} helper places are taken")
         await _move_offer(response, OfferStatus.ACCEPTED)
+        await audit.record(
+            actor, "post.helper_accepted", post=post, detail={"response": str(response.id)}
+        )
         if taken + 1 == post.helpers_needed:
             await set_status(post, PostStatus.MATCHED, by=actor)
         await _tell_helper(response, NotificationKind.ACCEPTED, actor, post)
@@ -136,6 +141,9 @@ async def decline_helper(actor: Account, response: Response) -> Response:
                 "only the author or the organisation's staff can decline helpers"
             )
         was = await _move_offer(response, OfferStatus.DECLINED)
+        await audit.record(
+            actor, "post.helper_declined", post=post, detail={"response": str(response.id)}
+        )
         await _free_slot(post, was, actor)
         await _tell_helper(response, NotificationKind.DECLINED, actor, post)
     return response
@@ -150,12 +158,8 @@ async def withdraw_offer(helper: Account, response: Response) -> Response:
         was = await _move_offer(response, OfferStatus.WITHDRAWN)
         await _free_slot(post, was, helper)
         if was == OfferStatus.ACCEPTED:
-            await notify(
-                post.author_id,
-                NotificationKind.HELPER_WITHDREW,
-                actor=helper,
-                post=post,
-                response=response,
+            await notify_team(
+                post, NotificationKind.HELPER_WITHDREW, actor=helper, response=response
             )
     return response
 

@@ -1,4 +1,9 @@
-"""Who may create an account: open sign-ups, invitations, or neither (the node's choice)."""
+"""Who may create an account: open sign-ups, invitations, or neither (the node's choice).
+
+A staff invitation also makes its new account staff of an organisation (or, opened by
+someone who already has an account, adds them). It works whatever the sign-up policy:
+the organisation's coordinator or an admin chose this person.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,8 @@ from tortoise.expressions import F
 from node import db
 from node.errors import InvalidInput, PermissionDenied
 from node.i18n import N_
-from node.models import Account, Invitation, Neighbourhood
+from node.models import Account, Invitation, Neighbourhood, Organisation, Role, StaffRole
+from node.services import audit, organisations
 from node.services.accounts import create_account
 from node.timeutil import utcnow
 
@@ -20,22 +26,81 @@ INVITATION_LIFETIME = timedelta(days=14)
 
 
 async def create_invitation(
-    by: Account | None, *, uses: int = 1, lifetime: timedelta = INVITATION_LIFETIME
+    by: Account | None,
+    *,
+    uses: int = 1,
+    lifetime: timedelta = INVITATION_LIFETIME,
+    organisation: Organisation | None = None,
+    role: StaffRole | str = StaffRole.STAFF,
 ) -> Invitation:
+    """A sign-up link's code; with `organisation`, a staff invitation into it.
+
+    `by` (None: the command line) must be an admin, or for a staff invitation a
+    coordinator of that organisation.
+    """
     if not 1 <= uses <= 1000:
         raise InvalidInput("uses", N_("must be between %(low)d and %(high)d"), low=1, high=1000)
-    return await Invitation.create(
-        code=secrets.token_urlsafe(16),
-        created_by=by,
-        uses_left=uses,
-        expires_at=utcnow() + lifetime,
-    )
+    if organisation is not None:
+        if by is not None and not await organisations.can_manage(by, organisation):
+            raise PermissionDenied("only a coordinator or an admin invites staff")
+        try:
+            role = StaffRole(role)
+        except ValueError:
+            raise InvalidInput("role", N_("choose one of the options")) from None
+    elif by is not None and (by.role != Role.ADMIN or not by.is_active):
+        raise PermissionDenied("only the node's admins make sign-up links")
+    async with db.atomic():
+        invitation = await Invitation.create(
+            code=secrets.token_urlsafe(16),
+            created_by=by,
+            uses_left=uses,
+            expires_at=utcnow() + lifetime,
+            organisation=organisation,
+            staff_role=str(role) if organisation is not None else None,
+        )
+        await audit.record(
+            by,
+            "invitation.created",
+            f"organisation:{organisation.slug}" if organisation else "node",
+            organisation=organisation,
+            detail={"uses": uses, "days": lifetime.days, "role": invitation.staff_role},
+        )
+    return invitation
 
 
 async def valid_invitation(code: str | None) -> Invitation | None:
+    """The invitation behind `code` while it is usable (with its organisation loaded)."""
     if not code or len(code) > 64:
         return None
-    return await Invitation.get_or_none(code=code, uses_left__gt=0, expires_at__gt=utcnow())
+    return await Invitation.get_or_none(
+        code=code, uses_left__gt=0, expires_at__gt=utcnow()
+    ).select_related("organisation")
+
+
+async def _spend(invite: Invitation) -> None:
+    # Spent in the caller's transaction, and only while uses are left, so two people
+    # cannot both spend the last use.
+    spent = await Invitation.filter(id=invite.id, uses_left__gt=0).update(
+        uses_left=F("uses_left") - 1
+    )
+    if not spent:
+        raise InvalidInput("invitation", N_("this invitation is unknown, used or expired"))
+
+
+async def _join(invite: Invitation, account: Account) -> None:
+    """Make `account` staff as the staff invitation says (the invitation authorises it)."""
+    await organisations.add_staff(invite.organisation, account, invite.staff_role or "staff")
+
+
+async def join_with_invitation(account: Account, code: str | None) -> Organisation:
+    """Someone with an account opens a staff invitation: they join its organisation."""
+    invite = await valid_invitation(code)
+    if invite is None or invite.organisation is None:
+        raise InvalidInput("invitation", N_("this invitation is unknown, used or expired"))
+    async with db.atomic():
+        await _join(invite, account)
+        await _spend(invite)
+    return invite.organisation
 
 
 async def sign_up(
@@ -49,13 +114,12 @@ async def sign_up(
     invitation: str | None = None,
 ) -> Account:
     """Create a resident's account if the node's `policy` lets this person sign up."""
-    if policy == CLOSED:
+    invite = await valid_invitation(invitation) if invitation else None
+    staff_invite = invite is not None and invite.organisation_id is not None
+    if policy == CLOSED and not staff_invite:
         raise PermissionDenied("this node does not take new accounts")
-    invite = None
-    if policy == INVITATION:
-        invite = await valid_invitation(invitation)
-        if invite is None:
-            raise InvalidInput("invitation", N_("this invitation is unknown, used or expired"))
+    if policy == INVITATION and invite is None:
+        raise InvalidInput("invitation", N_("this invitation is unknown, used or expired"))
     hood = None
     if home_neighbourhood:
         hood = await Neighbourhood.get_or_none(slug=home_neighbourhood)
@@ -69,11 +133,7 @@ async def sign_up(
         account = await create_account(
             username, display_name, password=password, languages=languages, home_neighbourhood=hood
         )
-        # Spent in the same transaction, and only while uses are left, so two people
-        # cannot both spend the last use.
-        spent = await Invitation.filter(id=invite.id, uses_left__gt=0).update(
-            uses_left=F("uses_left") - 1
-        )
-        if not spent:
-            raise InvalidInput("invitation", N_("this invitation is unknown, used or expired"))
+        if staff_invite:
+            await _join(invite, account)
+        await _spend(invite)
     return account

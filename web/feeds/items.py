@@ -110,7 +110,11 @@ def build_items(
 
 
 def build_meta(
-    settings: Settings, source: FeedSource, posts: Sequence[FeedPost], self_path: str
+    settings: Settings,
+    node_name: str,
+    source: FeedSource,
+    posts: Sequence[FeedPost],
+    self_path: str,
 ) -> FeedMeta:
     """The feed's title and links; `updated` is its newest post's (stable between polls)."""
     language = settings.default_language
@@ -118,7 +122,7 @@ def build_meta(
         iter(source.description.values()), source.name
     )
     return FeedMeta(
-        title=f"{source.name} · {settings.name}",
+        title=f"{source.name} · {node_name}",
         subtitle=subtitle or source.name,
         page_url=uris.absolute(settings, source.path),
         self_url=uris.absolute(settings, self_path),

@@ -10,8 +10,8 @@ from starlette.responses import RedirectResponse, Response
 from node.errors import Conflict, InvalidInput, PermissionDenied, RateLimited
 from node.i18n import N_, gettext
 from node.services import accounts, login_limits, neighbourhoods, sessions, signups
-from web.forms import field_error, local_path, read_form
-from web.session import (
+from web.shell.forms import field_error, local_path, read_form
+from web.shell.session import (
     LANGUAGE_COOKIE,
     clear_session,
     cookie_options,
@@ -88,9 +88,8 @@ async def logout(request: Request) -> Response:
 
 async def signup(request: Request) -> Response:
     renderer = request.app.state.renderer
-    settings = request.app.state.settings
     locale = renderer.locale_for(request)
-    policy = settings.signups
+    policy = (await request.app.state.profile_cache.get()).signups
     invitation = request.query_params.get("invite", "")
     values: dict[str, str] = {"invitation": invitation, "language": locale}
     errors: dict[str, str] = {}

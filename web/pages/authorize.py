@@ -15,16 +15,14 @@ from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from federation.discovery import actor_path_for_handle
 from federation.lookup import LookupFailed, actor_uri_for_handle, parse_handle, remote_actor
 from node import uris
 from node.i18n import N_, gettext
-from node.models import OutgoingFollow
-from node.services import remote_follows
+from node.services import local_actors, remote_follows
 from node.services.remote_actors import RemoteActorData
 from node.text import sanitise_html
-from web.forms import local_path, read_form
-from web.session import viewer
+from web.shell.forms import local_path, read_form
+from web.shell.session import viewer
 
 log = logging.getLogger("nabuur.web")
 
@@ -68,7 +66,8 @@ async def _remote_uri(request: Request, uri: str) -> str:
     settings = request.app.state.settings
     handle = None if uri.startswith(("http://", "https://")) else parse_handle(uri)
     if handle is not None and handle.host == settings.domain.lower():
-        raise _Local(await actor_path_for_handle(settings, handle.user.lower()))
+        found = await local_actors.by_handle_name(settings, handle.user.lower())
+        raise _Local(local_actors.path(found) if found is not None else None)
     if handle is not None:
         return await actor_uri_for_handle(request.app.state.federation, handle)
     if uris.is_local(settings, uri):
@@ -78,9 +77,7 @@ async def _remote_uri(request: Request, uri: str) -> str:
 
 
 async def _following(account, actor: RemoteActorData) -> str | None:
-    kind, key = remote_follows.local_actor_ref(account)
-    row = await OutgoingFollow.get_or_none(local_kind=kind, local_key=key, target__uri=actor.uri)
-    return None if row is None else str(row.status)
+    return await remote_follows.outgoing_follow_status(account, actor.uri)
 
 
 async def _page(

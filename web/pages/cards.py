@@ -26,6 +26,7 @@ class PostCard:
     author_name: str
     organisation_name: str | None
     on_behalf_label: str | None
+    organisation_slug: str | None = None
 
 
 async def cards_from_rows(rows: list[dict], locale: str) -> list[PostCard]:
@@ -34,8 +35,10 @@ async def cards_from_rows(rows: list[dict], locale: str) -> list[PostCard]:
     cards = []
     for row in rows:
         other = (row["translations"] or {}).get(locale)
+        label = row["on_behalf_label"]
         if other and locale != row["language"]:
             title, description, language = other["title"], other.get("description", ""), locale
+            label = other.get("on_behalf_label") or label
         else:
             title, description, language = row["title"], row["description"], row["language"]
         cards.append(
@@ -54,7 +57,8 @@ async def cards_from_rows(rows: list[dict], locale: str) -> list[PostCard]:
                 slots_left=max(row["helpers_needed"] - accepted.get(row["id"], 0), 0),
                 author_name=row["author_name"],
                 organisation_name=row["organisation_name"],
-                on_behalf_label=row["on_behalf_label"],
+                on_behalf_label=label,
+                organisation_slug=row["organisation_slug"],
             )
         )
     return cards
@@ -88,7 +92,8 @@ async def build_cards(
                 slots_left=max(post.helpers_needed - accepted.get(post.id, 0), 0),
                 author_name=post.author.display_name,
                 organisation_name=post.organisation.name if post.organisation else None,
-                on_behalf_label=post.on_behalf_label,
+                on_behalf_label=post.label_in(language),
+                organisation_slug=post.organisation.slug if post.organisation else None,
             )
         )
     return cards

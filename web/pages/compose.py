@@ -11,14 +11,14 @@ from starlette.responses import RedirectResponse, Response
 from node import uris
 from node.errors import InvalidFields, InvalidInput, PermissionDenied
 from node.i18n import N_, gettext
-from node.models import HelpPost, Organisation, PostKind, Visibility
+from node.models import HelpPost, PostKind, Visibility
 from node.services import neighbourhoods, organisations, posts
 from node.services.permissions import can_manage_post
 from node.states import PostStatus
 from node.taxonomy import CATEGORIES
-from web.forms import Form, field_error, read_form
 from web.pages.cards import PostCard
-from web.session import viewer
+from web.shell.forms import Form, field_error, read_form
+from web.shell.session import viewer
 
 NO_SECOND_LANGUAGE = ""
 
@@ -65,6 +65,7 @@ def draft_from(form: Form, zone: ZoneInfo) -> posts.PostDraft:
         translations[second] = {
             "title": form.get("second_title"),
             "description": form.get("second_description"),
+            "on_behalf_label": form.get("second_on_behalf_label"),
         }
     starts, ends = _when(form, zone)
     acting_for = form.get("organisation")
@@ -83,7 +84,7 @@ def draft_from(form: Form, zone: ZoneInfo) -> posts.PostDraft:
         area_hint=form.get("area_hint"),
         private_location=form.get("private_location"),
         organisation=acting_for or None,
-        on_behalf_label=form.get("on_behalf_label") if acting_for else None,
+        on_behalf_label=form.get("on_behalf_label"),
         client_consent=form.get("client_consent") == "yes",
     )
 
@@ -92,12 +93,20 @@ def _errors(locale: str, exc: InvalidInput) -> dict[str, str]:
     problems = exc.errors if isinstance(exc, InvalidFields) else [exc]
     errors: dict[str, str] = {}
     for problem in problems:
-        field = {"starts_at": "starts_time", "ends_at": "ends_time", "translations": "second_title"}
+        field = {
+            "starts_at": "starts_time",
+            "ends_at": "ends_time",
+            "translations": "second_title",
+            "second_on_behalf_label": "second_on_behalf_label",
+        }
         errors.setdefault(field.get(problem.field, problem.field), field_error(locale, problem))
     return errors
 
 
-def _preview(form: Form, draft: posts.PostDraft, hood_names: dict[str, str], author) -> PostCard:
+def _preview(form: Form, draft: posts.PostDraft, choices: dict, author) -> PostCard:
+    """The card as the published post will show it: an organisation's post names the
+    organisation (never the staff member who writes it)."""
+    org_name = choices["organisation_names"].get(draft.organisation or "")
     return PostCard(
         id="preview",
         kind=draft.kind if draft.kind in (PostKind.REQUEST, PostKind.OFFER) else PostKind.REQUEST,
@@ -107,27 +116,28 @@ def _preview(form: Form, draft: posts.PostDraft, hood_names: dict[str, str], aut
         description=draft.description,
         language=draft.language,
         starts_at=draft.starts_at,
-        neighbourhood_name=hood_names.get(draft.neighbourhood, ""),
+        neighbourhood_name=choices["hood_names"].get(draft.neighbourhood, ""),
         area_hint=draft.area_hint or None,
         helpers_needed=int(draft.helpers_needed) if str(draft.helpers_needed).isdigit() else 1,
         slots_left=int(draft.helpers_needed) if str(draft.helpers_needed).isdigit() else 1,
         author_name=author.display_name,
-        organisation_name=None,
-        on_behalf_label=draft.on_behalf_label,
+        organisation_name=org_name,
+        on_behalf_label=draft.on_behalf_label if org_name else None,
+        organisation_slug=draft.organisation if org_name else None,
     )
 
 
 async def _choices(request: Request, account) -> dict:
     locale = request.app.state.renderer.locale_for(request)
     hoods = await neighbourhoods.list_neighbourhoods()
-    org_ids = await organisations.staff_organisation_ids(account)
-    orgs = await Organisation.filter(id__in=org_ids).order_by("name") if org_ids else []
+    orgs = await organisations.staff_organisations(account)
     names = dict(request.app.state.renderer.environments[locale].globals["languages"])
     return {
         "categories": CATEGORIES,
         "hoods": [(h.slug, h.name) for h in hoods],
         "hood_names": {h.slug: h.name for h in hoods},
         "organisations": [("", gettext(locale, N_("Myself"))), *[(o.slug, o.name) for o in orgs]],
+        "organisation_names": {o.slug: o.name for o in orgs},
         "text_languages": list(names.items()),
         "second_languages": [
             (NO_SECOND_LANGUAGE, gettext(locale, N_("No second language"))),
@@ -161,9 +171,8 @@ async def compose(request: Request) -> Response:
     status = 200
     if request.method == "GET":
         values = _initial(request, account, locale)
-        if not values["neighbourhood"] and account.home_neighbourhood_id:
-            await account.fetch_related("home_neighbourhood")
-            values["neighbourhood"] = account.home_neighbourhood.slug
+        if not values["neighbourhood"]:
+            values["neighbourhood"] = await neighbourhoods.home_slug(account) or ""
     else:
         form = await read_form(request)
         values = form.values()
@@ -172,7 +181,7 @@ async def compose(request: Request) -> Response:
             if form.get("action") == "publish":
                 post = await posts.create_post(account, draft)
                 return RedirectResponse(uris.post(post.id) + "?done=published", status_code=303)
-            preview = _preview(form, draft, choices["hood_names"], account)
+            preview = _preview(form, draft, choices, account)
         except InvalidInput as exc:
             errors = _errors(locale, exc)
             status = 400
@@ -203,12 +212,14 @@ def _values_of(post: HelpPost, zone: ZoneInfo) -> dict[str, str]:
         "area_hint": post.area_hint or "",
         "private_location": post.private_location or "",
         "when": "date" if post.starts_at else "flexible",
+        "on_behalf_label": post.on_behalf_label or "",
     }
     if second:
         values.update(
             second_language=second[0],
             second_title=second[1].get("title", ""),
             second_description=second[1].get("description", ""),
+            second_on_behalf_label=second[1].get("on_behalf_label", ""),
         )
     if post.starts_at:
         local = post.starts_at.astimezone(zone)
@@ -226,10 +237,11 @@ async def edit(request: Request) -> Response:
     post = await posts.get_post(post_id, account)
     if not await can_manage_post(account, post):
         raise PermissionDenied("only the author or the organisation's staff can edit this post")
-    await post.fetch_related("neighbourhood")
     renderer = request.app.state.renderer
     locale = renderer.locale_for(request)
     choices = await _choices(request, account)
+    if post.organisation is not None:  # a partner's staff may edit it too
+        choices["organisation_names"][post.organisation.slug] = post.organisation.name
     errors: dict[str, str] = {}
     preview = None
     status = 200
@@ -240,11 +252,11 @@ async def edit(request: Request) -> Response:
         values = {**form.values(), "kind": post.kind, "visibility": post.visibility}
         try:
             draft = draft_from(form, renderer.zone)
-            draft.organisation = None
+            draft.organisation = post.organisation.slug if post.organisation else None
             if form.get("action") == "publish":
                 await posts.edit_post(account, post, draft)
                 return RedirectResponse(uris.post(post.id) + "?done=edited", status_code=303)
-            preview = _preview(form, draft, choices["hood_names"], account)
+            preview = _preview(form, draft, choices, account)
         except InvalidInput as exc:
             errors = _errors(locale, exc)
             status = 400

@@ -55,7 +55,8 @@ async def _serve(request: Request, load: Loader, fmt: str) -> Response:
     renderer = request.app.state.renderer
     source, posts = await load(request.path_params["slug"], dated=fmt == "ics")
     self_path = uris.calendar(source.path) if fmt == "ics" else uris.feed(source.path, fmt)
-    meta = build_meta(settings, source, posts, self_path)
+    node_name = (await request.app.state.profile_cache.get()).name
+    meta = build_meta(settings, node_name, source, posts, self_path)
     items = build_items(settings, posts, renderer.format_when)
     render, content_type = _FORMATS[fmt]
     return Response(render(meta, items), media_type=content_type, headers=HEADERS)

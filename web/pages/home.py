@@ -4,8 +4,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from node.services import listings, neighbourhoods, remote_posts
-from web.page_cache import for_anonymous
 from web.pages.cards import cards_from_rows
+from web.shell.page_cache import for_anonymous
 
 NEWEST = 10
 

@@ -13,12 +13,12 @@ from node.models import PostKind
 from node.services import follows, listings, neighbourhoods, remote_posts
 from node.taxonomy import BY_SLUG, CATEGORIES
 from node.timeutil import utcnow
-from web.forms import read_form
-from web.page_cache import for_anonymous
 from web.pages.cards import cards_from_rows
 from web.pages.feeds import feed_links
 from web.pages.remote_follow import form_headers
-from web.session import viewer
+from web.shell.forms import read_form
+from web.shell.page_cache import for_anonymous
+from web.shell.session import viewer
 
 WHEN_CHOICES = ("today", "week", "flexible")
 PER_SECTION = 20

@@ -6,8 +6,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from node.services import notifications
-from web.forms import read_form
-from web.session import viewer
+from web.shell.forms import read_form
+from web.shell.session import viewer
 
 
 async def notification_list(request: Request) -> Response:

@@ -21,19 +21,14 @@ from node.errors import Conflict, IllegalTransition, InvalidInput, NotFound
 from node.i18n import N_, gettext
 from node.models import Account, HelpPost, PostKind
 from node.models import Response as PostResponse
-from node.services import posts, remote_content, responses
-from node.services.permissions import (
-    can_manage_post,
-    can_see_private_location,
-    can_withdraw_post,
-)
-from node.states import POST_GRAPH, OfferStatus, PostStatus
+from node.services import post_view, posts, remote_content, responses
+from node.states import PostStatus
 from node.text import sanitise_html
-from web.forms import field_error, read_form
-from web.page_cache import for_anonymous
 from web.pages.cards import build_cards
 from web.pages.remote_follow import form_headers
-from web.session import viewer
+from web.shell.forms import field_error, read_form
+from web.shell.page_cache import for_anonymous
+from web.shell.session import viewer
 
 DONE_MESSAGES = {
     "published": N_("Your post is published. Neighbours can now answer it."),
@@ -115,24 +110,9 @@ async def _page(
     settings = request.app.state.settings
     locale = renderer.locale_for(request)
     account = viewer(request)
-    rows = (
-        await PostResponse.filter(post_id=post.id)
-        .order_by("created_at")
-        .select_related("author", "remote_author")
-    )
-    taken = sum(1 for row in rows if row.offer_status == OfferStatus.ACCEPTED)
-    [card] = await build_cards([post], locale, accepted={post.id: taken})
-    shown = [_shown(row, account) for row in rows]
-    manage = await can_manage_post(account, post)
-    may_withdraw = manage or await can_withdraw_post(account, post)
-    own_offer = next(
-        (
-            r
-            for r in shown
-            if r.is_viewers and r.offer_status in (OfferStatus.OFFERED, OfferStatus.ACCEPTED)
-        ),
-        None,
-    )
+    view = await post_view.view_post(post, account)
+    [card] = await build_cards([post], locale, accepted={post.id: view.accepted})
+    shown = [_shown(row, account) for row in view.responses]
     done = request.query_params.get("done")
     problem = request.query_params.get("problem")
     versions = [(post.language, post.title, post.description)] + [
@@ -147,25 +127,17 @@ async def _page(
             "card": card,
             "other_texts": [v for v in versions if v[0] != card.language],
             "responses": shown,
-            "manage": manage,
-            "can_withdraw": may_withdraw,
-            "private_location": post.private_location
-            if await can_see_private_location(account, post)
-            else None,
-            "own_offer": own_offer,
-            "can_offer": (
-                post.status == PostStatus.OPEN
-                and (account is None or account.id != post.author_id)
-                and own_offer is None
+            "manage": view.manage,
+            "can_withdraw": view.may_withdraw,
+            "private_location": view.private_location,
+            "own_offer": next(
+                (r for r in shown if view.own_offer and r.id == str(view.own_offer.id)), None
             ),
-            "can_comment": post.status in (PostStatus.OPEN, PostStatus.MATCHED),
+            "can_offer": view.can_offer,
+            "can_comment": view.can_comment,
             "status_actions": [
-                (target, gettext(locale, STATUS_ACTIONS[target]))
-                for target in _next_statuses(post)
-                if (manage or target == PostStatus.WITHDRAWN)
-            ]
-            if may_withdraw
-            else [],
+                (target, gettext(locale, STATUS_ACTIONS[target])) for target in view.status_moves
+            ],
             "reactions": await remote_content.reaction_counts(post),
             "notice": gettext(locale, DONE_MESSAGES[done]) if done in DONE_MESSAGES else None,
             "problem": gettext(locale, CONFLICT) if problem == "conflict" else None,
@@ -177,12 +149,6 @@ async def _page(
         status_code=status_code,
         headers=form_headers(settings) if account is None else None,
     )
-
-
-def _next_statuses(post: HelpPost) -> list[PostStatus]:
-    order = (PostStatus.MATCHED, PostStatus.DONE, PostStatus.OPEN, PostStatus.WITHDRAWN)
-    current = PostStatus(post.status)
-    return [target for target in order if POST_GRAPH.allows(current, target)]
 
 
 @for_anonymous
@@ -237,16 +203,6 @@ async def comment(request: Request) -> Response:
     return await _respond(request, responses.add_comment, "comment_body", "commented")
 
 
-async def _response_of(post: HelpPost, response_id: str) -> PostResponse:
-    try:
-        found = await PostResponse.get_or_none(id=response_id, post_id=post.id)
-    except (ValueError, TypeError):
-        found = None
-    if found is None:
-        raise NotFound("no such response")
-    return found
-
-
 ANSWERS = {
     "accept": (responses.accept_helper, "accepted"),
     "decline": (responses.decline_helper, "declined"),
@@ -264,7 +220,7 @@ async def answer(request: Request) -> Response:
     if action not in ANSWERS:
         raise NotFound("no such action")
     run, done = ANSWERS[action]
-    target = await _response_of(post, request.path_params["response_id"])
+    target = await post_view.response_of(post, request.path_params["response_id"])
     try:
         await run(account, target)
     except (Conflict, IllegalTransition):

@@ -4,13 +4,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from node import uris
-from node.errors import NotFound
-from node.models import Account, Organisation
-from node.services import listings
-from web.page_cache import for_anonymous
+from node.services import accounts, listings, organisations
 from web.pages.cards import cards_from_rows
 from web.pages.feeds import feed_links
 from web.pages.remote_follow import form_headers
+from web.shell.page_cache import for_anonymous
 
 
 async def _cards(request: Request, **match: object) -> list:
@@ -26,9 +24,7 @@ def _description(texts: dict[str, str], locale: str) -> tuple[str, str]:
 
 @for_anonymous
 async def person(request: Request) -> Response:
-    account = await Account.get_or_none(username=request.path_params["username"], is_active=True)
-    if account is None:
-        raise NotFound("no such account")
+    account = await accounts.get_active_account(request.path_params["username"])
     settings = request.app.state.settings
     # Posts made for an organisation appear on its page, not on the staff member's.
     cards = await _cards(request, author_id=account.id, organisation_id=None)
@@ -49,9 +45,7 @@ async def person(request: Request) -> Response:
 
 @for_anonymous
 async def organisation(request: Request) -> Response:
-    org = await Organisation.get_or_none(slug=request.path_params["slug"])
-    if org is None:
-        raise NotFound("no such organisation")
+    org = await organisations.get_organisation(request.path_params["slug"])
     settings = request.app.state.settings
     locale = request.app.state.renderer.locale_for(request)
     description, lang = _description(org.description, locale)

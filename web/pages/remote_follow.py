@@ -20,10 +20,9 @@ from node import uris
 from node.config import Settings
 from node.errors import NotFound
 from node.i18n import N_, gettext
-from node.models import Account, Neighbourhood, Organisation
-from node.services import posts
-from web.forms import local_path, read_form
-from web.rendering import SECURITY_HEADERS
+from node.services import local_actors, posts
+from web.shell.forms import local_path, read_form
+from web.shell.rendering import SECURITY_HEADERS
 
 log = logging.getLogger("nabuur.web")
 
@@ -72,20 +71,15 @@ async def find_target(settings: Settings, path: str) -> Target:
     if ref is None or ref.sub is not None:
         raise NotFound("not a local actor or post")
     handle = f"@{ref.key}@{settings.domain}"
-    found: Account | Organisation | Neighbourhood | None = None
-    if ref.kind == "account":
-        found = await Account.get_or_none(username=ref.key, is_active=True)
-        name = found.display_name if found else ""
-    elif ref.kind in ("organisation", "neighbourhood"):
-        model = Organisation if ref.kind == "organisation" else Neighbourhood
-        found = await model.get_or_none(slug=ref.key)
-        name = found.name if found else ""
-    elif ref.kind == "post":
+    if ref.kind == "post":
         post = await posts.get_post(ref.key, None)  # NotFound unless anyone may see it
         return Target(path, "post", post.title, uris.absolute(settings, path))
+    found = None
+    if ref.kind in ("account", "organisation", "neighbourhood"):
+        found = await local_actors.by_kind_and_name(ref.kind, ref.key)
     if found is None:
         raise NotFound("no such local actor")
-    return Target(path, ref.kind, name, handle)
+    return Target(path, ref.kind, local_actors.display_name(found, settings.name), handle)
 
 
 async def _page(

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from web import csrf
+from web.shell import csrf
 
 # Stands in for the visitor's CSRF token in stored pages; never a valid token.
 TOKEN_PLACEHOLDER = "\x00csrf\x00"  # noqa: S105 - not a secret

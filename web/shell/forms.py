@@ -1,4 +1,8 @@
-"""Reading posted forms: size-limited, URL-encoded only, CSRF-checked, errors translated."""
+"""Reading posted forms: size-limited, CSRF-checked, errors translated.
+
+Forms are URL-encoded; only an upload (an icon) comes as multipart, read by
+`read_upload` under its own size limit.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from starlette.requests import Request
 
 from node.errors import InvalidInput
 from node.i18n import gettext
-from web import csrf
+from web.shell import csrf
 
 MAX_FORM_BYTES = 64 * 1024
 MAX_FIELDS = 100
@@ -66,6 +70,58 @@ async def read_form(request: Request) -> Form:
     # for genuine forms, so forged posts cannot keep emptying the cache).
     request.app.state.page_cache.clear()
     return form
+
+
+async def _body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > limit):
+        raise HTTPException(413)
+    body = bytearray()
+    async for chunk in request.stream():
+        body.extend(chunk)
+        if len(body) > limit:
+            raise HTTPException(413)
+    return bytes(body)
+
+
+async def read_upload(request: Request, field: str, max_bytes: int) -> tuple[Form, bytes]:
+    """A multipart form with one file in `field` (at most `max_bytes`): its other fields
+    and the file's bytes (empty when none was chosen). 413, 415, 400 and 403 as forms."""
+    content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if content_type != "multipart/form-data":
+        raise HTTPException(415)
+    # The whole body is read under a limit first: the multipart parser would otherwise
+    # spool any amount to disk before we could refuse it.
+    body = await _body(request, max_bytes + MAX_FORM_BYTES)
+    sent = False
+
+    async def receive() -> dict:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    parsed = Request(request.scope, receive)
+    try:
+        data = await parsed.form(max_files=1, max_fields=MAX_FIELDS, max_part_size=MAX_FORM_BYTES)
+    except HTTPException:
+        raise
+    except Exception:  # the parser's errors for malformed multipart bodies
+        raise HTTPException(400) from None
+    try:
+        pairs = [(k, v) for k, v in data.multi_items() if isinstance(v, str)]
+        upload = data.get(field)
+        content = b"" if upload is None or isinstance(upload, str) else await upload.read()
+    finally:
+        await data.close()
+    if len(content) > max_bytes:
+        raise HTTPException(413)
+    form = Form([(key, value.replace("\x00", "")) for key, value in pairs])
+    if not csrf.is_valid(request, form.get(csrf.FIELD)):
+        raise HTTPException(403, detail="csrf")
+    request.app.state.page_cache.clear()
+    return form, content
 
 
 def field_error(locale: str, error: InvalidInput) -> str:

@@ -7,13 +7,22 @@ per request on a shared environment would race between concurrent requests.
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime, format_time
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import (
+    BaseLoader,
+    ChoiceLoader,
+    Environment,
+    FileSystemLoader,
+    PrefixLoader,
+    StrictUndefined,
+    select_autoescape,
+)
 from markupsafe import Markup, escape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
@@ -21,12 +30,14 @@ from starlette.responses import HTMLResponse
 from node import uris
 from node.config import Settings
 from node.i18n import LANGUAGE_NAMES, N_, negotiate, translations
+from node.services import dashboards
 from node.services.notifications import unread_count
 from node.taxonomy import BY_SLUG
-from web import csrf
-from web.page_cache import TOKEN_PLACEHOLDER
+from web.shell import csrf
+from web.shell.page_cache import TOKEN_PLACEHOLDER
 
-TEMPLATES_DIR = Path(__file__).parent / "templates"
+# The layout, form macros and error page every page builds on.
+SHELL_TEMPLATES = Path(__file__).parent / "templates"
 
 SECURITY_HEADERS = {
     # No scripts, styles or images from anywhere but this node; no framing.
@@ -73,14 +84,27 @@ def _format_when(value: datetime, locale: str, zone: ZoneInfo) -> str:
 class Renderer:
     """Renders templates in the visitor's language."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        template_dirs: Sequence[Path] = (),
+        prefixed: Mapping[str, Path] | None = None,
+    ) -> None:
+        """`template_dirs` are searched before the shell's own; `prefixed` maps a prefix to
+        a directory whose templates are named `prefix/name.html` (the dashboards')."""
         self.settings = settings
         self.zone = ZoneInfo(settings.timezone)
+        loaders: list[BaseLoader] = [FileSystemLoader([*template_dirs, SHELL_TEMPLATES])]
+        if prefixed:
+            loaders.append(
+                PrefixLoader({key: FileSystemLoader(path) for key, path in prefixed.items()})
+            )
+        self.loader = ChoiceLoader(loaders)
         self.environments = {locale: self._environment(locale) for locale in settings.languages}
 
     def _environment(self, locale: str) -> Environment:
         env = Environment(
-            loader=FileSystemLoader(TEMPLATES_DIR),
+            loader=self.loader,
             autoescape=select_autoescape(["html"]),
             undefined=StrictUndefined,
             # Templates ship with the code: no need to look at their files on every page.
@@ -94,7 +118,6 @@ class Renderer:
         env.globals.update(
             locale=locale,
             uris=uris,
-            node_name=self.settings.name,
             languages=[(code, LANGUAGE_NAMES[code]) for code in self.settings.languages],
         )
         env.filters["when"] = lambda value: self.format_when(value, locale)
@@ -137,10 +160,17 @@ class Renderer:
         viewer = getattr(request.state, "account", None)
         page = self.environments[locale].get_template(template)
         cache_key = getattr(request.state, "cache_key", None) if status_code == 200 else None
+        profile = await request.app.state.profile_cache.get()
+        tagline, tagline_lang = profile.text_in(profile.tagline, locale)
         html = page.render(
             request=request,
             viewer=viewer,
             unread=await unread_count(viewer) if viewer is not None else 0,
+            # Admins and organisations' staff get a link to their dashboards.
+            dashboard=viewer is not None and await dashboards.has_dashboard(viewer),
+            node_name=profile.name,
+            node_tagline=tagline,
+            node_tagline_lang=tagline_lang,
             # A page kept for other visitors holds a placeholder, filled in per visitor.
             csrf_token=(lambda: TOKEN_PLACEHOLDER) if cache_key else (lambda: csrf.token(request)),
             here=request.url.path,

@@ -1,0 +1,269 @@
+"""An organisation's dashboard: its requests and offers as a board by status, what needs
+attention, renewing, and who may see it.
+
+The board covers the organisation's own posts (also those made for clients) and the
+posts of other organisations here that named it as a partner. Every list is paged and
+reads only the columns it shows; offers are counted for the shown page only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from tortoise.expressions import Q, Subquery
+from tortoise.functions import Count
+
+from node import db, events
+from node.errors import PermissionDenied
+from node.models import Account, HelpPost, Membership, Organisation, PostPartner, Response, Role
+from node.services import audit
+from node.services.organisations import is_staff
+from node.states import OfferStatus, PostStatus
+from node.taxonomy import BY_SLUG
+from node.timeutil import utcnow
+
+PAGE_SIZE = 25
+# Columns of the board: open posts split by where they stand, then the other statuses.
+GROUPS = (
+    "offers_waiting",  # open, someone offered help and waits for an answer
+    "helpers_accepted",  # open, some helpers accepted, places left, nobody waiting
+    "needs_helpers",  # open, no offer yet
+    "matched",
+    "done",
+    "expired",
+    "withdrawn",
+)
+OPEN_GROUPS = GROUPS[:3]
+WAITING_TOO_LONG = timedelta(days=2)
+NO_OFFER_AFTER = timedelta(days=3)
+SOON = timedelta(hours=48)
+EXPIRING = timedelta(days=7)
+RENEW_BY = timedelta(days=30)
+MAX_RENEW_AHEAD = timedelta(days=366)
+ATTENTION_LIMIT = 20
+
+
+async def has_dashboard(account: Account) -> bool:
+    """Admins run the node; staff follow their organisation's requests up."""
+    if not account.is_active:
+        return False
+    if account.role == Role.ADMIN:
+        return True
+    return await Membership.exists(account_id=account.id)
+
+
+async def can_see_dashboard(account: Account | None, org: Organisation) -> bool:
+    if account is None or not account.is_active:
+        return False
+    return account.role == Role.ADMIN or await is_staff(account, org.id)
+
+
+async def require_dashboard(account: Account | None, org: Organisation) -> None:
+    if not await can_see_dashboard(account, org):
+        raise PermissionDenied("only the organisation's staff and the node's admins")
+
+
+def _scope(org: Organisation) -> Q:
+    """The organisation's posts and those it is a partner of."""
+    partnered = Subquery(PostPartner.filter(organisation_id=org.id).values("post_id"))
+    return Q(organisation_id=org.id) | Q(id__in=partnered)
+
+
+def _offers(status: OfferStatus, **extra: Any) -> Subquery:
+    return Subquery(Response.filter(offer_status=status, **extra).values("post_id"))
+
+
+@dataclass(slots=True)
+class BoardFilters:
+    group: str = "offers_waiting"
+    neighbourhood: str = ""  # slug
+    category: str = ""
+    staff: str = ""  # username: posted by, or assigned to
+    since: date | None = None
+    until: date | None = None
+    search: str = ""
+    page: int = 1
+
+    def cleaned(self) -> BoardFilters:
+        """Unknown values are dropped rather than refused (they come from a URL)."""
+        return BoardFilters(
+            group=self.group if self.group in GROUPS else "offers_waiting",
+            neighbourhood=self.neighbourhood[:40],
+            category=self.category if self.category in BY_SLUG else "",
+            staff=self.staff.strip().lower()[:30],
+            since=self.since,
+            until=self.until,
+            search=self.search.strip()[:100],
+            page=min(max(self.page, 1), 10_000),
+        )
+
+
+@dataclass(slots=True)
+class Board:
+    filters: BoardFilters
+    counts: dict[str, int]
+    rows: list[dict[str, Any]]
+    total: int  # rows in the chosen group
+    pages: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.pages = max(1, -(-self.total // PAGE_SIZE))
+
+
+def _filtered(org: Organisation, chosen: BoardFilters, zone: Any) -> Q:
+    query = _scope(org)
+    if chosen.neighbourhood:
+        query &= Q(neighbourhood__slug=chosen.neighbourhood)
+    if chosen.category:
+        query &= Q(category=chosen.category)
+    if chosen.staff:
+        query &= Q(author__username=chosen.staff) | Q(assignee__username=chosen.staff)
+    if chosen.since:
+        query &= Q(created_at__gte=datetime.combine(chosen.since, time(0), tzinfo=zone))
+    if chosen.until:
+        end = datetime.combine(chosen.until, time(0), tzinfo=zone) + timedelta(days=1)
+        query &= Q(created_at__lt=end)
+    if chosen.search:
+        query &= Q(title__icontains=chosen.search) | Q(on_behalf_label__icontains=chosen.search)
+    return query
+
+
+def _group_query(base: Q, group: str) -> Q:
+    if group not in OPEN_GROUPS:
+        return base & Q(status=group)
+    waiting = Q(id__in=_offers(OfferStatus.OFFERED))
+    accepted = Q(id__in=_offers(OfferStatus.ACCEPTED))
+    if group == "offers_waiting":
+        return base & Q(status=PostStatus.OPEN) & waiting
+    if group == "helpers_accepted":
+        return base & Q(status=PostStatus.OPEN) & accepted & ~waiting
+    return base & Q(status=PostStatus.OPEN) & ~waiting & ~accepted
+
+
+ROW_FIELDS = {
+    "id": "id",
+    "kind": "kind",
+    "title": "title",
+    "category": "category",
+    "status": "status",
+    "created_at": "created_at",
+    "starts_at": "starts_at",
+    "expires_at": "expires_at",
+    "helpers_needed": "helpers_needed",
+    "on_behalf_label": "on_behalf_label",
+    "organisation_id": "organisation_id",
+    "neighbourhood_name": "neighbourhood__name",
+    "author_name": "author__display_name",
+    "assignee_name": "assignee__display_name",
+}
+
+
+async def _offer_counts(post_ids: list) -> dict[Any, dict[str, int]]:
+    """{post id: {"offered": n, "accepted": n}} for the shown posts only."""
+    if not post_ids:
+        return {}
+    rows = (
+        await Response.filter(
+            post_id__in=post_ids,
+            offer_status__in=(OfferStatus.OFFERED, OfferStatus.ACCEPTED),
+        )
+        .group_by("post_id", "offer_status")
+        .annotate(n=Count("id"))
+        .values_list("post_id", "offer_status", "n")
+    )
+    counts: dict[Any, dict[str, int]] = {}
+    for post_id, status, n in rows:
+        counts.setdefault(post_id, {})[str(status)] = n
+    return counts
+
+
+async def board(org: Organisation, filters: BoardFilters, zone: Any) -> Board:
+    """Counts per group and one page of the chosen group, newest first."""
+    chosen = filters.cleaned()
+    base = _filtered(org, chosen, zone)
+    counts = dict.fromkeys(GROUPS, 0)
+    for status, n in (
+        await HelpPost.filter(base)
+        .group_by("status")
+        .annotate(n=Count("id"))
+        .values_list("status", "n")
+    ):
+        counts[str(status)] = n
+    open_total = counts.pop("open", 0)
+    counts["offers_waiting"] = await HelpPost.filter(_group_query(base, "offers_waiting")).count()
+    counts["helpers_accepted"] = await HelpPost.filter(
+        _group_query(base, "helpers_accepted")
+    ).count()
+    counts["needs_helpers"] = open_total - counts["offers_waiting"] - counts["helpers_accepted"]
+    query = HelpPost.filter(_group_query(base, chosen.group))
+    rows = (
+        await query.order_by("-created_at")
+        .offset((chosen.page - 1) * PAGE_SIZE)
+        .limit(PAGE_SIZE)
+        .values(**ROW_FIELDS)
+    )
+    offers = await _offer_counts([row["id"] for row in rows])
+    for row in rows:
+        row["offered"] = offers.get(row["id"], {}).get(OfferStatus.OFFERED.value, 0)
+        row["accepted"] = offers.get(row["id"], {}).get(OfferStatus.ACCEPTED.value, 0)
+        row["partner"] = row["organisation_id"] != org.id
+    return Board(chosen, counts, rows, counts[chosen.group])
+
+
+ATTENTION_KINDS = ("waiting", "no_offer", "soon", "past", "expiring")
+
+
+async def attention(org: Organisation, now: datetime | None = None) -> dict[str, list[dict]]:
+    """What a coordinator should look at today, each list newest first (at most 20)."""
+    now = now or utcnow()
+    mine = _scope(org)
+    still_open = Q(status=PostStatus.OPEN)
+    queries = {
+        "waiting": still_open
+        & Q(id__in=_offers(OfferStatus.OFFERED, created_at__lt=now - WAITING_TOO_LONG)),
+        "no_offer": still_open
+        & Q(created_at__lt=now - NO_OFFER_AFTER)
+        & ~Q(id__in=Subquery(Response.filter(offer_status__not_isnull=True).values("post_id"))),
+        "soon": still_open & Q(starts_at__gte=now, starts_at__lt=now + SOON),
+        "past": Q(status__in=(PostStatus.OPEN, PostStatus.MATCHED), starts_at__lt=now),
+        "expiring": still_open & Q(expires_at__gte=now, expires_at__lt=now + EXPIRING),
+    }
+    found = {}
+    for kind, condition in queries.items():
+        found[kind] = (
+            await HelpPost.filter(mine & condition)
+            .order_by("-created_at")
+            .limit(ATTENTION_LIMIT)
+            .values("id", "title", "status", "starts_at", "expires_at", "created_at")
+        )
+    return found
+
+
+async def renew(
+    org: Organisation, post_ids: list[str], *, by: Account, now: datetime | None = None
+) -> int:
+    """Push the expiry of open and matched posts of `org` 30 days further; how many."""
+    await require_dashboard(by, org)
+    now = now or utcnow()
+    renewed = 0
+    async with db.atomic():
+        posts = await HelpPost.filter(
+            id__in=post_ids[:200],
+            organisation_id=org.id,
+            status__in=(PostStatus.OPEN, PostStatus.MATCHED),
+        ).select_for_update()
+        for post in posts:
+            new_expiry = min(max(post.expires_at, now) + RENEW_BY, now + MAX_RENEW_AHEAD)
+            if new_expiry <= post.expires_at:
+                continue
+            post.expires_at = new_expiry
+            await post.save(update_fields=["expires_at", "updated_at"])
+            await audit.record(
+                by, "post.renewed", post=post, detail={"expires_at": new_expiry.isoformat()}
+            )
+            # The Note's endTime is the expiry of a post without a date.
+            await events.emit(events.PostEdited(post_id=str(post.id)))
+            renewed += 1
+    return renewed

@@ -1,0 +1,116 @@
+"""What one person may see and do on a request's or offer's page, decided in one place.
+
+The page shows what this returns: the responses, the helper places left, whether the
+viewer may offer help, comment, manage the post or withdraw it, which status moves the
+post graph allows them, and the exact address only for the people organising the help
+(whose look at it is recorded in the post's audit trail).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from node.errors import NotFound
+from node.models import Account, HelpPost, Response
+from node.services import audit
+from node.services.permissions import (
+    can_manage_post,
+    can_see_private_location,
+    can_withdraw_post,
+)
+from node.states import POST_GRAPH, OfferStatus, PostStatus
+
+# The order in which status buttons are shown.
+STATUS_ORDER = (PostStatus.MATCHED, PostStatus.DONE, PostStatus.OPEN, PostStatus.WITHDRAWN)
+
+
+@dataclass(frozen=True, slots=True)
+class PostView:
+    responses: list[Response]  # oldest first, with `author` and `remote_author` loaded
+    accepted: int
+    manage: bool
+    may_withdraw: bool
+    private_location: str | None
+    own_offer: Response | None
+    can_offer: bool
+    can_comment: bool
+    status_moves: list[PostStatus]
+
+    @property
+    def slots_left(self) -> int:
+        return self.helpers_needed - self.accepted if self.helpers_needed > self.accepted else 0
+
+    helpers_needed: int = 1
+
+
+async def responses_of(post: HelpPost) -> list[Response]:
+    return (
+        await Response.filter(post_id=post.id)
+        .order_by("created_at")
+        .select_related("author", "remote_author")
+    )
+
+
+async def response_of(post: HelpPost, response_id: str) -> Response:
+    """A response on `post` by its id; NotFound for another post's or a malformed id."""
+    try:
+        key = uuid.UUID(str(response_id))
+    except ValueError:
+        raise NotFound("no such response") from None
+    found = await Response.get_or_none(id=key, post_id=post.id)
+    if found is None:
+        raise NotFound("no such response")
+    return found
+
+
+def status_moves(post: HelpPost, *, manage: bool, may_withdraw: bool) -> list[PostStatus]:
+    """The status changes the graph allows from here that this viewer may make."""
+    if not may_withdraw:
+        return []
+    current = PostStatus(post.status)
+    return [
+        target
+        for target in STATUS_ORDER
+        if POST_GRAPH.allows(current, target) and (manage or target == PostStatus.WITHDRAWN)
+    ]
+
+
+async def view_post(post: HelpPost, viewer: Account | None) -> PostView:
+    """What `viewer` sees and may do on `post` (which they may see: see posts.get_post)."""
+    rows = await responses_of(post)
+    accepted = sum(1 for row in rows if row.offer_status == OfferStatus.ACCEPTED)
+    manage = await can_manage_post(viewer, post)
+    may_withdraw = manage or await can_withdraw_post(viewer, post)
+    own_offer = None
+    if viewer is not None:
+        own_offer = next(
+            (
+                row
+                for row in rows
+                if row.author_id == viewer.id
+                and row.offer_status in (OfferStatus.OFFERED, OfferStatus.ACCEPTED)
+            ),
+            None,
+        )
+    private_location = None
+    if post.private_location and await can_see_private_location(viewer, post):
+        private_location = post.private_location
+        assert viewer is not None
+        await audit.address_seen(viewer, post)
+    return PostView(
+        responses=rows,
+        accepted=accepted,
+        manage=manage,
+        may_withdraw=may_withdraw,
+        private_location=private_location,
+        own_offer=own_offer,
+        can_offer=(
+            post.status == PostStatus.OPEN
+            and (viewer is None or viewer.id != post.author_id)
+            and own_offer is None
+        ),
+        can_comment=post.status in (PostStatus.OPEN, PostStatus.MATCHED),
+        status_moves=status_moves(post, manage=manage, may_withdraw=may_withdraw),
+        helpers_needed=post.helpers_needed,
+    )
