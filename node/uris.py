@@ -45,6 +45,19 @@ def media(name: str) -> str:
     return f"/media/{name}"
 
 
+ADMIN = "/admin"
+
+
+def dashboard(organisation_slug: str) -> str:
+    """An organisation's dashboard."""
+    return f"{ADMIN}/o/{organisation_slug}"
+
+
+def case(organisation_slug: str, post_id: UUID | str) -> str:
+    """A request as its organisation (or a partner) follows it up."""
+    return f"{ADMIN}/o/{organisation_slug}/r/{post_id}"
+
+
 def static(name: str) -> str:
     return f"{STATIC_PREFIX}/{name}"
 

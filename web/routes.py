@@ -7,10 +7,12 @@ from starlette.staticfiles import StaticFiles
 
 from node import uris
 from web.pages import (
+    about,
     account,
     authorize,
     compose,
     feeds,
+    media,
     notifications,
     post,
     profiles,
@@ -25,9 +27,12 @@ FORM = ["GET", "POST"]
 
 routes = [
     Route(uris.HOME, home, name="home"),
+    Route(uris.ABOUT, about.about, name="about"),
+    Route("/media/{name}", media.media_file, name="media"),
     Route("/login", account.login, methods=FORM, name="login"),
     Route("/logout", account.logout, methods=["POST"], name="logout"),
     Route("/signup", account.signup, methods=FORM, name="signup"),
+    Route("/signup/join", account.join, methods=["POST"], name="join"),
     Route("/settings", account.settings_page, methods=FORM, name="settings"),
     Route("/language", account.language, methods=["POST"], name="language"),
     Route("/notifications", notifications.notification_list, methods=FORM, name="notifications"),

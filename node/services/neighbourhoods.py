@@ -123,7 +123,7 @@ def _check_texts(checker: _Checker, form: NeighbourhoodForm) -> None:
 
 def _check_area(checker: _Checker, form: NeighbourhoodForm) -> Area | None:
     if form.area_kind == "polygon":
-        ring = checker.check("polygon", lambda: geo.parse_geojson_polygon(form.geojson))
+        ring = checker.check("geojson", lambda: geo.parse_geojson_polygon(form.geojson, "geojson"))
         if ring is None:
             return None
         lat, lon, _ = geo.centre_and_radius(ring)  # type: ignore[arg-type]
@@ -296,6 +296,12 @@ async def remove_connector(neighbourhood: Neighbourhood, account: Account, by: A
 async def connectors_of(neighbourhood: Neighbourhood) -> list[Account]:
     rows = await Connector.filter(neighbourhood=neighbourhood).select_related("account")
     return sorted((row.account for row in rows), key=lambda a: a.display_name.casefold())
+
+
+async def connected_to(account: Account) -> list[Neighbourhood]:
+    """The neighbourhoods `account` is a connector of, by name."""
+    rows = await Connector.filter(account=account).select_related("neighbourhood")
+    return sorted((row.neighbourhood for row in rows), key=lambda h: h.name.casefold())
 
 
 async def is_connector(account: Account | None, neighbourhood_id: int) -> bool:

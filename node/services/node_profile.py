@@ -130,6 +130,11 @@ async def update(settings: Settings, actor: Account, changes: ProfileChanges) ->
     return await load(settings)
 
 
+async def admins() -> list[Account]:
+    """The node's active admins, for the About page."""
+    return await Account.filter(role=Role.ADMIN, is_active=True).order_by("display_name")
+
+
 class ProfileCache:
     """The profile for pages, read again after `seconds` (other processes' edits show up
     within that time; this process's own edits at once, through `forget`)."""

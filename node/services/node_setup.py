@@ -1,14 +1,17 @@
-"""Setting a node up: its row with the generated secret key, and its first admin."""
+"""Setting a node up: its row with the generated secret key, its first admin, and what
+is left to do before residents can use it."""
 
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 
 from tortoise.transactions import in_transaction
 
 from node import keys
+from node.config import Settings
 from node.errors import Conflict
-from node.models import Account, NodeSettings, Role
+from node.models import Account, Membership, Neighbourhood, NodeSettings, Organisation, Role
 from node.services.accounts import create_account
 
 NODE_ROW_ID = 1
@@ -51,3 +54,21 @@ async def secret_key() -> str:
 async def secret_key_or_none() -> str | None:
     row = await NodeSettings.get_or_none(id=NODE_ROW_ID)
     return row.secret_key if row else None
+
+
+@dataclass(frozen=True, slots=True)
+class SetupStep:
+    key: str  # what the page says of it
+    done: bool
+
+
+async def checklist(settings: Settings) -> list[SetupStep]:
+    """What a new node still needs before residents can use it, in order."""
+    row = await NodeSettings.get_or_none(id=NODE_ROW_ID)
+    return [
+        SetupStep("neighbourhood", await Neighbourhood.filter(archived_at=None).exists()),
+        SetupStep("organisation", await Organisation.exists()),
+        SetupStep("staff", await Membership.exists()),
+        SetupStep("description", bool(row and (row.description or row.rules))),
+        SetupStep("signups", bool(row and row.signups) or bool(settings.source_of("signups"))),
+    ]

@@ -22,6 +22,7 @@ from node.models import (
     Organisation,
     OrganisationArea,
     OrganisationKind,
+    RemotePost,
     Role,
     StaffRole,
 )
@@ -281,6 +282,22 @@ async def staff_of(organisation: Organisation) -> list[Membership]:
     """The organisation's memberships with their accounts, by name."""
     rows = await Membership.filter(organisation=organisation).select_related("account")
     return sorted(rows, key=lambda m: m.account.display_name.casefold())
+
+
+async def remote_partner_posts(organisation: Organisation, limit: int = 20) -> list[RemotePost]:
+    """Requests of organisations on other nodes that name `organisation` as partner."""
+    return (
+        await RemotePost.filter(partners__organisation_id=organisation.id, finished=False)
+        .order_by("-published_at")
+        .limit(limit)
+        .select_related("actor")
+    )
+
+
+async def memberships_of(account: Account) -> list[Membership]:
+    """The organisations `account` is staff of, with the role, by name."""
+    rows = await Membership.filter(account=account).select_related("organisation")
+    return sorted(rows, key=lambda m: m.organisation.name.casefold())
 
 
 async def staff_organisation_ids(account: Account | None) -> list[int]:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from node.errors import NotFound
 from node.models import Account, HelpPost, Response
 from node.services import audit
+from node.services.organisations import staff_account_ids
 from node.services.permissions import (
     can_manage_post,
     can_see_private_location,
@@ -36,12 +37,8 @@ class PostView:
     can_offer: bool
     can_comment: bool
     status_moves: list[PostStatus]
-
-    @property
-    def slots_left(self) -> int:
-        return self.helpers_needed - self.accepted if self.helpers_needed > self.accepted else 0
-
-    helpers_needed: int = 1
+    # Staff of the post's organisation: their responses speak for it.
+    team_ids: frozenset[int] = frozenset()
 
 
 async def responses_of(post: HelpPost) -> list[Response]:
@@ -112,5 +109,7 @@ async def view_post(post: HelpPost, viewer: Account | None) -> PostView:
         ),
         can_comment=post.status in (PostStatus.OPEN, PostStatus.MATCHED),
         status_moves=status_moves(post, manage=manage, may_withdraw=may_withdraw),
-        helpers_needed=post.helpers_needed,
+        team_ids=frozenset(await staff_account_ids(post.organisation_id))
+        if post.organisation_id
+        else frozenset(),
     )

@@ -68,6 +68,17 @@ async def create_invitation(
     return invitation
 
 
+async def active_invitations(organisation: Organisation | None) -> list[Invitation]:
+    """Invitations still usable: the node's general ones (None), or one organisation's."""
+    query = Invitation.filter(uses_left__gt=0, expires_at__gt=utcnow())
+    query = (
+        query.filter(organisation_id=None)
+        if organisation is None
+        else query.filter(organisation_id=organisation.id)
+    )
+    return await query.order_by("-created_at").limit(50)
+
+
 async def valid_invitation(code: str | None) -> Invitation | None:
     """The invitation behind `code` while it is usable (with its organisation loaded)."""
     if not code or len(code) > 64:

@@ -7,6 +7,7 @@ import math
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from node import uris
 from node.errors import Conflict, InvalidInput, PermissionDenied, RateLimited
 from node.i18n import N_, gettext
 from node.services import accounts, login_limits, neighbourhoods, sessions, signups
@@ -89,7 +90,8 @@ async def logout(request: Request) -> Response:
 async def signup(request: Request) -> Response:
     renderer = request.app.state.renderer
     locale = renderer.locale_for(request)
-    policy = (await request.app.state.profile_cache.get()).signups
+    profile = await request.app.state.profile_cache.get()
+    policy = profile.signups
     invitation = request.query_params.get("invite", "")
     values: dict[str, str] = {"invitation": invitation, "language": locale}
     errors: dict[str, str] = {}
@@ -97,6 +99,7 @@ async def signup(request: Request) -> Response:
     if request.method == "POST":
         form = await read_form(request)
         values = form.values()
+        invitation = values.get("invitation", "")
         languages = [values.get("language") or locale, *form.getlist("languages")]
         try:
             account = await signups.sign_up(
@@ -119,6 +122,8 @@ async def signup(request: Request) -> Response:
         else:
             return await _logged_in(request, account, "/?welcome=1")
     hoods = await neighbourhoods.list_neighbourhoods()
+    invite = await signups.valid_invitation(invitation)
+    rules, rules_lang = profile.rules_in(locale)
     return await renderer.render(
         request,
         "signup.html",
@@ -130,9 +135,27 @@ async def signup(request: Request) -> Response:
                 ("", gettext(locale, N_("Choose later"))),
                 *[(h.slug, h.name) for h in hoods],
             ],
+            # A staff invitation: the page says which organisation it joins.
+            "joins": invite.organisation if invite is not None else None,
+            "rules": rules,
+            "rules_lang": rules_lang,
         },
         status_code=status,
     )
+
+
+async def join(request: Request) -> Response:
+    """Someone with an account opens a staff invitation and joins the organisation."""
+    form = await read_form(request)
+    account = viewer(request)
+    code = form.get("invitation")
+    if account is None:
+        return _redirect(f"/login?next=/signup?invite={code}")
+    try:
+        organisation = await signups.join_with_invitation(account, code)
+    except (InvalidInput, Conflict):
+        return _redirect(f"/signup?invite={code}&problem=join")
+    return _redirect(uris.dashboard(organisation.slug))
 
 
 async def settings_page(request: Request) -> Response:

@@ -63,7 +63,11 @@ class ShownResponse:
     created_at: Any
 
 
-def _shown(response: PostResponse, account: Account | None) -> ShownResponse:
+def _shown(
+    response: PostResponse, account: Account | None, speaks_for: tuple[str, str] | None = None
+) -> ShownResponse:
+    """`speaks_for`: (name, page) shown instead of the author's (an organisation's staff
+    answering on its post)."""
     if response.remote_author_id is not None:
         actor = response.remote_author
         handle = f"@{actor.username}@{actor.domain}" if actor.username else actor.domain
@@ -87,8 +91,8 @@ def _shown(response: PostResponse, account: Account | None) -> ShownResponse:
     return ShownResponse(
         id=str(response.id),
         kind=response.kind,
-        author_name=author.display_name,
-        author_url=uris.account(author.username),
+        author_name=speaks_for[0] if speaks_for else author.display_name,
+        author_url=speaks_for[1] if speaks_for else uris.account(author.username),
         remote=False,
         body=response.body,
         body_html=None,
@@ -112,7 +116,14 @@ async def _page(
     account = viewer(request)
     view = await post_view.view_post(post, account)
     [card] = await build_cards([post], locale, accepted={post.id: view.accepted})
-    shown = [_shown(row, account) for row in view.responses]
+    org = post.organisation
+    org_voice = None
+    if org is not None and not org.show_staff_names:
+        org_voice = (org.name, uris.organisation(org.slug))
+    shown = [
+        _shown(row, account, org_voice if row.author_id in view.team_ids else None)
+        for row in view.responses
+    ]
     done = request.query_params.get("done")
     problem = request.query_params.get("problem")
     versions = [(post.language, post.title, post.description)] + [

@@ -1,0 +1,1 @@
+"""The admin pages, one module per area: node administration and organisation dashboards."""

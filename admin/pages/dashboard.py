@@ -1,0 +1,120 @@
+"""An organisation's dashboard at /admin/o/{slug}: the board by status with filters,
+what needs attention, renewing posts, and the CSV exports (its staff and node admins)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from admin.guard import back, logged_in, me
+from admin.rendering import render
+from node import uris
+from node.models import Organisation
+from node.services import dashboards, exports, neighbourhoods, organisations
+from node.services.dashboards import BoardFilters
+from node.taxonomy import CATEGORIES
+from web.shell.forms import read_form
+
+# A spreadsheet runs a cell that starts with one of these as a formula.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+async def _organisation(request: Request) -> Organisation:
+    org = await organisations.get_organisation(request.path_params["slug"])
+    await dashboards.require_dashboard(me(request), org)
+    return org
+
+
+def _day(raw: str) -> date | None:
+    try:
+        return date.fromisoformat(raw) if raw else None
+    except ValueError:
+        return None
+
+
+def filters_from(query: dict[str, str]) -> BoardFilters:
+    raw_page = query.get("page", "1")
+    return BoardFilters(
+        group=query.get("group", "offers_waiting"),
+        neighbourhood=query.get("neighbourhood", ""),
+        category=query.get("category", ""),
+        staff=query.get("staff", ""),
+        since=_day(query.get("since", "")),
+        until=_day(query.get("until", "")),
+        search=query.get("q", ""),
+        page=int(raw_page) if raw_page.isdigit() else 1,
+    )
+
+
+@logged_in
+async def dashboard(request: Request) -> Response:
+    org = await _organisation(request)
+    zone = request.app.state.renderer.zone
+    board = await dashboards.board(org, filters_from(dict(request.query_params)), zone)
+    return await render(
+        request,
+        "dashboard.html",
+        {
+            "org": org,
+            "board": board,
+            "groups": dashboards.GROUPS,
+            "attention": await dashboards.attention(org),
+            "attention_kinds": dashboards.ATTENTION_KINDS,
+            "categories": CATEGORIES,
+            "all_neighbourhoods": await neighbourhoods.list_neighbourhoods(include_archived=True),
+            "staff": await organisations.staff_of(org),
+            "shared_with_us": await organisations.remote_partner_posts(org),
+            "can_manage": await organisations.can_manage(me(request), org),
+            "query": dict(request.query_params),
+        },
+    )
+
+
+@logged_in
+async def renew(request: Request) -> Response:
+    org = await _organisation(request)
+    form = await read_form(request)
+    await dashboards.renew(org, form.getlist("post"), by=me(request))
+    return back(uris.dashboard(org.slug), "renewed")
+
+
+def _cell(value: object) -> object:
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def _csv(export: exports.Export, filename: str) -> Response:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(export.columns)
+    for row in export:
+        writer.writerow([_cell(value) for value in row])
+    return Response(
+        # A byte-order mark, so that spreadsheets open accented text as UTF-8.
+        "\ufeff" + buffer.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "content-disposition": f'attachment; filename="{filename}"',
+            "cache-control": "private, no-store",
+            "x-content-type-options": "nosniff",
+        },
+    )
+
+
+@logged_in
+async def export_posts(request: Request) -> Response:
+    org = await _organisation(request)
+    export = await exports.posts_export(org, request.app.state.renderer.zone, by=me(request))
+    return _csv(export, f"{org.slug}-requests.csv")
+
+
+@logged_in
+async def export_summary(request: Request) -> Response:
+    org = await _organisation(request)
+    export = await exports.summary_export(org, request.app.state.renderer.zone, by=me(request))
+    return _csv(export, f"{org.slug}-summary.csv")
