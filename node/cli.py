@@ -1,4 +1,5 @@
-"""The `nabuur` command: init, run, demo, migrate, createadmin, invite.
+"""The `nabuur` command: init, run, demo, migrate, createadmin, invite (and the set-up
+commands of `node.cli_setup` and the federation commands of `node.cli_federation`).
 
 Every failure the operator can cause (a bad flag, a bad setting, a taken name, a
 database that is behind) ends in one line on stderr and a non-zero exit, never a
@@ -24,6 +25,7 @@ from node import __version__, db, validation
 from node.app import NotReady, create_app, run_workers
 from node.cli_common import CLIError, require_ready, run
 from node.cli_federation import add_federation_commands
+from node.cli_setup import add_setup_commands
 from node.config import Settings, SettingsError, load_settings
 from node.demo import DEMO_PASSWORD, seed
 from node.errors import DomainError
@@ -300,6 +302,7 @@ def build_parser() -> Parser:
     )
     worker.set_defaults(handler=cmd_worker)
 
+    add_setup_commands(sub)
     add_federation_commands(sub)
     return parser
 

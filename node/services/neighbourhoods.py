@@ -163,23 +163,27 @@ async def create_neighbourhood(
         name=name, commune=commune, country=country, description=description or {}
     )
     checker = _Checker()
-    checker.check("slug", lambda: validation.slug("slug", slug))
+    clean_slug = await _free_slug(checker, slug)
     _check_texts(checker, form)
     area = checker.check("area", lambda: area_from(centre, radius_m, polygon))
     values = checker.done()
-    values.pop("slug")
     values.pop("area")
-    return await _create(slug, values, area, by)  # type: ignore[arg-type]
+    return await _create(clean_slug, values, area, by)  # type: ignore[arg-type]
+
+
+async def _free_slug(checker: _Checker, slug: str) -> str:
+    try:
+        return await check_free("slug", slug)
+    except InvalidInput as exc:
+        checker.errors.append(exc)
+        return ""
 
 
 async def create_from_form(slug: str, form: NeighbourhoodForm, by: Account) -> Neighbourhood:
     """Create a neighbourhood from the admin form (an area is required there)."""
     _require_admin(by)
     checker = _Checker()
-    try:
-        clean_slug = await check_free("slug", slug)
-    except InvalidInput as exc:
-        checker.errors.append(exc)
+    clean_slug = await _free_slug(checker, slug)
     _check_texts(checker, form)
     area = _check_area(checker, form)
     values = checker.done()
@@ -189,10 +193,9 @@ async def create_from_form(slug: str, form: NeighbourhoodForm, by: Account) -> N
 async def _create(
     slug: str, values: dict[str, object], area: Area | None, by: Account | None
 ) -> Neighbourhood:
-    clean_slug = await check_free("slug", slug)
     private_pem, public_pem = await keys.generate_key_pair()
     hood = Neighbourhood(
-        slug=clean_slug, private_key_pem=private_pem, public_key_pem=public_pem, **values
+        slug=slug, private_key_pem=private_pem, public_key_pem=public_pem, **values
     )
     _apply_area(hood, area)
     async with db.atomic():
