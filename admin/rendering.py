@@ -24,7 +24,8 @@ DONE = {
     "staff": N_("The staff list is updated."),
     "invited": N_("The invitation link is ready: copy it and send it."),
     "renewed": N_("The selected posts stay up 30 more days."),
-    "assigned": N_("The request is assigned."),
+    "assigned": N_("The post is assigned."),
+    "unassigned": N_("The whole team follows the post up again."),
     "note": N_("Your note is saved. Only your organisation's staff see it."),
     "partner": N_("The partners are updated."),
 }

@@ -44,15 +44,13 @@ def activity_json(document: dict[str, Any], status_code: int = 200) -> Response:
 
 async def _actor_from_path(request: Request) -> tuple[Target | None, str]:
     params = request.path_params
-    if "username" in params:
-        account = await Account.get_or_none(username=params["username"], is_active=True)
-        return account, uris.account(params["username"])
-    if "hood" in params:
-        return await Neighbourhood.get_or_none(slug=params["hood"]), uris.neighbourhood(
-            params["hood"]
-        )
-    if "org" in params:
-        return await Organisation.get_or_none(slug=params["org"]), uris.organisation(params["org"])
+    for key, kind, path in (
+        ("username", "account", uris.account),
+        ("hood", "neighbourhood", uris.neighbourhood),
+        ("org", "organisation", uris.organisation),
+    ):
+        if key in params:
+            return await local_actors.by_kind_and_name(kind, params[key]), path(params[key])
     return THIS_NODE, uris.INSTANCE_ACTOR
 
 

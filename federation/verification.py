@@ -22,6 +22,7 @@ from federation.signatures import (
 )
 from node.keys import load_public_key
 from node.models import RemoteActor
+from node.services.remote_actors import MAX_URI_LENGTH
 
 
 class Unauthorized(Exception):
@@ -88,6 +89,8 @@ async def verify_request(fed: Federation, request: SignedRequest) -> RemoteActor
     key_id = key_id_of(request.headers)
     if not key_id:
         raise Unauthorized("signature has no usable keyId")
+    if len(key_id) > MAX_URI_LENGTH:  # no actor we could store has such a key
+        raise Unauthorized("keyId too long")
     try:
         actor = await actor_for_key(fed, key_id)
     except ActorUnavailable as exc:

@@ -84,6 +84,19 @@ def slug(field: str, value: str | None) -> str:
     return text_value
 
 
+def as_username(value: str | None) -> str | None:
+    """`value` as a username to look up, or None when no account can have it (too long,
+    a NUL, other characters): look-ups by such a value find nothing rather than fail."""
+    name = (value or "").strip().lower()
+    return name if USERNAME_RE.match(name) else None
+
+
+def as_slug(value: str | None) -> str | None:
+    """`value` as a neighbourhood's or organisation's slug to look up, or None."""
+    text_value = (value or "").strip().lower()
+    return text_value if SLUG_RE.match(text_value) else None
+
+
 def language_tag(field: str, value: str | None) -> str:
     tag = (value or "").strip().lower()
     if not LANGUAGE_TAG_RE.match(tag):

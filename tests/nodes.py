@@ -131,6 +131,71 @@ class NodeProcess:
         return self.url(f"/r/{post_id}")
 
 
+class InitNodeProcess(NodeProcess):
+    """A fresh node as an operator sets one up: `nabuur init`, then `nabuur run`.
+
+    No demo data: only the first admin (`admin_username`, `admin_password`), on SQLite,
+    with NABUUR_BASE_URL at its loopback address (private addresses allowed, so that it
+    may talk to other test nodes). The password is given to `init` only, as
+    NABUUR_ADMIN_PASSWORD; nothing else is pinned by the environment, so the admin pages
+    may change every node setting.
+    """
+
+    def __init__(
+        self,
+        workdir: Path,
+        name: str,
+        admin_username: str = "gemeente",
+        admin_password: str = "Gemeente-Jette-2026",  # noqa: S107 - a throwaway test node
+        **env: str,
+    ) -> None:
+        super().__init__(workdir, name, **env)
+        self.admin_username = admin_username
+        self.admin_password = admin_password
+        self.env.update(
+            {
+                "NABUUR_DATABASE_URL": f"sqlite://{self.database}",
+                "NABUUR_BASE_URL": self.base,
+                "NABUUR_ALLOW_PRIVATE_ADDRESSES": "1",
+                **env,
+            }
+        )
+
+    def init(self) -> subprocess.CompletedProcess[str]:
+        """Run `nabuur init --admin-username ...`; raises with its output if it fails."""
+        result = subprocess.run(
+            [sys.executable, "-m", "node.cli", "init", "--admin-username", self.admin_username],
+            cwd=self.workdir,
+            env={**self.env, "NABUUR_ADMIN_PASSWORD": self.admin_password},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(
+                f"nabuur init failed ({result.returncode}):\n{result.stdout}{result.stderr}"
+            )
+        return result
+
+    def start(self) -> InitNodeProcess:
+        """Initialise the node (once), then serve it with `nabuur run --port P`."""
+        if not self.database.exists():
+            self.init()
+        log = self.log_path.open("wb")
+        try:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "node.cli", "run", "--port", str(self.port)],
+                cwd=self.workdir,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        finally:
+            log.close()
+        return self
+
+
 async def get_json(url: str, **params: str) -> dict[str, Any]:
     async with (
         aiohttp.ClientSession() as session,

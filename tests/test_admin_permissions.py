@@ -25,11 +25,12 @@ import traceback
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
 from urllib.parse import parse_qs, quote, urlsplit
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from starlette.routing import Route
 
@@ -75,24 +76,20 @@ def to_dashboard(slug: str) -> Outcome:
     return Outcome("303 to the dashboard", uris.dashboard(slug))
 
 
+TO_ORG, TO_OTHER_ORG = to_dashboard(ORG), to_dashboard(OTHER_ORG)
+
 # One row per rule, one column per viewer, in the order of VIEWERS.
+# fmt: off
 RULES: dict[Rule, tuple[Outcome, ...]] = {
-    #                  anonymous resident   other-staff  staff      coordinator moderator  admin
-    Rule.NODE_ADMIN: (LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, ALLOWED),
-    Rule.OVERVIEW: (
-        LOGIN,
-        FORBIDDEN,
-        to_dashboard(OTHER_ORG),
-        to_dashboard(ORG),
-        to_dashboard(ORG),
-        FORBIDDEN,
-        ALLOWED,
-    ),
-    Rule.DASHBOARD: (LOGIN, FORBIDDEN, FORBIDDEN, ALLOWED, ALLOWED, FORBIDDEN, ALLOWED),
-    Rule.MANAGE: (LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, ALLOWED, FORBIDDEN, ALLOWED),
-    Rule.CASE: (LOGIN, FORBIDDEN, FORBIDDEN, ALLOWED, ALLOWED, FORBIDDEN, ALLOWED),
-    Rule.UNKNOWN_ORG: (LOGIN, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND),
+    #                anonymous resident  other-staff   staff      coordinator moderator  admin
+    Rule.NODE_ADMIN:  (LOGIN, FORBIDDEN, FORBIDDEN,    FORBIDDEN, FORBIDDEN, FORBIDDEN, ALLOWED),
+    Rule.OVERVIEW:    (LOGIN, FORBIDDEN, TO_OTHER_ORG, TO_ORG,    TO_ORG,    FORBIDDEN, ALLOWED),
+    Rule.DASHBOARD:   (LOGIN, FORBIDDEN, FORBIDDEN,    ALLOWED,   ALLOWED,   FORBIDDEN, ALLOWED),
+    Rule.MANAGE:      (LOGIN, FORBIDDEN, FORBIDDEN,    FORBIDDEN, ALLOWED,   FORBIDDEN, ALLOWED),
+    Rule.CASE:        (LOGIN, FORBIDDEN, FORBIDDEN,    ALLOWED,   ALLOWED,   FORBIDDEN, ALLOWED),
+    Rule.UNKNOWN_ORG: (LOGIN, NOT_FOUND, NOT_FOUND,    NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND),
 }
+# fmt: on
 
 # Every route under /admin, once per method. Placeholders: {hood}, {org} (the organisation
 # under test), {username}, {post} (a public request of {org}) and {missing} (no such org).
@@ -138,6 +135,7 @@ ROUTES: list[tuple[str, str, Rule]] = [
 
 UPLOADS = ("/icon",)  # routes that take a multipart form (an image)
 ALLOWED_POST = (200, 303, 400)  # done and back to the page, or the form with its errors
+ROOT = Path(__file__).resolve().parent.parent
 _PLACEHOLDER = re.compile(r"\{[^}]*\}")
 
 
@@ -153,6 +151,11 @@ class World:
     post: HelpPost
     other_org: Organisation
     coordinator: Account
+
+    def account(self, viewer: str) -> Account:
+        found = self.accounts[viewer]
+        assert found is not None, f"{viewer} is not logged in"
+        return found
 
 
 async def build_world() -> World:
@@ -235,6 +238,25 @@ def judge(want: Outcome, method: str, path: str, response: httpx.Response) -> st
     return None if ok else got
 
 
+def server_error(exc: BaseException) -> str:
+    """Where in the application an exception came from, and what it was (the frames of
+    this repository only, through `raise ... from` chains)."""
+    frames: list[str] = []
+    seen: BaseException | None = exc
+    while seen is not None:
+        for frame in traceback.extract_tb(seen.__traceback__):
+            path = Path(frame.filename)
+            if ROOT not in path.parents or frame.name == "__call__":  # not the middleware
+                continue
+            relative = path.relative_to(ROOT)
+            if relative.parts[0] not in (".venv", "tests"):
+                where = f"{relative}:{frame.lineno} {frame.name}"
+                if where not in frames:
+                    frames.append(where)
+        seen = seen.__cause__ or seen.__context__
+    return " -> ".join(frames) + f" -> {type(exc).__name__}: {str(exc)[:160]}"
+
+
 async def csrf_token(web: Browser, account: Account | None) -> str:
     """The viewer's CSRF token, read from a form every such viewer is shown."""
     return await web.token("/login" if account is None else "/")
@@ -257,9 +279,8 @@ async def test_every_admin_route_answers_each_viewer_as_the_matrix_says(
             cell = f"{method} {path} ({rule}) as {viewer}: expected {want.name}"
             try:
                 response = await send(web, method, path, token)
-            except Exception:  # a server error: the app's exception comes through
-                excerpt = "".join(traceback.format_exc(limit=-4).splitlines(True)[-12:])
-                mismatches.append(f"{cell}, got a server error:\n{excerpt}")
+            except Exception as exc:  # the app's exception comes through: a 500
+                mismatches.append(f"{cell}, got a server error: {server_error(exc)}")
                 continue
             got = judge(want, method, path, response)
             if got is not None:
@@ -288,7 +309,7 @@ async def test_a_partner_organisation_follows_the_request_up_only_once_named(
     as_partner = uris.case(OTHER_ORG, world.post.id)
     as_owner = uris.case(ORG, world.post.id)
     async with browser(database) as web:
-        await web.log_in_as(world.accounts["other-staff"])  # type: ignore[arg-type]
+        await web.log_in_as(world.account("other-staff"))
         assert (await web.get(as_partner)).status_code == 403
         await casework.add_local_partner(world.post, world.other_org, by=world.coordinator)
         assert (await web.get(as_partner)).status_code == 200
@@ -298,6 +319,14 @@ async def test_a_partner_organisation_follows_the_request_up_only_once_named(
 
 GET_TEMPLATES = sorted({path for method, path, _ in ROUTES if method == "GET" and "{" in path})
 PLACEHOLDERS = ("hood", "org", "username", "post", "missing")
+# None keeps the real value, so that an odd segment is also met behind valid ones; long
+# texts go past the columns' lengths (slugs 40, usernames 30).
+SEGMENT = st.none() | st.text(max_size=20) | st.text(min_size=25, max_size=80)
+
+
+def only(**odd: str) -> dict[str, str | None]:
+    """Segments where only the named placeholders are odd."""
+    return {name: odd.get(name) for name in PLACEHOLDERS}
 
 
 @pytest.fixture
@@ -305,7 +334,7 @@ async def admin_web(database: str) -> AsyncIterator[tuple[Browser, dict[str, str
     """An admin's browser and the real values of the placeholders (built once per item)."""
     world = await build_world()
     async with browser(database) as web:
-        await web.log_in_as(world.accounts["admin"])  # type: ignore[arg-type]
+        await web.log_in_as(world.account("admin"))
         yield web, world.values
 
 
@@ -317,11 +346,12 @@ async def admin_web(database: str) -> AsyncIterator[tuple[Browser, dict[str, str
 )
 @given(
     template=st.sampled_from(GET_TEMPLATES),
-    # None keeps the real value, so that one odd segment is met behind valid ones too.
-    segments=st.fixed_dictionaries(
-        {name: st.none() | st.text(max_size=60) for name in PLACEHOLDERS}
-    ),
+    segments=st.fixed_dictionaries({name: SEGMENT for name in PLACEHOLDERS}),
 )
+# Tried on every run: longer than the column (slug 40, username 30), and a NUL character.
+@example(template="/admin/o/{org}", segments=only(org="o" * 41))
+@example(template="/admin/people/{username}", segments=only(username="u" * 31))
+@example(template="/admin/neighbourhoods/{hood}", segments=only(hood="kuregem\x00"))
 async def test_any_path_segment_gets_an_answer_never_a_server_error(
     admin_web: tuple[Browser, dict[str, str]], template: str, segments: dict[str, str | None]
 ) -> None:
@@ -331,5 +361,8 @@ async def test_any_path_segment_gets_an_answer_never_a_server_error(
         for name, text in segments.items()
     }
     path = template.format(**values)
-    response = await web.get(path)
+    try:
+        response = await web.get(path)
+    except Exception as exc:  # the app's exception comes through: a 500
+        raise AssertionError(f"GET {path} is a server error: {server_error(exc)}") from exc
     assert response.status_code < 500, path

@@ -12,7 +12,14 @@ from pathlib import Path
 import pytest
 
 from tests.interop.fedify_peer import FedifyPeer, FedifyPeerError
-from tests.nodes import NodeProcess, eventually, get_json, running_nodes, write_post
+from tests.nodes import (
+    NodeProcess,
+    eventually,
+    get_json,
+    run_script,
+    running_nodes,
+    write_post,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -139,3 +146,44 @@ async def test_fedify_reads_a_new_request_as_a_note(
     assert note["id"] == node.url(f"/r/{post_id}")
     content = note.get("content") or next(iter(note.get("contentMap", {}).values()))
     assert title in content and "Antwoord op dit bericht" in content
+
+
+RENAME_SCRIPT = """
+import asyncio, sys
+from node import db
+from node.models import Account, Role
+from node.services import neighbourhoods
+from node.services.neighbourhoods import NeighbourhoodForm
+
+async def main(url, slug, name):
+    await db.open_database(url)
+    try:
+        admin = await Account.get(username="admin")
+        hood = await neighbourhoods.get_neighbourhood(slug)
+        form = NeighbourhoodForm(name=name, commune=hood.commune, country=hood.country,
+                                 description={"fr": "Autour de la gare"},
+                                 centre=f"{hood.centre_lat}, {hood.centre_lon}",
+                                 radius_m=str(hood.radius_m))
+        await neighbourhoods.update_from_form(hood, form, admin)
+    finally:
+        await db.close_database()
+
+asyncio.run(main(*sys.argv[1:4]))
+"""
+
+
+async def test_fedify_takes_the_update_of_an_edited_neighbourhood(
+    peer: FedifyPeer, nodes: dict[str, NodeProcess]
+) -> None:
+    """An admin renames a neighbourhood: its follower gets a verified Update of the Group,
+    sent by the Group about itself (the shape Mastodon's Update handler requires)."""
+    node = nodes["rfc9421"]
+    group = node.url("/n/dieleghem")
+    assert (await peer.follow(group))["delivered"] is True
+    await peer.wait_for("Accept", where=lambda a: a["actor"] == group)
+    run_script(node, RENAME_SCRIPT, "dieleghem", "Dieleghem (Jette)")
+    update = await peer.wait_for("Update", where=lambda a: a["actor"] == group, seconds=20)
+    assert update["signature"]["verifiedBy"] == "http-signature"
+    actor = update["activity"]["object"]
+    assert actor["id"] == group and actor["type"] == "Group"
+    assert actor["name"] == "Dieleghem (Jette)"

@@ -88,7 +88,7 @@ async def assign(request: Request) -> Response:
         locale = request.app.state.renderer.locale_for(request)
         message = gettext(locale, N_("Choose someone of the organisation's staff."))
         return await _page(request, org, post, {"assignee": message})
-    return back(_path(org, post), "assigned")
+    return back(_path(org, post), "assigned" if assignee else "unassigned")
 
 
 @logged_in

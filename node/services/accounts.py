@@ -88,7 +88,8 @@ async def create_account(
 
 
 async def get_account(username: str) -> Account:
-    account = await Account.get_or_none(username=username.strip().lower())
+    name = validation.as_username(username)
+    account = await Account.get_or_none(username=name) if name else None
     if account is None:
         raise NotFound(f"no account @{username}")
     return account
@@ -96,7 +97,8 @@ async def get_account(username: str) -> Account:
 
 async def get_active_account(username: str) -> Account:
     """An account that may be shown and followed; NotFound for unknown or suspended ones."""
-    account = await Account.get_or_none(username=username.strip().lower(), is_active=True)
+    name = validation.as_username(username)
+    account = await Account.get_or_none(username=name, is_active=True) if name else None
     if account is None:
         raise NotFound(f"no account @{username}")
     return account
@@ -104,7 +106,8 @@ async def get_active_account(username: str) -> Account:
 
 async def authenticate(username: str, password: str) -> Account | None:
     """The active account for these credentials, or None; same cost whether it exists."""
-    account = await Account.get_or_none(username=(username or "").strip().lower())
+    name = validation.as_username(username)
+    account = await Account.get_or_none(username=name) if name else None
     stored = account.password_hash if account and account.is_active else None
     if not await verify_password(stored, password or ""):
         return None

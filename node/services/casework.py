@@ -179,7 +179,7 @@ def _describe(row: PostPartner) -> dict[str, object]:
 
 async def add_local_partner(post: HelpPost, partner: Organisation, *, by: Account) -> PostPartner:
     if partner.id == post.organisation_id:
-        raise InvalidInput("partner", N_("this is the organisation of the request itself"))
+        raise InvalidInput("partner", N_("this is the organisation of the post itself"))
     return await _add_partner(post, by, organisation=partner)
 
 

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from node import uris
-from node.errors import NotFound
-from node.models import HelpPost, Neighbourhood, Organisation, Visibility
+from node.models import HelpPost, Visibility
+from node.services.neighbourhoods import get_neighbourhood
+from node.services.organisations import get_organisation
 from node.states import PostStatus
 from node.timeutil import as_utc
 
@@ -98,9 +99,7 @@ async def neighbourhood_feed(
     With `dated`, only posts with a start time (for the calendar). NotFound for an
     unknown slug.
     """
-    hood = await Neighbourhood.get_or_none(slug=slug)
-    if hood is None:
-        raise NotFound(f"no neighbourhood {slug!r}")
+    hood = await get_neighbourhood(slug)
     source = FeedSource(
         name=hood.name,
         path=uris.neighbourhood(hood.slug),
@@ -114,9 +113,7 @@ async def organisation_feed(
     slug: str, *, dated: bool = False, limit: int = FEED_LIMIT
 ) -> tuple[FeedSource, list[FeedPost]]:
     """The organisation `slug` and the public open and matched posts made for it."""
-    org = await Organisation.get_or_none(slug=slug)
-    if org is None:
-        raise NotFound(f"no organisation {slug!r}")
+    org = await get_organisation(slug)
     source = FeedSource(
         name=org.name,
         path=uris.organisation(org.slug),

@@ -5,7 +5,7 @@ finding one from a reference, a handle's name or one of our URLs.
 
 from __future__ import annotations
 
-from node import uris
+from node import uris, validation
 from node.config import Settings
 from node.errors import NotFound
 from node.models import Account, LocalActorKind, Neighbourhood, Organisation
@@ -65,11 +65,15 @@ async def by_kind_and_name(kind: str, name: str) -> Target | None:
     if kind == "instance":
         return THIS_NODE
     if kind == "account":
-        return await Account.get_or_none(username=name, is_active=True)
+        username = validation.as_username(name)
+        return await Account.get_or_none(username=username, is_active=True) if username else None
+    slug = validation.as_slug(name)
+    if slug is None:
+        return None
     if kind == "organisation":
-        return await Organisation.get_or_none(slug=name)
+        return await Organisation.get_or_none(slug=slug)
     if kind == "neighbourhood":
-        return await Neighbourhood.get_or_none(slug=name)
+        return await Neighbourhood.get_or_none(slug=slug)
     return None
 
 

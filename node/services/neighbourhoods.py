@@ -242,9 +242,10 @@ async def set_archived(hood: Neighbourhood, archived: bool, by: Account) -> None
 
 
 async def get_neighbourhood(slug: str) -> Neighbourhood:
-    hood = await Neighbourhood.get_or_none(slug=slug)
+    clean = validation.as_slug(slug)
+    hood = await Neighbourhood.get_or_none(slug=clean) if clean else None
     if hood is None:
-        raise NotFound(f"no neighbourhood {slug!r}")
+        raise NotFound(f"no neighbourhood {slug[:60]!r}")
     return hood
 
 

@@ -75,7 +75,7 @@ class OrganisationForm:
 def _website(value: str | None) -> str | None:
     site = validation.optional_line("website", value, max_len=300)
     if site and not site.startswith(("https://", "http://")):
-        raise InvalidInput("website", N_("must start with https://"))
+        raise InvalidInput("website", N_("must start with https:// or http://"))
     if site and (" " in site or len(site.split("://", 1)[1]) < 4):
         raise InvalidInput("website", N_("is not a web address"))
     return site
@@ -197,9 +197,10 @@ async def set_icon(org: Organisation, image: ProcessedImage, by: Account) -> Non
 
 
 async def get_organisation(slug: str) -> Organisation:
-    org = await Organisation.get_or_none(slug=slug)
+    clean = validation.as_slug(slug)
+    org = await Organisation.get_or_none(slug=clean) if clean else None
     if org is None:
-        raise NotFound(f"no organisation {slug!r}")
+        raise NotFound(f"no organisation {slug[:60]!r}")
     return org
 
 

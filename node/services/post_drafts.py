@@ -128,7 +128,8 @@ async def organisation_for(
         if labelled:
             raise InvalidInput("on_behalf_label", N_("posting for a client needs an organisation"))
         return None, None
-    org = await Organisation.get_or_none(slug=draft.organisation)
+    slug = validation.as_slug(draft.organisation)
+    org = await Organisation.get_or_none(slug=slug) if slug else None
     if org is None:
         raise InvalidInput("organisation", N_("no such organisation"))
     if not editing and not await is_staff(author, org.id):
@@ -192,7 +193,8 @@ async def check_draft(
         "private_location",
         lambda: validation.optional_line("private_location", draft.private_location, max_len=200),
     )
-    hood = await Neighbourhood.get_or_none(slug=draft.neighbourhood)
+    hood_slug = validation.as_slug(draft.neighbourhood)
+    hood = await Neighbourhood.get_or_none(slug=hood_slug) if hood_slug else None
     if hood is None:
         errors.append(InvalidInput("neighbourhood", N_("no such neighbourhood")))
     elif hood.archived_at is not None and hood.id != keep_neighbourhood_id:

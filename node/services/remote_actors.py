@@ -45,11 +45,19 @@ async def upsert_remote_actor(data: RemoteActorData) -> RemoteActor:
     return actor
 
 
+# The longest actor id or key id stored (the columns' size): longer ones name nobody here.
+MAX_URI_LENGTH = 500
+
+
 async def by_key_id(key_id: str) -> RemoteActor | None:
+    if len(key_id) > MAX_URI_LENGTH:
+        return None
     return await RemoteActor.get_or_none(key_id=key_id)
 
 
 async def by_uri(uri: str) -> RemoteActor | None:
+    if len(uri) > MAX_URI_LENGTH:
+        return None
     return await RemoteActor.get_or_none(uri=uri)
 
 

@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from tortoise.expressions import F
 
-from node import db
+from node import db, validation
 from node.errors import InvalidInput, PermissionDenied
 from node.i18n import N_
 from node.models import Account, Invitation, Neighbourhood, Organisation, Role, StaffRole
@@ -133,7 +133,8 @@ async def sign_up(
         raise InvalidInput("invitation", N_("this invitation is unknown, used or expired"))
     hood = None
     if home_neighbourhood:
-        hood = await Neighbourhood.get_or_none(slug=home_neighbourhood)
+        slug = validation.as_slug(home_neighbourhood)
+        hood = await Neighbourhood.get_or_none(slug=slug) if slug else None
         if hood is None:
             raise InvalidInput("home_neighbourhood", N_("no such neighbourhood"))
     if invite is None:

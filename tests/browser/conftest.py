@@ -5,8 +5,9 @@
 fail under CI=true. Screenshots go to test-artefacts/screenshots/ at the repository root.
 
 A page of PAGES may need data of the running node (`{post}` in its path: a demo request
-found in the node's database) or a logged-in demo user (`user`): each user logs in once
-through the form, and every later tab of that user reuses the cookies (storage state).
+found in the node's database; `{org_post}`: one of the demo organisation's requests) or a
+logged-in demo user (`user`): each user logs in once through the form, and every later
+tab of that user reuses the cookies (storage state).
 
 Playwright's sync API marks its own event loop as the running loop of this thread for as
 long as it is started, and pytest-asyncio cannot run async tests then. So Playwright lives
@@ -77,6 +78,23 @@ PAGES = [
     MainPage("notifications", "/notifications", user="marleen"),
     MainPage("settings", "/settings", user="marleen"),
     MainPage("not-found", "/n/no-such-neighbourhood", status=404),
+    MainPage("about", "/about"),
+    # Node administration, as the demo's node admin.
+    MainPage("admin-overview", "/admin/", user="admin"),
+    MainPage("admin-neighbourhoods", "/admin/neighbourhoods", user="admin"),
+    MainPage("admin-neighbourhood", "/admin/neighbourhoods/jette-centre", user="admin"),
+    MainPage("admin-neighbourhood-new", "/admin/neighbourhoods/new", user="admin"),
+    MainPage("admin-organisations", "/admin/organisations", user="admin"),
+    MainPage("admin-organisation-new", "/admin/organisations/new", user="admin"),
+    MainPage("admin-people", "/admin/people", user="admin"),
+    MainPage("admin-person", "/admin/people/marleen", user="admin"),
+    MainPage("admin-settings", "/admin/settings", user="admin"),
+    MainPage("admin-invitations", "/admin/invitations", user="admin"),
+    # An organisation's dashboard, as the demo's coordinator of Tussen Buren.
+    MainPage("admin-dashboard", "/admin/o/tussen-buren", user="els"),
+    MainPage("admin-staff", "/admin/o/tussen-buren/staff", user="els"),
+    MainPage("admin-profile", "/admin/o/tussen-buren/profile", user="els"),
+    MainPage("admin-case", "/admin/o/tussen-buren/r/{org_post}", user="els"),
 ]
 
 # `{post}`: the public open request of Jette Centre with the most answers (in the demo
@@ -87,6 +105,15 @@ WHERE n.slug = 'jette-centre' AND p.kind = 'request' AND p.visibility = 'public'
   AND p.status = 'open'
 ORDER BY (SELECT count(*) FROM responses r WHERE r.post_id = p.id) DESC,
   p.organisation_id IS NULL, p.created_at
+LIMIT 1
+"""
+
+# `{org_post}`: the open request of the demo organisation Tussen Buren with the most
+# answers (its case page at /admin/o/tussen-buren/r/{org_post}).
+ORGANISATION_REQUEST = """
+SELECT p.id FROM help_posts p JOIN organisations o ON o.id = p.organisation_id
+WHERE o.slug = 'tussen-buren' AND p.kind = 'request' AND p.status = 'open'
+ORDER BY (SELECT count(*) FROM responses r WHERE r.post_id = p.id) DESC, p.created_at
 LIMIT 1
 """
 
@@ -137,7 +164,8 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NodeProcess]:
 def places(node: NodeProcess) -> dict[str, str]:
     """What the braces in PAGES paths stand for on the running demo node."""
     [(post,)] = node.query(RICHEST_REQUEST)
-    return {"post": str(post)}
+    [(org_post,)] = node.query(ORGANISATION_REQUEST)
+    return {"post": str(post), "org_post": str(org_post)}
 
 
 @dataclass
