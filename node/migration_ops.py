@@ -3,7 +3,9 @@
 Rolling an `AddField` back on SQLite makes tortoise rebuild the table: the rebuild keeps
 a foreign key's `_id` column (so upgrading again fails with "duplicate column") and
 drops the table's indexes. SQLite (3.35 and newer) can drop a plain column in place,
-which keeps everything else as it was: `AddColumn` does that.
+which keeps everything else as it was: `AddColumn` does that. `AlterChoices` records a
+choice field's new values without the table rebuild that fails on tables with rows
+that others point at.
 """
 
 from __future__ import annotations
@@ -31,3 +33,27 @@ class AddColumn(ops.AddField):
         field = model._meta.fields_map[self.name]
         column = getattr(field, "source_field", None) or field.model_field_name
         await state_editor._run_sql(f'ALTER TABLE "{model._meta.db_table}" DROP COLUMN "{column}"')
+
+
+class AlterChoices(ops.AlterField):
+    """`AlterField` of a choice field whose column does not change (an enum gained a
+    value): only tortoise's record of the model changes. On SQLite tortoise would rebuild
+    the whole table for it, which fails once other tables' rows point at it."""
+
+    async def database_forward(
+        self,
+        app_label: str,
+        old_state: Any,
+        new_state: Any,
+        state_editor: BaseSchemaEditor | None = None,
+    ) -> None:
+        return None
+
+    async def database_backward(
+        self,
+        app_label: str,
+        old_state: Any,
+        new_state: Any,
+        state_editor: BaseSchemaEditor | None = None,
+    ) -> None:
+        return None

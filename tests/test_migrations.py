@@ -8,8 +8,9 @@ from datetime import UTC, datetime, timedelta
 from tortoise import connections
 
 from node import db
-from node.models import Account, Follow, HelpPost, Neighbourhood
-from node.services import follows
+from node.config import Settings
+from node.models import Account, AuditEntry, Follow, HelpPost, Neighbourhood, Organisation
+from node.services import audit, casework, follows, node_profile
 from node.states import PostStatus
 
 FIRST = "0001_initial"
@@ -121,3 +122,65 @@ async def test_upgrade_gives_existing_actors_key_pairs(empty_database_url: str) 
         assert account.public_key_pem != hood.public_key_pem
     finally:
         await db.close_database()
+
+
+async def _seed_before_admin(url: str) -> uuid.UUID:
+    """A node as it was before migration 0009: an organisation, a staff post for a client,
+    a notification and an invitation, written with plain SQL."""
+    post_id = await _seed_first_schema(url)
+    await db.open_database(url)
+    conn = connections.get("default")
+    pg = not db.is_sqlite(url)
+    p = (lambda i: f"${i}") if pg else (lambda i: "?")
+    now = datetime.now(UTC)
+    await conn.execute_query(
+        "INSERT INTO organisations (slug, name, kind, description, created_at)"
+        f" VALUES ({p(1)}, {p(2)}, {p(3)}, {p(4)}, {p(5)})",
+        ["buurthuis", "Buurthuis", "ngo", '{"nl": "Het buurthuis"}', now],
+    )
+    await conn.execute_query(
+        "UPDATE help_posts SET organisation_id = 1, on_behalf_label = 'een buurvrouw',"
+        f" client_consent_at = {p(1)}",
+        [now],
+    )
+    await conn.execute_query(
+        "INSERT INTO node_settings (id, name, secret_key, created_at)"
+        f" VALUES (1, {p(1)}, {p(2)}, {p(3)})",
+        ["Buren", "s" * 48, now],
+    )
+    await db.close_database()
+    return post_id
+
+
+async def test_upgrade_to_administration_keeps_posts_organisations_and_settings(
+    empty_database_url: str,
+) -> None:
+    """Migration 0009 adds what administration needs to a node that has data."""
+    url = empty_database_url
+    await db.migrate(url, target="0008_response_lookup")
+    post_id = await _seed_before_admin(url)
+    await db.migrate(url)
+    await db.open_database(url)
+    try:
+        post = await HelpPost.get(id=post_id).prefetch_related("organisation")
+        assert (post.organisation.name, post.on_behalf_label, post.assignee_id) == (
+            "Buurthuis",
+            "een buurvrouw",
+            None,
+        )
+        org = await Organisation.get(slug="buurthuis")
+        assert (org.contact, org.show_staff_names, org.icon_id) == ("", False, None)
+        hood = await Neighbourhood.get(slug="jette-centre")
+        assert hood.archived_at is None
+        profile = await node_profile.load(Settings(database_url=url))
+        assert (profile.name, profile.signups, dict(profile.rules)) == ("Buren", "invitation", {})
+        # The new tables work with the old rows.
+        admin = await Account.create(username="root", display_name="Root", role="admin")
+        await audit.record(admin, "post.edited", post=post)
+        assert await AuditEntry.filter(post_id=post.id, organisation_id=org.id).count() == 1
+        await casework.assign(post, None, by=admin)
+    finally:
+        await db.close_database()
+    # And it rolls back and forward again.
+    await db.migrate(url, target="0008_response_lookup")
+    await db.migrate(url)
