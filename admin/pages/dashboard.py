@@ -53,8 +53,9 @@ def filters_from(query: dict[str, str]) -> BoardFilters:
 @logged_in
 async def dashboard(request: Request) -> Response:
     org = await _organisation(request)
-    zone = request.app.state.renderer.zone
-    board = await dashboards.board(org, filters_from(dict(request.query_params)), zone)
+    renderer = request.app.state.renderer
+    chosen = filters_from(dict(request.query_params))
+    board = await dashboards.board(org, chosen, renderer.zone, renderer.locale_for(request))
     return await render(
         request,
         "dashboard.html",

@@ -12,11 +12,15 @@ from admin.rendering import render
 from node import uris
 from node.config import SIGNUP_POLICIES
 from node.errors import InvalidInput
+from node.i18n import N_, gettext
 from node.services import node_profile
 from node.services.node_profile import NodeProfile, ProfileChanges
 from web.shell.forms import read_form
 
 PATH = f"{uris.ADMIN}/settings"
+# Where a pinned value comes from is a variable's name or a file's path, or this
+# (node.config's label for values set by a command's options), which is translated.
+COMMAND_LINE = N_("a command-line option")
 
 
 def _values_of(profile: NodeProfile) -> dict[str, str]:
@@ -34,7 +38,11 @@ def _values_of(profile: NodeProfile) -> dict[str, str]:
 async def settings_page(request: Request) -> Response:
     settings = request.app.state.settings
     languages = settings.languages
-    pinned = node_profile.pinned(settings)
+    locale = request.app.state.renderer.locale_for(request)
+    pinned = {
+        key: gettext(locale, where) if where == COMMAND_LINE else where
+        for key, where in node_profile.pinned(settings).items()
+    }
     profile = await node_profile.load(settings)
     values, errors = _values_of(profile), {}
     if request.method == "POST":

@@ -153,6 +153,8 @@ ROW_FIELDS = {
     "expires_at": "expires_at",
     "helpers_needed": "helpers_needed",
     "on_behalf_label": "on_behalf_label",
+    "language": "language",
+    "translations": "translations",
     "organisation_id": "organisation_id",
     "neighbourhood_name": "neighbourhood__name",
     "author_name": "author__display_name",
@@ -179,8 +181,17 @@ async def _offer_counts(post_ids: list) -> dict[Any, dict[str, int]]:
     return counts
 
 
-async def board(org: Organisation, filters: BoardFilters, zone: Any) -> Board:
-    """Counts per group and one page of the chosen group, newest first."""
+def _in_language(row: dict[str, Any], locale: str) -> None:
+    """The title and the client's label in `locale` when the post was written in it."""
+    other = (row.pop("translations") or {}).get(locale)
+    if other and locale != row["language"]:
+        row["title"] = other.get("title") or row["title"]
+        row["on_behalf_label"] = other.get("on_behalf_label") or row["on_behalf_label"]
+
+
+async def board(org: Organisation, filters: BoardFilters, zone: Any, locale: str = "en") -> Board:
+    """Counts per group and one page of the chosen group, newest first (titles and
+    labels in `locale` where the post has them)."""
     chosen = filters.cleaned()
     base = _filtered(org, chosen, zone)
     counts = dict.fromkeys(GROUPS, 0)
@@ -209,6 +220,7 @@ async def board(org: Organisation, filters: BoardFilters, zone: Any) -> Board:
         row["offered"] = offers.get(row["id"], {}).get(OfferStatus.OFFERED.value, 0)
         row["accepted"] = offers.get(row["id"], {}).get(OfferStatus.ACCEPTED.value, 0)
         row["partner"] = row["organisation_id"] != org.id
+        _in_language(row, locale)
     return Board(chosen, counts, rows, counts[chosen.group])
 
 
