@@ -49,11 +49,4 @@ class AlterChoices(ops.AlterField):
     ) -> None:
         return None
 
-    async def database_backward(
-        self,
-        app_label: str,
-        old_state: Any,
-        new_state: Any,
-        state_editor: BaseSchemaEditor | None = None,
-    ) -> None:
-        return None
+    database_backward = database_forward

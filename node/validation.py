@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
-from node.errors import InvalidInput
+from node.errors import InvalidFields, InvalidInput
 from node.i18n import N_
 from node.text import clean_line, clean_text
 
@@ -129,3 +130,42 @@ def translated_text(field: str, texts: Mapping[str, str] | None, *, max_len: int
         language_tag(field, lang): text(field, value, max_len=max_len)
         for lang, value in (texts or {}).items()
     }
+
+
+def written_texts(field: str, texts: Mapping[str, str] | None, *, max_len: int) -> dict[str, str]:
+    """`translated_text` without the languages left empty (a form has a box for each)."""
+    return {
+        lang: value
+        for lang, value in translated_text(field, texts, max_len=max_len).items()
+        if value
+    }
+
+
+class FieldChecker:
+    """Checks a form's fields one by one and keeps every error, so that a page shows all
+    of them at once (`done` raises one InvalidFields listing them)."""
+
+    def __init__(self) -> None:
+        self.errors: list[InvalidInput] = []
+        self.values: dict[str, Any] = {}
+
+    def check(self, key: str, make: Callable[[], Any]) -> Any:
+        """`make()`'s value stored under `key`, or None when it raised InvalidInput."""
+        try:
+            self.values[key] = make()
+        except InvalidInput as exc:
+            self.errors.append(exc)
+        return self.values.get(key)
+
+    async def check_async(self, key: str, make: Callable[[], Any]) -> Any:
+        """As `check`, for a check that reads the database (`make()` is awaited)."""
+        try:
+            self.values[key] = await make()
+        except InvalidInput as exc:
+            self.errors.append(exc)
+        return self.values.get(key)
+
+    def done(self) -> dict[str, Any]:
+        if self.errors:
+            raise InvalidFields(self.errors)
+        return self.values

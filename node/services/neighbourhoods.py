@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from node import db, events, geo, keys, validation
-from node.errors import Conflict, InvalidFields, InvalidInput, NotFound, PermissionDenied
+from node.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from node.i18n import N_
 from node.images import ProcessedImage
 from node.models import Account, Connector, Neighbourhood, Role
@@ -83,27 +83,7 @@ class NeighbourhoodForm:
     geojson: str = ""
 
 
-class _Checker:
-    """Collects every field's error, so a form shows all of them at once."""
-
-    def __init__(self) -> None:
-        self.errors: list[InvalidInput] = []
-        self.values: dict[str, object] = {}
-
-    def check(self, key: str, make) -> object:
-        try:
-            self.values[key] = make()
-        except InvalidInput as exc:
-            self.errors.append(exc)
-        return self.values.get(key)
-
-    def done(self) -> dict[str, object]:
-        if self.errors:
-            raise InvalidFields(self.errors)
-        return self.values
-
-
-def _check_texts(checker: _Checker, form: NeighbourhoodForm) -> None:
+def _check_texts(checker: validation.FieldChecker, form: NeighbourhoodForm) -> None:
     checker.check("name", lambda: validation.line("name", form.name, min_len=2, max_len=100))
     checker.check(
         "commune", lambda: validation.optional_line("commune", form.commune, max_len=100) or ""
@@ -111,17 +91,11 @@ def _check_texts(checker: _Checker, form: NeighbourhoodForm) -> None:
     checker.check("country", lambda: _country(form.country))
     checker.check(
         "description",
-        lambda: {
-            lang: text
-            for lang, text in validation.translated_text(
-                "description", form.description, max_len=2000
-            ).items()
-            if text
-        },
+        lambda: validation.written_texts("description", form.description, max_len=2000),
     )
 
 
-def _check_area(checker: _Checker, form: NeighbourhoodForm) -> Area | None:
+def _check_area(checker: validation.FieldChecker, form: NeighbourhoodForm) -> Area | None:
     if form.area_kind == "polygon":
         ring = checker.check("geojson", lambda: geo.parse_geojson_polygon(form.geojson, "geojson"))
         if ring is None:
@@ -162,7 +136,7 @@ async def create_neighbourhood(
     form = NeighbourhoodForm(
         name=name, commune=commune, country=country, description=description or {}
     )
-    checker = _Checker()
+    checker = validation.FieldChecker()
     clean_slug = await _free_slug(checker, slug)
     _check_texts(checker, form)
     area = checker.check("area", lambda: area_from(centre, radius_m, polygon))
@@ -171,18 +145,16 @@ async def create_neighbourhood(
     return await _create(clean_slug, values, area, by)  # type: ignore[arg-type]
 
 
-async def _free_slug(checker: _Checker, slug: str) -> str:
-    try:
-        return await check_free("slug", slug)
-    except InvalidInput as exc:
-        checker.errors.append(exc)
-        return ""
+async def _free_slug(checker: validation.FieldChecker, slug: str) -> str:
+    free = await checker.check_async("slug", lambda: check_free("slug", slug))
+    checker.values.pop("slug", None)  # the slug is not one of the form's values
+    return free or ""
 
 
 async def create_from_form(slug: str, form: NeighbourhoodForm, by: Account) -> Neighbourhood:
     """Create a neighbourhood from the admin form (an area is required there)."""
     _require_admin(by)
-    checker = _Checker()
+    checker = validation.FieldChecker()
     clean_slug = await _free_slug(checker, slug)
     _check_texts(checker, form)
     area = _check_area(checker, form)
@@ -207,7 +179,7 @@ async def _create(
 async def update_from_form(hood: Neighbourhood, form: NeighbourhoodForm, by: Account) -> None:
     """Save the admin form; followers elsewhere get an Update of the Group."""
     _require_admin(by)
-    checker = _Checker()
+    checker = validation.FieldChecker()
     _check_texts(checker, form)
     area = _check_area(checker, form)
     for key, value in checker.done().items():

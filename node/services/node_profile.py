@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from node import validation
 from node.config import SIGNUP_POLICIES, Settings
-from node.errors import InvalidFields, InvalidInput, PermissionDenied
+from node.errors import InvalidInput, PermissionDenied
 from node.i18n import N_
 from node.models import Account, NodeSettings, Role
 from node.services import audit
@@ -85,34 +85,27 @@ class ProfileChanges:
 
 
 def _checked(changes: ProfileChanges, fixed: Mapping[str, str]) -> dict[str, object]:
-    errors: list[InvalidInput] = []
-    values: dict[str, object] = {}
-
-    def check(key: str, make) -> None:
-        try:
-            values[key] = make()
-        except InvalidInput as exc:
-            errors.append(exc)
-
+    checker = validation.FieldChecker()
+    check = checker.check
     if "name" not in fixed:
         check("name", lambda: validation.line("name", changes.name, min_len=2, max_len=100))
     if "contact_email" not in fixed:
         check("contact_email", lambda: validation.email(changes.contact_email, "contact_email"))
     if "signups" not in fixed:
-        if changes.signups not in SIGNUP_POLICIES:
-            errors.append(InvalidInput("signups", N_("choose one of the options")))
-        values["signups"] = changes.signups
-    check("tagline", lambda: validation.translated_text("tagline", changes.tagline, max_len=120))
+        check("signups", lambda: _policy(changes.signups))
+    check("tagline", lambda: validation.written_texts("tagline", changes.tagline, max_len=120))
     check(
         "description",
-        lambda: validation.translated_text("description", changes.description, max_len=4000),
+        lambda: validation.written_texts("description", changes.description, max_len=4000),
     )
-    check("rules", lambda: validation.translated_text("rules", changes.rules, max_len=MAX_RULES))
-    if errors:
-        raise InvalidFields(errors)
-    for key in ("tagline", "description", "rules"):  # empty texts are not kept
-        values[key] = {lang: text for lang, text in values[key].items() if text}  # type: ignore[union-attr]
-    return values
+    check("rules", lambda: validation.written_texts("rules", changes.rules, max_len=MAX_RULES))
+    return checker.done()
+
+
+def _policy(value: str) -> str:
+    if value not in SIGNUP_POLICIES:
+        raise InvalidInput("signups", N_("choose one of the options"))
+    return value
 
 
 async def update(settings: Settings, actor: Account, changes: ProfileChanges) -> NodeProfile:

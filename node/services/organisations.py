@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from node import db, events, keys, validation
-from node.errors import Conflict, InvalidFields, InvalidInput, NotFound, PermissionDenied
+from node.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from node.i18n import N_
 from node.images import ProcessedImage
 from node.models import (
@@ -81,6 +81,13 @@ def _website(value: str | None) -> str | None:
     return site
 
 
+def _staff_role(value: StaffRole | str) -> StaffRole:
+    try:
+        return StaffRole(value)
+    except ValueError:
+        raise InvalidInput("role", N_("choose one of the options")) from None
+
+
 def _kind(value: str) -> OrganisationKind:
     try:
         return OrganisationKind(value)
@@ -88,38 +95,27 @@ def _kind(value: str) -> OrganisationKind:
         raise InvalidInput("kind", N_("choose one of the options")) from None
 
 
-async def _form_values(form: OrganisationForm) -> tuple[dict[str, object], list[Neighbourhood]]:
-    errors: list[InvalidInput] = []
-    values: dict[str, object] = {}
-
-    def check(key: str, make) -> None:
-        try:
-            values[key] = make()
-        except InvalidInput as exc:
-            errors.append(exc)
-
+async def _form_values(
+    form: OrganisationForm, checker: validation.FieldChecker
+) -> tuple[dict[str, object], list[Neighbourhood]]:
+    check = checker.check
     check("name", lambda: validation.line("name", form.name, min_len=2, max_len=120))
     check("kind", lambda: _kind(form.kind))
     check(
         "description",
-        lambda: {
-            lang: text
-            for lang, text in validation.translated_text(
-                "description", form.description, max_len=2000
-            ).items()
-            if text
-        },
+        lambda: validation.written_texts("description", form.description, max_len=2000),
     )
     check("website", lambda: _website(form.website))
     check("contact", lambda: validation.optional_line("contact", form.contact, max_len=200) or "")
-    values["show_staff_names"] = bool(form.show_staff_names)
-    slugs = list(dict.fromkeys(form.neighbourhoods))
-    hoods = await Neighbourhood.filter(slug__in=slugs) if slugs else []
-    if len(hoods) != len(slugs):
-        errors.append(InvalidInput("neighbourhoods", N_("no such neighbourhood")))
-    if errors:
-        raise InvalidFields(errors)
-    return values, list(hoods)
+    check("show_staff_names", lambda: bool(form.show_staff_names))
+    wanted = set(form.neighbourhoods)
+    slugs = [slug for slug in (validation.as_slug(s) for s in wanted) if slug]
+    hoods = list(await Neighbourhood.filter(slug__in=slugs)) if slugs else []
+    if len(hoods) != len(wanted):
+        checker.errors.append(InvalidInput("neighbourhoods", N_("no such neighbourhood")))
+    values = checker.done()
+    values.pop("slug", None)
+    return values, hoods
 
 
 async def _set_areas(org: Organisation, hoods: list[Neighbourhood]) -> None:
@@ -152,17 +148,9 @@ async def create_organisation(
         contact=contact,
         neighbourhoods=neighbourhoods,
     )
-    errors: list[InvalidInput] = []
-    try:
-        clean_slug = await check_free("slug", slug)
-    except InvalidInput as exc:
-        errors.append(exc)
-    try:
-        values, hoods = await _form_values(form)
-    except InvalidFields as exc:
-        errors.extend(exc.errors)
-    if errors:
-        raise InvalidFields(errors)
+    checker = validation.FieldChecker()
+    clean_slug = await checker.check_async("slug", lambda: check_free("slug", slug))
+    values, hoods = await _form_values(form, checker)
     private_pem, public_pem = await keys.generate_key_pair()
     async with db.atomic():
         org = await Organisation.create(
@@ -176,7 +164,7 @@ async def create_organisation(
 async def update_organisation(org: Organisation, form: OrganisationForm, by: Account) -> None:
     """Save the profile form; followers elsewhere get an Update of the Organization."""
     await _require_manager(by, org)
-    values, hoods = await _form_values(form)
+    values, hoods = await _form_values(form, validation.FieldChecker())
     for key, value in values.items():
         setattr(org, key, value)
     async with db.atomic():
@@ -224,10 +212,7 @@ async def add_staff(
 ) -> Membership:
     """Make `account` staff; `by` (when given) must be a coordinator or a node admin."""
     await _require_manager(by, organisation)
-    try:
-        staff_role = StaffRole(role)
-    except ValueError:
-        raise InvalidInput("role", N_("choose one of the options")) from None
+    staff_role = _staff_role(role)
     async with db.atomic():
         if await Membership.filter(organisation=organisation, account=account).exists():
             raise Conflict(f"@{account.username} is already staff of {organisation.name}")
@@ -248,10 +233,7 @@ async def set_staff_role(
     organisation: Organisation, account: Account, role: StaffRole | str, *, by: Account
 ) -> Membership:
     await _require_manager(by, organisation)
-    try:
-        staff_role = StaffRole(role)
-    except ValueError:
-        raise InvalidInput("role", N_("choose one of the options")) from None
+    staff_role = _staff_role(role)
     found = await membership(account, organisation.id)
     if found is None:
         raise NotFound(f"@{account.username} is not staff of {organisation.name}")

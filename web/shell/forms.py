@@ -43,20 +43,12 @@ class Form:
 
 async def read_form(request: Request) -> Form:
     """The posted form, or an HTTP error: 413 too big, 415 not a form, 400 bad, 403 CSRF."""
-    declared = request.headers.get("content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) > MAX_FORM_BYTES):
-        raise HTTPException(413)
-    content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-    if content_type != "application/x-www-form-urlencoded":
+    if _content_type(request) != "application/x-www-form-urlencoded":
         raise HTTPException(415)
-    body = bytearray()
-    async for chunk in request.stream():
-        body.extend(chunk)
-        if len(body) > MAX_FORM_BYTES:
-            raise HTTPException(413)
+    body = await _body(request, MAX_FORM_BYTES)
     try:
         pairs = parse_qsl(
-            bytes(body).decode("utf-8"),
+            body.decode("utf-8"),
             keep_blank_values=True,
             strict_parsing=False,
             max_num_fields=MAX_FIELDS,
@@ -72,7 +64,12 @@ async def read_form(request: Request) -> Form:
     return form
 
 
+def _content_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+
+
 async def _body(request: Request, limit: int) -> bytes:
+    """The request's body, or 413 as soon as it is (or says it will be) over `limit`."""
     declared = request.headers.get("content-length")
     if declared is not None and (not declared.isdigit() or int(declared) > limit):
         raise HTTPException(413)
@@ -87,8 +84,7 @@ async def _body(request: Request, limit: int) -> bytes:
 async def read_upload(request: Request, field: str, max_bytes: int) -> tuple[Form, bytes]:
     """A multipart form with one file in `field` (at most `max_bytes`): its other fields
     and the file's bytes (empty when none was chosen). 413, 415, 400 and 403 as forms."""
-    content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-    if content_type != "multipart/form-data":
+    if _content_type(request) != "multipart/form-data":
         raise HTTPException(415)
     # The whole body is read under a limit first: the multipart parser would otherwise
     # spool any amount to disk before we could refuse it.
