@@ -49,12 +49,16 @@ async def _page(
     coordinator = account.role == Role.ADMIN or await organisations.is_coordinator(
         account, post.organisation_id
     )
+    title, _, title_lang = post.text_in(request.app.state.renderer.locale_for(request))
     return await render(
         request,
         "case.html",
         {
             "org": org,
             "post": post,
+            "title": title,
+            "title_lang": title_lang,
+            "label": post.label_in(title_lang),
             "own": own,
             "staff": await organisations.staff_of(org) if own else [],
             "helpers": await casework.helpers(post),

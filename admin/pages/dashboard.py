@@ -63,7 +63,7 @@ async def dashboard(request: Request) -> Response:
             "org": org,
             "board": board,
             "groups": dashboards.GROUPS,
-            "attention": await dashboards.attention(org),
+            "attention": await dashboards.attention(org, locale=renderer.locale_for(request)),
             "attention_kinds": dashboards.ATTENTION_KINDS,
             "categories": CATEGORIES,
             "all_neighbourhoods": await neighbourhoods.list_neighbourhoods(include_archived=True),

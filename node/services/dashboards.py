@@ -184,9 +184,11 @@ async def _offer_counts(post_ids: list) -> dict[Any, dict[str, int]]:
 def _in_language(row: dict[str, Any], locale: str) -> None:
     """The title and the client's label in `locale` when the post was written in it."""
     other = (row.pop("translations") or {}).get(locale)
-    if other and locale != row["language"]:
+    row["lang"] = row.pop("language")
+    if other and locale != row["lang"]:
         row["title"] = other.get("title") or row["title"]
-        row["on_behalf_label"] = other.get("on_behalf_label") or row["on_behalf_label"]
+        row["on_behalf_label"] = other.get("on_behalf_label") or row.get("on_behalf_label")
+        row["lang"] = locale
 
 
 async def board(org: Organisation, filters: BoardFilters, zone: Any, locale: str = "en") -> Board:
@@ -227,7 +229,9 @@ async def board(org: Organisation, filters: BoardFilters, zone: Any, locale: str
 ATTENTION_KINDS = ("waiting", "no_offer", "soon", "past", "expiring")
 
 
-async def attention(org: Organisation, now: datetime | None = None) -> dict[str, list[dict]]:
+async def attention(
+    org: Organisation, now: datetime | None = None, locale: str = "en"
+) -> dict[str, list[dict]]:
     """What a coordinator should look at today, each list newest first (at most 20)."""
     now = now or utcnow()
     mine = _scope(org)
@@ -248,8 +252,19 @@ async def attention(org: Organisation, now: datetime | None = None) -> dict[str,
             await HelpPost.filter(mine & condition)
             .order_by("-created_at")
             .limit(ATTENTION_LIMIT)
-            .values("id", "title", "status", "starts_at", "expires_at", "created_at")
+            .values(
+                "id",
+                "title",
+                "status",
+                "starts_at",
+                "expires_at",
+                "created_at",
+                "language",
+                "translations",
+            )
         )
+        for row in found[kind]:
+            _in_language(row, locale)
     return found
 
 

@@ -355,6 +355,10 @@ def text_pattern(text: str) -> re.Pattern[str] | None:
     letters = sum(char.isalpha() for char in literal)
     if letters < (3 if literal != text else 1):  # "%(label)s: %(title)s" matches anything
         return None
+    # "%(person)s for %(organisation)s" matches any text with " for " in it.
+    enclosed = PLACEHOLDER.match(text) and re.search(r"(?:%\(\w+\)[sd]|%[sd])$", text)
+    if enclosed and letters < 8:
+        return None
     pattern, end = "", 0
     for match in PLACEHOLDER.finditer(text):
         pattern += re.escape(text[end : match.start()])
