@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from tortoise.expressions import Q, Subquery
+from tortoise.expressions import Q
 from tortoise.functions import Count
 
 from node import db, events
@@ -65,14 +65,46 @@ async def require_dashboard(account: Account | None, org: Organisation) -> None:
         raise PermissionDenied("only the organisation's staff and the node's admins")
 
 
-def _scope(org: Organisation) -> Q:
-    """The organisation's posts and those it is a partner of."""
-    partnered = Subquery(PostPartner.filter(organisation_id=org.id).values("post_id"))
-    return Q(organisation_id=org.id) | Q(id__in=partnered)
+async def _scope(org: Organisation) -> Q:
+    """The organisation's posts and those it is a partner of.
+
+    The partner posts are read first (a few): an `OR id IN (subquery)` would keep the
+    databases from using the index on (organisation, status, created).
+    """
+    partnered = await PostPartner.filter(organisation_id=org.id).values_list("post_id", flat=True)
+    mine = Q(organisation_id=org.id)
+    return mine | Q(id__in=list(partnered)) if partnered else mine
 
 
-def _offers(status: OfferStatus, **extra: Any) -> Subquery:
-    return Subquery(Response.filter(offer_status=status, **extra).values("post_id"))
+@dataclass(slots=True)
+class OpenOffers:
+    """Where the offers on a set of open posts stand: posts with an offer waiting for an
+    answer (and since when), posts with helpers accepted, posts with any offer at all."""
+
+    waiting_since: dict[Any, datetime] = field(default_factory=dict)
+    accepted: dict[Any, int] = field(default_factory=dict)
+    offered: dict[Any, int] = field(default_factory=dict)
+    answered: set[Any] = field(default_factory=set)  # any offer, whatever became of it
+
+
+async def _open_offers(post_ids: list) -> OpenOffers:
+    """One look at the responses of these posts only (by the index on post), rather than
+    subqueries over every response of the node."""
+    found = OpenOffers()
+    if not post_ids:
+        return found
+    rows = await Response.filter(post_id__in=post_ids, offer_status__not_isnull=True).values_list(
+        "post_id", "offer_status", "created_at"
+    )
+    for post_id, status, created_at in rows:
+        found.answered.add(post_id)
+        if status == OfferStatus.OFFERED:
+            found.offered[post_id] = found.offered.get(post_id, 0) + 1
+            earliest = found.waiting_since.get(post_id)
+            found.waiting_since[post_id] = min(earliest, created_at) if earliest else created_at
+        elif status == OfferStatus.ACCEPTED:
+            found.accepted[post_id] = found.accepted.get(post_id, 0) + 1
+    return found
 
 
 @dataclass(slots=True)
@@ -112,8 +144,8 @@ class Board:
         self.pages = max(1, -(-self.total // PAGE_SIZE))
 
 
-def _filtered(org: Organisation, chosen: BoardFilters, zone: Any) -> Q:
-    query = _scope(org)
+async def _filtered(org: Organisation, chosen: BoardFilters, zone: Any) -> Q:
+    query = await _scope(org)
     if chosen.neighbourhood:
         query &= Q(neighbourhood__slug=chosen.neighbourhood)
     if chosen.category:
@@ -130,16 +162,17 @@ def _filtered(org: Organisation, chosen: BoardFilters, zone: Any) -> Q:
     return query
 
 
-def _group_query(base: Q, group: str) -> Q:
-    if group not in OPEN_GROUPS:
-        return base & Q(status=group)
-    waiting = Q(id__in=_offers(OfferStatus.OFFERED))
-    accepted = Q(id__in=_offers(OfferStatus.ACCEPTED))
-    if group == "offers_waiting":
-        return base & Q(status=PostStatus.OPEN) & waiting
-    if group == "helpers_accepted":
-        return base & Q(status=PostStatus.OPEN) & accepted & ~waiting
-    return base & Q(status=PostStatus.OPEN) & ~waiting & ~accepted
+def _open_groups(open_ids: list, offers: OpenOffers) -> dict[str, list]:
+    """Open posts by where they stand (an offer waiting comes first)."""
+    groups: dict[str, list] = {group: [] for group in OPEN_GROUPS}
+    for post_id in open_ids:
+        if post_id in offers.waiting_since:
+            groups["offers_waiting"].append(post_id)
+        elif post_id in offers.accepted:
+            groups["helpers_accepted"].append(post_id)
+        else:
+            groups["needs_helpers"].append(post_id)
+    return groups
 
 
 ROW_FIELDS = {
@@ -195,7 +228,7 @@ async def board(org: Organisation, filters: BoardFilters, zone: Any, locale: str
     """Counts per group and one page of the chosen group, newest first (titles and
     labels in `locale` where the post has them)."""
     chosen = filters.cleaned()
-    base = _filtered(org, chosen, zone)
+    base = await _filtered(org, chosen, zone)
     counts = dict.fromkeys(GROUPS, 0)
     for status, n in (
         await HelpPost.filter(base)
@@ -204,23 +237,30 @@ async def board(org: Organisation, filters: BoardFilters, zone: Any, locale: str
         .values_list("status", "n")
     ):
         counts[str(status)] = n
-    open_total = counts.pop("open", 0)
-    counts["offers_waiting"] = await HelpPost.filter(_group_query(base, "offers_waiting")).count()
-    counts["helpers_accepted"] = await HelpPost.filter(
-        _group_query(base, "helpers_accepted")
-    ).count()
-    counts["needs_helpers"] = open_total - counts["offers_waiting"] - counts["helpers_accepted"]
-    query = HelpPost.filter(_group_query(base, chosen.group))
+    counts.pop("open", None)
+    open_ids = list(
+        await HelpPost.filter(base, status=PostStatus.OPEN).values_list("id", flat=True)
+    )
+    offers = await _open_offers(open_ids)
+    groups = _open_groups(open_ids, offers)
+    counts.update({group: len(ids) for group, ids in groups.items()})
+    if chosen.group in OPEN_GROUPS:
+        query = HelpPost.filter(id__in=groups[chosen.group] or [None])
+    else:
+        query = HelpPost.filter(base, status=chosen.group)
     rows = (
         await query.order_by("-created_at")
         .offset((chosen.page - 1) * PAGE_SIZE)
         .limit(PAGE_SIZE)
         .values(**ROW_FIELDS)
     )
-    offers = await _offer_counts([row["id"] for row in rows])
+    if chosen.group not in OPEN_GROUPS:  # offers of closed posts are counted per page
+        counted = await _offer_counts([row["id"] for row in rows])
+        offers.offered = {k: v.get(OfferStatus.OFFERED.value, 0) for k, v in counted.items()}
+        offers.accepted = {k: v.get(OfferStatus.ACCEPTED.value, 0) for k, v in counted.items()}
     for row in rows:
-        row["offered"] = offers.get(row["id"], {}).get(OfferStatus.OFFERED.value, 0)
-        row["accepted"] = offers.get(row["id"], {}).get(OfferStatus.ACCEPTED.value, 0)
+        row["offered"] = offers.offered.get(row["id"], 0)
+        row["accepted"] = offers.accepted.get(row["id"], 0)
         row["partner"] = row["organisation_id"] != org.id
         _in_language(row, locale)
     return Board(chosen, counts, rows, counts[chosen.group])
@@ -232,38 +272,50 @@ ATTENTION_KINDS = ("waiting", "no_offer", "soon", "past", "expiring")
 async def attention(
     org: Organisation, now: datetime | None = None, locale: str = "en"
 ) -> dict[str, list[dict]]:
-    """What a coordinator should look at today, each list newest first (at most 20)."""
+    """What a coordinator should look at today, each list newest first (at most 20).
+
+    Two queries: the organisation's open and matched posts, and the offers on them;
+    the lists are made from those.
+    """
     now = now or utcnow()
-    mine = _scope(org)
-    still_open = Q(status=PostStatus.OPEN)
-    queries = {
-        "waiting": still_open
-        & Q(id__in=_offers(OfferStatus.OFFERED, created_at__lt=now - WAITING_TOO_LONG)),
-        "no_offer": still_open
-        & Q(created_at__lt=now - NO_OFFER_AFTER)
-        & ~Q(id__in=Subquery(Response.filter(offer_status__not_isnull=True).values("post_id"))),
-        "soon": still_open & Q(starts_at__gte=now, starts_at__lt=now + SOON),
-        "past": Q(status__in=(PostStatus.OPEN, PostStatus.MATCHED), starts_at__lt=now),
-        "expiring": still_open & Q(expires_at__gte=now, expires_at__lt=now + EXPIRING),
-    }
-    found = {}
-    for kind, condition in queries.items():
-        found[kind] = (
-            await HelpPost.filter(mine & condition)
-            .order_by("-created_at")
-            .limit(ATTENTION_LIMIT)
-            .values(
-                "id",
-                "title",
-                "status",
-                "starts_at",
-                "expires_at",
-                "created_at",
-                "language",
-                "translations",
-            )
+    rows = (
+        await HelpPost.filter(await _scope(org), status__in=(PostStatus.OPEN, PostStatus.MATCHED))
+        .order_by("-created_at")
+        .values(
+            "id",
+            "title",
+            "status",
+            "starts_at",
+            "expires_at",
+            "created_at",
+            "language",
+            "translations",
         )
-        for row in found[kind]:
+    )
+    offers = await _open_offers([row["id"] for row in rows if row["status"] == PostStatus.OPEN])
+
+    def waiting(row: dict) -> bool:
+        since = offers.waiting_since.get(row["id"])
+        return since is not None and since < now - WAITING_TOO_LONG
+
+    tests = {
+        "waiting": waiting,
+        "no_offer": lambda row: (
+            row["created_at"] < now - NO_OFFER_AFTER and row["id"] not in offers.answered
+        ),
+        "soon": lambda row: row["starts_at"] is not None and now <= row["starts_at"] < now + SOON,
+        "past": lambda row: row["starts_at"] is not None and row["starts_at"] < now,
+        "expiring": lambda row: now <= row["expires_at"] < now + EXPIRING,
+    }
+    found: dict[str, list[dict]] = {kind: [] for kind in ATTENTION_KINDS}
+    for row in rows:
+        for kind, test in tests.items():
+            # Matched posts still need attention once their date has passed.
+            relevant = kind == "past" or row["status"] == PostStatus.OPEN
+            if relevant and len(found[kind]) < ATTENTION_LIMIT and test(row):
+                found[kind].append(dict(row))
+    for listed in found.values():
+        for row in listed:
             _in_language(row, locale)
     return found
 
