@@ -20,7 +20,7 @@ from node.models import (
     Organisation,
     Role,
 )
-from node.services import casework, dashboards, exports, organisations, posts, responses
+from node.services import attention, casework, dashboards, exports, organisations, posts, responses
 from node.services.casework import CaseNote
 from node.services.dashboards import BoardFilters
 from node.services.permissions import can_manage_post
@@ -135,14 +135,14 @@ async def test_what_needs_attention(database: str) -> None:
     await type(offer).filter(id=offer.id).update(created_at=now - timedelta(days=3))
     tomorrow = await for_client(els, hood, title="Tomorrow", starts_at=now + timedelta(hours=20))
     await for_client(els, hood, title="Next month", starts_at=now + timedelta(days=30))
-    found = await dashboards.attention(org, now)
+    found = await attention.attention(org, now)
     titles = {kind: [row["title"] for row in rows] for kind, rows in found.items()}
     assert titles["waiting"] == ["Waited"]
     assert titles["no_offer"] == ["Stale"]
     assert titles["soon"] == ["Tomorrow"]
     assert titles["past"] == []
     assert "Tomorrow" in titles["expiring"]  # a dated post expires a day after its date
-    later = await dashboards.attention(org, now + timedelta(days=2))
+    later = await attention.attention(org, now + timedelta(days=2))
     assert [row["title"] for row in later["past"]] == ["Tomorrow"]
     assert stale.id and tomorrow.id
 
@@ -154,13 +154,13 @@ async def test_renewing_pushes_expiry_and_updates_followers(database: str) -> No
     before = post.expires_at
     greet = await factories.account("greet")
     theirs = await factories.post(greet, hood)
-    renewed = await dashboards.renew(org, [str(post.id), str(theirs.id)], by=els)
+    renewed = await attention.renew(org, [str(post.id), str(theirs.id)], by=els)
     assert renewed == 1  # another author's post is not the organisation's to renew
     assert (await HelpPost.get(id=post.id)).expires_at == before + timedelta(days=30)
     assert (await HelpPost.get(id=theirs.id)).expires_at == theirs.expires_at
     assert await AuditEntry.exists(action="post.renewed", post_id=post.id)
     with pytest.raises(PermissionDenied):
-        await dashboards.renew(org, [str(post.id)], by=greet)
+        await attention.renew(org, [str(post.id)], by=greet)
 
 
 async def test_exports_hold_no_address_and_no_formula(database: str) -> None:

@@ -14,7 +14,7 @@ from admin.guard import back, logged_in, me
 from admin.rendering import render
 from node import uris
 from node.models import Organisation
-from node.services import dashboards, exports, neighbourhoods, organisations
+from node.services import attention, dashboards, exports, neighbourhoods, organisations
 from node.services.dashboards import BoardFilters
 from node.taxonomy import CATEGORIES
 from web.shell.forms import read_form
@@ -54,8 +54,10 @@ def filters_from(query: dict[str, str]) -> BoardFilters:
 async def dashboard(request: Request) -> Response:
     org = await _organisation(request)
     renderer = request.app.state.renderer
+    locale = renderer.locale_for(request)
     chosen = filters_from(dict(request.query_params))
-    board = await dashboards.board(org, chosen, renderer.zone, renderer.locale_for(request))
+    offers = await dashboards.open_offers(org)  # shared by the board and the lists
+    board = await dashboards.board(org, chosen, renderer.zone, locale, offers)
     return await render(
         request,
         "dashboard.html",
@@ -63,8 +65,8 @@ async def dashboard(request: Request) -> Response:
             "org": org,
             "board": board,
             "groups": dashboards.GROUPS,
-            "attention": await dashboards.attention(org, locale=renderer.locale_for(request)),
-            "attention_kinds": dashboards.ATTENTION_KINDS,
+            "attention": await attention.attention(org, locale=locale, offers=offers),
+            "attention_kinds": attention.KINDS,
             "categories": CATEGORIES,
             "all_neighbourhoods": await neighbourhoods.list_neighbourhoods(include_archived=True),
             "staff": await organisations.staff_of(org),
@@ -79,7 +81,7 @@ async def dashboard(request: Request) -> Response:
 async def renew(request: Request) -> Response:
     org = await _organisation(request)
     form = await read_form(request)
-    await dashboards.renew(org, form.getlist("post"), by=me(request))
+    await attention.renew(org, form.getlist("post"), by=me(request))
     return back(uris.dashboard(org.slug), "renewed")
 
 

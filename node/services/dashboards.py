@@ -1,5 +1,5 @@
-"""An organisation's dashboard: its requests and offers as a board by status, what needs
-attention, renewing, and who may see it.
+"""An organisation's dashboard: its requests and offers as a board by status, and who may
+see it (what needs attention, and renewing, are in `node.services.attention`).
 
 The board covers the organisation's own posts (also those made for clients) and the
 posts of other organisations here that named it as a partner. Every list is paged and
@@ -15,14 +15,11 @@ from typing import Any
 from tortoise.expressions import Q
 from tortoise.functions import Count
 
-from node import db, events
 from node.errors import PermissionDenied
 from node.models import Account, HelpPost, Membership, Organisation, PostPartner, Response, Role
-from node.services import audit
 from node.services.organisations import is_staff
 from node.states import OfferStatus, PostStatus
 from node.taxonomy import BY_SLUG
-from node.timeutil import utcnow
 
 PAGE_SIZE = 25
 # Columns of the board: open posts split by where they stand, then the other statuses.
@@ -36,13 +33,6 @@ GROUPS = (
     "withdrawn",
 )
 OPEN_GROUPS = GROUPS[:3]
-WAITING_TOO_LONG = timedelta(days=2)
-NO_OFFER_AFTER = timedelta(days=3)
-SOON = timedelta(hours=48)
-EXPIRING = timedelta(days=7)
-RENEW_BY = timedelta(days=30)
-MAX_RENEW_AHEAD = timedelta(days=366)
-ATTENTION_LIMIT = 20
 
 
 async def has_dashboard(account: Account) -> bool:
@@ -65,7 +55,7 @@ async def require_dashboard(account: Account | None, org: Organisation) -> None:
         raise PermissionDenied("only the organisation's staff and the node's admins")
 
 
-async def _scope(org: Organisation) -> Q:
+async def scope_of(org: Organisation) -> Q:
     """The organisation's posts and those it is a partner of.
 
     The partner posts are read first (a few): an `OR id IN (subquery)` would keep the
@@ -78,30 +68,32 @@ async def _scope(org: Organisation) -> Q:
 
 @dataclass(slots=True)
 class OpenOffers:
-    """Where the offers on a set of open posts stand: posts with an offer waiting for an
-    answer (and since when), posts with helpers accepted, posts with any offer at all."""
+    """The open posts of an organisation's board and where their offers stand: which
+    have an offer waiting for an answer, helpers accepted, any offer at all."""
 
-    waiting_since: dict[Any, datetime] = field(default_factory=dict)
-    accepted: dict[Any, int] = field(default_factory=dict)
+    open_ids: list[Any] = field(default_factory=list)
     offered: dict[Any, int] = field(default_factory=dict)
+    accepted: dict[Any, int] = field(default_factory=dict)
     answered: set[Any] = field(default_factory=set)  # any offer, whatever became of it
 
 
-async def _open_offers(post_ids: list) -> OpenOffers:
-    """One look at the responses of these posts only (by the index on post), rather than
-    subqueries over every response of the node."""
-    found = OpenOffers()
-    if not post_ids:
-        return found
-    rows = await Response.filter(post_id__in=post_ids, offer_status__not_isnull=True).values_list(
-        "post_id", "offer_status", "created_at"
+async def open_offers(org: Organisation) -> OpenOffers:
+    """Two small queries: the ids of the open posts, and the offers on those posts only
+    (by the index on post), rather than subqueries over every response of the node.
+    Only ids and statuses come back: converting thousands of dates costs more than SQL."""
+    scope = await scope_of(org)
+    found = OpenOffers(
+        list(await HelpPost.filter(scope, status=PostStatus.OPEN).values_list("id", flat=True))
     )
-    for post_id, status, created_at in rows:
+    if not found.open_ids:
+        return found
+    rows = await Response.filter(
+        post_id__in=found.open_ids, offer_status__not_isnull=True
+    ).values_list("post_id", "offer_status")
+    for post_id, status in rows:
         found.answered.add(post_id)
         if status == OfferStatus.OFFERED:
             found.offered[post_id] = found.offered.get(post_id, 0) + 1
-            earliest = found.waiting_since.get(post_id)
-            found.waiting_since[post_id] = min(earliest, created_at) if earliest else created_at
         elif status == OfferStatus.ACCEPTED:
             found.accepted[post_id] = found.accepted.get(post_id, 0) + 1
     return found
@@ -145,7 +137,7 @@ class Board:
 
 
 async def _filtered(org: Organisation, chosen: BoardFilters, zone: Any) -> Q:
-    query = await _scope(org)
+    query = await scope_of(org)
     if chosen.neighbourhood:
         query &= Q(neighbourhood__slug=chosen.neighbourhood)
     if chosen.category:
@@ -166,7 +158,7 @@ def _open_groups(open_ids: list, offers: OpenOffers) -> dict[str, list]:
     """Open posts by where they stand (an offer waiting comes first)."""
     groups: dict[str, list] = {group: [] for group in OPEN_GROUPS}
     for post_id in open_ids:
-        if post_id in offers.waiting_since:
+        if post_id in offers.offered:
             groups["offers_waiting"].append(post_id)
         elif post_id in offers.accepted:
             groups["helpers_accepted"].append(post_id)
@@ -214,7 +206,7 @@ async def _offer_counts(post_ids: list) -> dict[Any, dict[str, int]]:
     return counts
 
 
-def _in_language(row: dict[str, Any], locale: str) -> None:
+def in_language(row: dict[str, Any], locale: str) -> None:
     """The title and the client's label in `locale` when the post was written in it."""
     other = (row.pop("translations") or {}).get(locale)
     row["lang"] = row.pop("language")
@@ -224,10 +216,29 @@ def _in_language(row: dict[str, Any], locale: str) -> None:
         row["lang"] = locale
 
 
-async def board(org: Organisation, filters: BoardFilters, zone: Any, locale: str = "en") -> Board:
+def _unfiltered(chosen: BoardFilters) -> bool:
+    return not (
+        chosen.neighbourhood
+        or chosen.category
+        or chosen.staff
+        or chosen.since
+        or chosen.until
+        or chosen.search
+    )
+
+
+async def board(
+    org: Organisation,
+    filters: BoardFilters,
+    zone: Any,
+    locale: str = "en",
+    offers: OpenOffers | None = None,
+) -> Board:
     """Counts per group and one page of the chosen group, newest first (titles and
-    labels in `locale` where the post has them)."""
+    labels in `locale` where the post has them). `offers`: `open_offers(org)`, when the
+    page has it already (the attention lists use it too)."""
     chosen = filters.cleaned()
+    offers = offers or await open_offers(org)
     base = await _filtered(org, chosen, zone)
     counts = dict.fromkeys(GROUPS, 0)
     for status, n in (
@@ -238,10 +249,11 @@ async def board(org: Organisation, filters: BoardFilters, zone: Any, locale: str
     ):
         counts[str(status)] = n
     counts.pop("open", None)
-    open_ids = list(
-        await HelpPost.filter(base, status=PostStatus.OPEN).values_list("id", flat=True)
-    )
-    offers = await _open_offers(open_ids)
+    open_ids = offers.open_ids
+    if not _unfiltered(chosen):
+        open_ids = list(
+            await HelpPost.filter(base, status=PostStatus.OPEN).values_list("id", flat=True)
+        )
     groups = _open_groups(open_ids, offers)
     counts.update({group: len(ids) for group, ids in groups.items()})
     if chosen.group in OPEN_GROUPS:
@@ -254,95 +266,14 @@ async def board(org: Organisation, filters: BoardFilters, zone: Any, locale: str
         .limit(PAGE_SIZE)
         .values(**ROW_FIELDS)
     )
+    offered, accepted = offers.offered, offers.accepted
     if chosen.group not in OPEN_GROUPS:  # offers of closed posts are counted per page
         counted = await _offer_counts([row["id"] for row in rows])
-        offers.offered = {k: v.get(OfferStatus.OFFERED.value, 0) for k, v in counted.items()}
-        offers.accepted = {k: v.get(OfferStatus.ACCEPTED.value, 0) for k, v in counted.items()}
+        offered = {k: v.get(OfferStatus.OFFERED.value, 0) for k, v in counted.items()}
+        accepted = {k: v.get(OfferStatus.ACCEPTED.value, 0) for k, v in counted.items()}
     for row in rows:
-        row["offered"] = offers.offered.get(row["id"], 0)
-        row["accepted"] = offers.accepted.get(row["id"], 0)
+        row["offered"] = offered.get(row["id"], 0)
+        row["accepted"] = accepted.get(row["id"], 0)
         row["partner"] = row["organisation_id"] != org.id
-        _in_language(row, locale)
+        in_language(row, locale)
     return Board(chosen, counts, rows, counts[chosen.group])
-
-
-ATTENTION_KINDS = ("waiting", "no_offer", "soon", "past", "expiring")
-
-
-async def attention(
-    org: Organisation, now: datetime | None = None, locale: str = "en"
-) -> dict[str, list[dict]]:
-    """What a coordinator should look at today, each list newest first (at most 20).
-
-    Two queries: the organisation's open and matched posts, and the offers on them;
-    the lists are made from those.
-    """
-    now = now or utcnow()
-    rows = (
-        await HelpPost.filter(await _scope(org), status__in=(PostStatus.OPEN, PostStatus.MATCHED))
-        .order_by("-created_at")
-        .values(
-            "id",
-            "title",
-            "status",
-            "starts_at",
-            "expires_at",
-            "created_at",
-            "language",
-            "translations",
-        )
-    )
-    offers = await _open_offers([row["id"] for row in rows if row["status"] == PostStatus.OPEN])
-
-    def waiting(row: dict) -> bool:
-        since = offers.waiting_since.get(row["id"])
-        return since is not None and since < now - WAITING_TOO_LONG
-
-    tests = {
-        "waiting": waiting,
-        "no_offer": lambda row: (
-            row["created_at"] < now - NO_OFFER_AFTER and row["id"] not in offers.answered
-        ),
-        "soon": lambda row: row["starts_at"] is not None and now <= row["starts_at"] < now + SOON,
-        "past": lambda row: row["starts_at"] is not None and row["starts_at"] < now,
-        "expiring": lambda row: now <= row["expires_at"] < now + EXPIRING,
-    }
-    found: dict[str, list[dict]] = {kind: [] for kind in ATTENTION_KINDS}
-    for row in rows:
-        for kind, test in tests.items():
-            # Matched posts still need attention once their date has passed.
-            relevant = kind == "past" or row["status"] == PostStatus.OPEN
-            if relevant and len(found[kind]) < ATTENTION_LIMIT and test(row):
-                found[kind].append(dict(row))
-    for listed in found.values():
-        for row in listed:
-            _in_language(row, locale)
-    return found
-
-
-async def renew(
-    org: Organisation, post_ids: list[str], *, by: Account, now: datetime | None = None
-) -> int:
-    """Push the expiry of open and matched posts of `org` 30 days further; how many."""
-    await require_dashboard(by, org)
-    now = now or utcnow()
-    renewed = 0
-    async with db.atomic():
-        posts = await HelpPost.filter(
-            id__in=post_ids[:200],
-            organisation_id=org.id,
-            status__in=(PostStatus.OPEN, PostStatus.MATCHED),
-        ).select_for_update()
-        for post in posts:
-            new_expiry = min(max(post.expires_at, now) + RENEW_BY, now + MAX_RENEW_AHEAD)
-            if new_expiry <= post.expires_at:
-                continue
-            post.expires_at = new_expiry
-            await post.save(update_fields=["expires_at", "updated_at"])
-            await audit.record(
-                by, "post.renewed", post=post, detail={"expires_at": new_expiry.isoformat()}
-            )
-            # The Note's endTime is the expiry of a post without a date.
-            await events.emit(events.PostEdited(post_id=str(post.id)))
-            renewed += 1
-    return renewed

@@ -720,7 +720,7 @@ async def _probe(url: str, spec: dict[str, Any], repeats: int) -> dict[str, Any]
     from node.app import create_app
     from node.config import Settings
     from node.models import Organisation
-    from node.services import dashboards
+    from node.services import attention, dashboards
     from web.shell.session import SESSION_COOKIE
 
     sqlite = db.is_sqlite(url)
@@ -794,7 +794,7 @@ async def _probe(url: str, spec: dict[str, Any], repeats: int) -> dict[str, Any]
         timings = {}
         for label, call in (
             ("board", lambda: dashboards.board(org, dashboards.BoardFilters(), zone)),
-            ("attention", lambda: dashboards.attention(org)),
+            ("attention", lambda: attention.attention(org)),
         ):
             samples = []
             for _ in range(repeats):
