@@ -8,6 +8,7 @@ an organisation's dashboard for its staff and the admins (see `node.services.das
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import quote
@@ -21,6 +22,7 @@ from web.shell.forms import field_error
 from web.shell.session import viewer
 
 Handler = Callable[[Request], Awaitable[Response]]
+_PAGE = re.compile(r"[0-9]{1,5}")
 
 
 def login_redirect(request: Request) -> RedirectResponse:
@@ -75,6 +77,12 @@ def errors_of(request: Request, exc: InvalidInput) -> dict[str, str]:
 def back(path: str, done: str = "") -> RedirectResponse:
     """After a form: back to a page (303, so a reload does not post again)."""
     return RedirectResponse(path + (f"?done={done}" if done else ""), status_code=303)
+
+
+def page_number(raw: str | None) -> int:
+    """A page number from a URL: 1 to 99999, and 1 for anything else."""
+    text = raw or ""
+    return int(text) if _PAGE.fullmatch(text) and int(text) > 0 else 1
 
 
 def texts_by_language(form: Any, prefix: str, languages: tuple[str, ...]) -> dict[str, str]:

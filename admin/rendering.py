@@ -23,6 +23,7 @@ DONE = {
     "role": N_("The role is changed."),
     "staff": N_("The staff list is updated."),
     "invited": N_("The invitation link is ready: copy it and send it."),
+    "revoked": N_("The link no longer works."),
     "renewed": N_("The selected posts stay up 30 more days."),
     "assigned": N_("The post is assigned."),
     "unassigned": N_("The whole team follows the post up again."),

@@ -42,8 +42,10 @@ routes: list[BaseRoute] = [
     # An organisation's dashboard (its staff, and admins).
     Route("/o/{slug}", dashboard.dashboard),
     Route("/o/{slug}/renew", dashboard.renew, methods=POST),
-    Route("/o/{slug}/export.csv", dashboard.export_posts),
-    Route("/o/{slug}/summary.csv", dashboard.export_summary),
+    # Exports are recorded in the audit log: a POST with the form's token, so that no
+    # other site can make someone's browser export (and log) anything.
+    Route("/o/{slug}/export.csv", dashboard.export_posts, methods=POST),
+    Route("/o/{slug}/summary.csv", dashboard.export_summary, methods=POST),
     Route("/o/{slug}/staff", staff.staff, methods=FORM),
     Route("/o/{slug}/profile", organisations.edit_organisation, methods=FORM),
     Route("/o/{slug}/icon", organisations.upload_icon, methods=POST),

@@ -213,6 +213,7 @@ def parse_proposal(obj: object, actor_uri: str) -> RemotePostData:
         finished=intent.get("finished") is True,
         url=id_of(obj.get("url")) if is_http_url(id_of(obj.get("url"))) else note.id,
         published_at=_time(obj.get("published")),
+        public=note.is_public,
     )
 
 

@@ -178,14 +178,19 @@ async def on_post_edited(fed: Federation, payload: dict) -> str | None:
 
 
 async def on_partner_removed(fed: Federation, payload: dict) -> str | None:
-    """The former partner gets the Note as it is now, without its mention."""
+    """The former partner gets the Note as it is now, without its mention; a post that
+    is not public is deleted for them instead (they may no longer see it)."""
     post = await _load(payload["post_id"])
     former = await remote_actors.by_uri(payload["actor_uri"])
     if post is None or former is None or post.status in GONE:
         return None
     note = await _note(fed, post)
-    activity = _activity(fed, "Update", note["attributedTo"], _embedded(note), note)
-    activity["cc"] = [*activity["cc"], former.uri]
+    if post.visibility == Visibility.PUBLIC:
+        activity = _activity(fed, "Update", note["attributedTo"], _embedded(note), note)
+    else:
+        tombstone = proposals.tombstone(fed.settings, post)
+        activity = _activity(fed, "Delete", note["attributedTo"], _embedded(tombstone), note)
+    activity["to"], activity["cc"] = [former.uri], []
     await outbox.enqueue(
         fed, _owner(post), activity, [former.delivery_inbox], object_uri=note["id"]
     )

@@ -53,20 +53,15 @@ class NodeProcess:
     def url(self, path: str) -> str:
         return self.base + path
 
+    def command(self) -> list[str]:
+        """The `nabuur` arguments that serve this node."""
+        return ["demo", "--port", str(self.port), "--database-url", f"sqlite://{self.database}"]
+
     def start(self) -> NodeProcess:
         log = self.log_path.open("wb")
         try:
             self.process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "node.cli",
-                    "demo",
-                    "--port",
-                    str(self.port),
-                    "--database-url",
-                    f"sqlite://{self.database}",
-                ],
+                [sys.executable, "-m", "node.cli", *self.command()],
                 cwd=self.workdir,
                 env=self.env,
                 stdout=log,
@@ -178,21 +173,14 @@ class InitNodeProcess(NodeProcess):
             )
         return result
 
+    def command(self) -> list[str]:
+        return ["run", "--port", str(self.port)]
+
     def start(self) -> InitNodeProcess:
         """Initialise the node (once), then serve it with `nabuur run --port P`."""
         if not self.database.exists():
             self.init()
-        log = self.log_path.open("wb")
-        try:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "node.cli", "run", "--port", str(self.port)],
-                cwd=self.workdir,
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        finally:
-            log.close()
+        super().start()
         return self
 
 

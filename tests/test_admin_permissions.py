@@ -118,8 +118,8 @@ ROUTES: list[tuple[str, str, Rule]] = [
     ("GET", "/admin/o/{org}", Rule.DASHBOARD),
     ("GET", "/admin/o/{missing}", Rule.UNKNOWN_ORG),
     ("POST", "/admin/o/{org}/renew", Rule.DASHBOARD),
-    ("GET", "/admin/o/{org}/export.csv", Rule.DASHBOARD),
-    ("GET", "/admin/o/{org}/summary.csv", Rule.DASHBOARD),
+    ("POST", "/admin/o/{org}/export.csv", Rule.DASHBOARD),
+    ("POST", "/admin/o/{org}/summary.csv", Rule.DASHBOARD),
     ("GET", "/admin/o/{org}/staff", Rule.DASHBOARD),
     # Managing the organisation.
     ("POST", "/admin/o/{org}/staff", Rule.MANAGE),

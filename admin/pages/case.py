@@ -5,6 +5,7 @@ and (for coordinators and admins) the request's audit trail."""
 from __future__ import annotations
 
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -95,6 +96,17 @@ async def assign(request: Request) -> Response:
     return back(_path(org, post), "assigned" if assignee else "unassigned")
 
 
+def _moment(text: str, zone: ZoneInfo) -> datetime:
+    """A date and time typed in the form (the node's time zone), from 1900 on."""
+    try:
+        moment = datetime.fromisoformat(text).replace(tzinfo=zone)
+    except ValueError:
+        raise InvalidInput("occurred_at", N_("enter a date and time")) from None
+    if moment.year < 1900:
+        raise InvalidInput("occurred_at", N_("enter a date and time"))
+    return moment
+
+
 @logged_in
 async def add_note(request: Request) -> Response:
     org, post, _ = await _case(request)
@@ -105,12 +117,7 @@ async def add_note(request: Request) -> Response:
     when = form.get("occurred_at")
     try:
         if when:
-            try:
-                note.occurred_at = datetime.fromisoformat(when).replace(
-                    tzinfo=request.app.state.renderer.zone
-                )
-            except ValueError:
-                raise InvalidInput("occurred_at", N_("enter a date and time")) from None
+            note.occurred_at = _moment(when, request.app.state.renderer.zone)
         await casework.add_entry(post, org.id, note, by=me(request))
     except InvalidInput as exc:
         return await _page(request, org, post, errors_of(request, exc))
@@ -132,7 +139,10 @@ async def partners(request: Request) -> Response:
     locale = request.app.state.renderer.locale_for(request)
     try:
         if form.get("action") == "remove":
-            await casework.remove_partner(post, int(form.get("partner") or 0), by=me(request))
+            partner_id = form.get("partner")
+            if not partner_id.isdigit() or len(partner_id) > 9:
+                raise NotFound("no such partner")
+            await casework.remove_partner(post, int(partner_id), by=me(request))
         elif form.get("address").strip():
             await _remote_partner(request, post, form.get("address").strip()[:300])
         else:

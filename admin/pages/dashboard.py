@@ -10,7 +10,7 @@ from datetime import date
 from starlette.requests import Request
 from starlette.responses import Response
 
-from admin.guard import back, logged_in, me
+from admin.guard import back, logged_in, me, page_number
 from admin.rendering import render
 from node import uris
 from node.models import Organisation
@@ -29,15 +29,19 @@ async def _organisation(request: Request) -> Organisation:
     return org
 
 
+# Dates outside these years are typing mistakes (and out of the databases' range).
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2100, 12, 31)
+
+
 def _day(raw: str) -> date | None:
     try:
-        return date.fromisoformat(raw) if raw else None
+        day = date.fromisoformat(raw) if raw else None
     except ValueError:
         return None
+    return day if day is not None and FIRST_DAY <= day <= LAST_DAY else None
 
 
 def filters_from(query: dict[str, str]) -> BoardFilters:
-    raw_page = query.get("page", "1")
     return BoardFilters(
         group=query.get("group", "offers_waiting"),
         neighbourhood=query.get("neighbourhood", ""),
@@ -46,7 +50,7 @@ def filters_from(query: dict[str, str]) -> BoardFilters:
         since=_day(query.get("since", "")),
         until=_day(query.get("until", "")),
         search=query.get("q", ""),
-        page=int(raw_page) if raw_page.isdigit() else 1,
+        page=page_number(query.get("page")),
     )
 
 
@@ -112,6 +116,7 @@ def _csv(export: exports.Export, filename: str) -> Response:
 @logged_in
 async def export_posts(request: Request) -> Response:
     org = await _organisation(request)
+    await read_form(request)
     export = await exports.posts_export(org, request.app.state.renderer.zone, by=me(request))
     return _csv(export, f"{org.slug}-requests.csv")
 
@@ -119,5 +124,6 @@ async def export_posts(request: Request) -> Response:
 @logged_in
 async def export_summary(request: Request) -> Response:
     org = await _organisation(request)
+    await read_form(request)
     export = await exports.summary_export(org, request.app.state.renderer.zone, by=me(request))
     return _csv(export, f"{org.slug}-summary.csv")

@@ -8,7 +8,7 @@ from datetime import timedelta
 from starlette.requests import Request
 from starlette.responses import Response
 
-from admin.guard import admins_only, errors_of, me
+from admin.guard import admins_only, back, errors_of, me
 from admin.rendering import render
 from node import uris, validation
 from node.errors import InvalidInput
@@ -33,6 +33,11 @@ async def invitations(request: Request) -> Response:
     created = None
     if request.method == "POST":
         form = await read_form(request)
+        if form.get("action") == "revoke":
+            raw = form.get("invitation")
+            number = int(raw) if raw.isdigit() and len(raw) < 10 else 0
+            await signups.revoke_invitation(number, None, by=me(request))
+            return back(PATH, "revoked")
         values = form.values()
         try:
             invitation = await signups.create_invitation(

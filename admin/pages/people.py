@@ -6,7 +6,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from admin.guard import admins_only, back, errors_of, me
+from admin.guard import admins_only, back, errors_of, me, page_number
 from admin.rendering import render
 from node import uris
 from node.errors import Conflict, InvalidInput, NotFound
@@ -32,8 +32,7 @@ def person_path(username: str) -> str:
 @admins_only
 async def people(request: Request) -> Response:
     query = request.query_params.get("q", "")
-    raw_page = request.query_params.get("page", "1")
-    page = int(raw_page) if raw_page.isdigit() and 0 < int(raw_page) < 10_000 else 1
+    page = page_number(request.query_params.get("page"))
     found, total = await accounts.search_accounts(query, page=page)
     pages = max(1, -(-total // accounts.SEARCH_PAGE))
     return await render(

@@ -24,6 +24,10 @@ PROBLEMS = {
 }
 
 
+def _number(raw: str) -> int:
+    return int(raw) if raw.isdigit() and len(raw) < 10 else 0
+
+
 def staff_path(slug: str) -> str:
     return f"{uris.dashboard(slug)}/staff"
 
@@ -73,6 +77,9 @@ async def staff(request: Request) -> Response:
                 lifetime=lifetime(form.get("days")),
             )
             return await _page(request, org, created=link(request, invitation.code))
+        if action == "revoke":
+            await signups.revoke_invitation(_number(form.get("invitation")), org, by=by)
+            return back(staff_path(org.slug), "revoked")
         account = await accounts.get_account(form.get("username").lstrip("@"))
         if action == "add":
             await organisations.add_staff(org, account, form.get("staff_role"), by=by)

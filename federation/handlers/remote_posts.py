@@ -35,13 +35,16 @@ async def partners_here(incoming: Incoming, obj: dict) -> list[int]:
 
 async def store_created(incoming: Incoming, obj: dict) -> Outcome:
     partners = await partners_here(incoming, obj)
-    if not partners and not await followed_here(incoming):
+    followed = await followed_here(incoming)
+    if not partners and not followed:
         return Outcome.ignored("a request or offer from someone nobody here follows")
     try:
         data = parse_proposal(obj, incoming.actor.uri)
     except ParseError as exc:
         return Outcome.rejected(str(exc))
-    post = await remote_posts.upsert_remote_post(incoming.actor, data)
+    post = await remote_posts.upsert_remote_post(
+        incoming.actor, data, partner_only=not followed
+    )
     await remote_posts.set_partners(post, partners)
     return Outcome.processed("remote request or offer stored")
 
@@ -54,7 +57,8 @@ async def update_known(incoming: Incoming, obj: dict) -> Outcome | None:
         data = parse_proposal(obj, incoming.actor.uri)
     except ParseError as exc:
         return Outcome.rejected(str(exc))
-    post = await remote_posts.upsert_remote_post(incoming.actor, data)
+    followed = await followed_here(incoming)
+    post = await remote_posts.upsert_remote_post(incoming.actor, data, partner_only=not followed)
     await remote_posts.set_partners(post, await partners_here(incoming, obj))
     return Outcome.processed("remote request or offer updated")
 

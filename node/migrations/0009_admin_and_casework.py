@@ -194,4 +194,14 @@ class Migration(migrations.Migration):
             name='updated_at',
             field=fields.DatetimeField(null=True, auto_now=True, auto_now_add=False),
         ),
+        AddColumn(
+            model_name='RemotePost',
+            name='public',
+            field=fields.BooleanField(default=True, db_default=True),
+        ),
+        AddColumn(
+            model_name='RemotePost',
+            name='partner_only',
+            field=fields.BooleanField(default=False, db_default=False),
+        ),
     ]

@@ -31,6 +31,11 @@ class RemotePost(Model):
     slots_left = fields.SmallIntField(null=True)
     finished = fields.BooleanField(default=False)
     url = fields.CharField(max_length=500, null=True)
+    # Addressed to everyone: only such posts are listed on our public pages.
+    public = fields.BooleanField(default=True, db_default=True)
+    # Kept only because it names one of our organisations as partner (nobody here
+    # follows its author): shown on that organisation's dashboard, nowhere else.
+    partner_only = fields.BooleanField(default=False, db_default=False)
     published_at = fields.DatetimeField(null=True)
     fetched_at = fields.DatetimeField(auto_now=True)
 

@@ -130,7 +130,11 @@ async def set_role(account: Account, role: Role | str, *, by: Account | None = N
         raise InvalidInput("role", N_("choose one of the options")) from None
     async with db.atomic():
         if account.role == Role.ADMIN and new != Role.ADMIN:
-            admins = await Account.filter(role=Role.ADMIN, is_active=True).count()
+            # Lock the admins' rows (PostgreSQL), so that two admins demoting each other
+            # at the same moment cannot both see the other one still there.
+            admins = len(
+                await Account.filter(role=Role.ADMIN, is_active=True).select_for_update()
+            )
             if admins <= 1 and account.is_active:
                 raise InvalidInput(
                     "role", N_("this is the last admin: make someone else admin first")
@@ -154,7 +158,7 @@ SEARCH_PAGE = 50
 async def search_accounts(text: str = "", *, page: int = 1) -> tuple[list[Account], int]:
     """Accounts whose username, name or e-mail contains `text`; (one page, total)."""
     query = Account.all()
-    text = text.strip()[:80]
+    text = text.replace("\x00", "").strip()[:80]
     if text:
         query = query.filter(
             Q(username__icontains=text) | Q(display_name__icontains=text) | Q(email__icontains=text)

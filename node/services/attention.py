@@ -6,6 +6,7 @@ at most 20 rows: a dashboard must stay fast with thousands of requests behind it
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -92,9 +93,15 @@ async def renew(
     await require_dashboard(by, org)
     now = now or utcnow()
     renewed = 0
+    wanted = []
+    for raw in post_ids[:200]:  # ids from a form: only well-formed ones are looked up
+        try:
+            wanted.append(uuid.UUID(raw))
+        except ValueError:
+            continue
     async with db.atomic():
         posts = await HelpPost.filter(
-            id__in=post_ids[:200],
+            id__in=wanted or [None],
             organisation_id=org.id,
             status__in=(PostStatus.OPEN, PostStatus.MATCHED),
         ).select_for_update()

@@ -49,11 +49,9 @@ async def case_organisations(account: Account, post: HelpPost) -> list[int]:
             "organisation_id", flat=True
         )
     )
-    found = [post.organisation_id] if post.organisation_id in mine else []
-    found += sorted(mine & partner_ids)
-    if not found and _is_admin(account):
-        found = [post.organisation_id]
-    return found
+    owner = post.organisation_id in mine or _is_admin(account)
+    found = [post.organisation_id] if owner else []
+    return found + sorted(mine & partner_ids)
 
 
 async def _require_owner_staff(account: Account, post: HelpPost) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 from tortoise.expressions import Q
 from tortoise.functions import Count
 
+from node import validation
 from node.errors import PermissionDenied
 from node.models import Account, HelpPost, Membership, Organisation, PostPartner, Response, Role
 from node.services.organisations import is_staff
@@ -114,12 +115,12 @@ class BoardFilters:
         """Unknown values are dropped rather than refused (they come from a URL)."""
         return BoardFilters(
             group=self.group if self.group in GROUPS else "offers_waiting",
-            neighbourhood=self.neighbourhood[:40],
+            neighbourhood=validation.as_slug(self.neighbourhood) or "",
             category=self.category if self.category in BY_SLUG else "",
-            staff=self.staff.strip().lower()[:30],
+            staff=validation.as_username(self.staff) or "",
             since=self.since,
             until=self.until,
-            search=self.search.strip()[:100],
+            search=self.search.replace("\x00", "").strip()[:100],
             page=min(max(self.page, 1), 10_000),
         )
 
@@ -184,6 +185,7 @@ ROW_FIELDS = {
     "neighbourhood_name": "neighbourhood__name",
     "author_name": "author__display_name",
     "assignee_name": "assignee__display_name",
+    "owner_shows_names": "organisation__show_staff_names",
 }
 
 
@@ -275,5 +277,7 @@ async def board(
         row["offered"] = offered.get(row["id"], 0)
         row["accepted"] = accepted.get(row["id"], 0)
         row["partner"] = row["organisation_id"] != org.id
+        if row["partner"] and not row.pop("owner_shows_names"):
+            row["assignee_name"] = None  # the other organisation keeps its staff unnamed
         in_language(row, locale)
     return Board(chosen, counts, rows, counts[chosen.group])

@@ -182,11 +182,15 @@ async def update_from_form(hood: Neighbourhood, form: NeighbourhoodForm, by: Acc
     checker = validation.FieldChecker()
     _check_texts(checker, form)
     area = _check_area(checker, form)
-    for key, value in checker.done().items():
-        setattr(hood, key, value)
+    values = checker.done()
+    texts = ("name", "commune", "country", "description")
+    for key in texts:
+        setattr(hood, key, values[key])
     _apply_area(hood, area)
+    # Only what the form holds: an archive or an icon saved meanwhile stays.
+    changed = [*texts, "centre_lat", "centre_lon", "radius_m", "polygon", "updated_at"]
     async with db.atomic():
-        await hood.save()
+        await hood.save(update_fields=changed)
         await audit.record(by, "neighbourhood.edited", f"neighbourhood:{hood.slug}")
         await events.emit(events.ActorChanged("neighbourhood", hood.id))
 

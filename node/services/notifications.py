@@ -33,9 +33,9 @@ async def post_team(post: HelpPost) -> list[int]:
     staff member it is assigned to, or else all its staff."""
     if post.organisation_id is None:
         return [post.author_id]
-    if post.assignee_id is not None:
-        return [post.assignee_id]
     staff = await staff_account_ids(post.organisation_id)
+    if post.assignee_id is not None and post.assignee_id in staff:
+        return [post.assignee_id]
     return staff or [post.author_id]
 
 

@@ -17,6 +17,7 @@ from node.i18n import N_
 from node.images import ProcessedImage
 from node.models import (
     Account,
+    HelpPost,
     Membership,
     Neighbourhood,
     Organisation,
@@ -168,7 +169,7 @@ async def update_organisation(org: Organisation, form: OrganisationForm, by: Acc
     for key, value in values.items():
         setattr(org, key, value)
     async with db.atomic():
-        await org.save()
+        await org.save(update_fields=[*values, "updated_at"])  # an icon saved meanwhile stays
         await _set_areas(org, hoods)
         await audit.record(by, "organisation.edited", f"organisation:{org.slug}", organisation=org)
         await events.emit(events.ActorChanged("organisation", org.id))
@@ -256,6 +257,8 @@ async def remove_staff(organisation: Organisation, account: Account, *, by: Acco
         removed = await Membership.filter(organisation=organisation, account=account).delete()
         if not removed:
             raise NotFound(f"@{account.username} is not staff of {organisation.name}")
+        # Their requests go back to the whole team, which hears about answers again.
+        await HelpPost.filter(organisation=organisation, assignee=account).update(assignee_id=None)
         await audit.record(
             by, "staff.removed", f"account:{account.username}", organisation=organisation
         )
@@ -296,6 +299,7 @@ async def staff_organisations(account: Account | None) -> list[Organisation]:
 
 
 async def staff_account_ids(organisation_id: int) -> list[int]:
-    return await Membership.filter(organisation_id=organisation_id).values_list(
-        "account_id", flat=True
-    )
+    """The organisation's staff who may act (suspended accounts left out)."""
+    return await Membership.filter(
+        organisation_id=organisation_id, account__is_active=True
+    ).values_list("account_id", flat=True)

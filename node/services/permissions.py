@@ -9,16 +9,23 @@ from node.states import OfferStatus
 
 
 async def can_manage_post(account: Account | None, post: HelpPost) -> bool:
-    """Accept or decline helpers and change status: the author, the organisation's staff,
-    and the staff of its partner organisations on this node."""
+    """Edit the post, change its status, see its address: the author and the staff of
+    the organisation that posted it."""
     if account is None or not account.is_active:
         return False
     if post.author_id == account.id:
         return True
-    if post.organisation_id is None:
-        return False
-    if await is_staff(account, post.organisation_id):
+    return await is_staff(account, post.organisation_id)
+
+
+async def can_manage_helpers(account: Account | None, post: HelpPost) -> bool:
+    """Accept, decline or release helpers: whoever manages the post, and the staff of
+    its partner organisations on this node (they share the task, not the client's
+    address or the post's text)."""
+    if await can_manage_post(account, post):
         return True
+    if account is None or not account.is_active or post.organisation_id is None:
+        return False
     return await PostPartner.exists(
         post_id=post.id, organisation__memberships__account_id=account.id
     )

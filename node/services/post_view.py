@@ -16,6 +16,7 @@ from node.models import Account, HelpPost, Response
 from node.services import audit
 from node.services.organisations import staff_account_ids
 from node.services.permissions import (
+    can_manage_helpers,
     can_manage_post,
     can_see_private_location,
     can_withdraw_post,
@@ -31,6 +32,7 @@ class PostView:
     responses: list[Response]  # oldest first, with `author` and `remote_author` loaded
     accepted: int
     manage: bool
+    manage_helpers: bool
     may_withdraw: bool
     private_location: str | None
     own_offer: Response | None
@@ -78,6 +80,7 @@ async def view_post(post: HelpPost, viewer: Account | None) -> PostView:
     rows = await responses_of(post)
     accepted = sum(1 for row in rows if row.offer_status == OfferStatus.ACCEPTED)
     manage = await can_manage_post(viewer, post)
+    manage_helpers = manage or await can_manage_helpers(viewer, post)
     may_withdraw = manage or await can_withdraw_post(viewer, post)
     own_offer = None
     if viewer is not None:
@@ -99,6 +102,7 @@ async def view_post(post: HelpPost, viewer: Account | None) -> PostView:
         responses=rows,
         accepted=accepted,
         manage=manage,
+        manage_helpers=manage_helpers,
         may_withdraw=may_withdraw,
         private_location=private_location,
         own_offer=own_offer,

@@ -31,12 +31,17 @@ class RemotePostData:
     finished: bool
     url: str | None
     published_at: datetime | None
+    public: bool = True
 
 
 async def upsert_remote_post(
-    actor: RemoteActor, data: RemotePostData, via: RemoteActor | None = None
+    actor: RemoteActor,
+    data: RemotePostData,
+    via: RemoteActor | None = None,
+    *,
+    partner_only: bool = False,
 ) -> RemotePost:
-    values = asdict(data)
+    values = {**asdict(data), "partner_only": partner_only}
     uri = values.pop("object_uri")
     post = await RemotePost.get_or_none(object_uri=uri)
     if post is None:
@@ -50,7 +55,11 @@ async def upsert_remote_post(
 
 
 async def set_partners(post: RemotePost, organisation_ids: list[int]) -> None:
-    """Which of our organisations the remote request names as partners, now."""
+    """Which of our organisations the remote request names as partners, now. A post
+    kept only for its partners is forgotten when it names none of ours any more."""
+    if post.partner_only and not organisation_ids:
+        await post.delete()
+        return
     await (
         RemotePostPartner.filter(remote_post=post)
         .exclude(organisation_id__in=organisation_ids or [0])
@@ -100,7 +109,7 @@ class NearbyPost:
 async def nearby(hood: Neighbourhood | None, *, limit: int = 20) -> list[NearbyPost]:
     """Open remote posts, newest first; near `hood` when both have coordinates."""
     rows = (
-        await RemotePost.filter(finished=False)
+        await RemotePost.filter(finished=False, public=True, partner_only=False)
         .order_by("-published_at")
         .limit(limit * 5)
         .values(

@@ -9,7 +9,7 @@ from node.errors import Conflict, NotFound, PermissionDenied
 from node.models import Account, HelpPost, NotificationKind, Response, ResponseKind
 from node.services import audit
 from node.services.notifications import notify, notify_team
-from node.services.permissions import can_manage_post
+from node.services.permissions import can_manage_helpers
 from node.services.posts import set_status
 from node.services.visibility import can_view
 from node.states import OFFER_GRAPH, OfferStatus, PostStatus
@@ -107,7 +107,7 @@ async def accept_helper(actor: Account, response: Response) -> Response:
     """Accept an offer into a free slot; the last free slot moves the post to matched."""
     async with db.atomic():
         post = await _locked_post(response)
-        if not await can_manage_post(actor, post):
+        if not await can_manage_helpers(actor, post):
             raise PermissionDenied("only the author or the organisation's staff can accept helpers")
         if response.author_id is not None and response.author_id == actor.id:
             raise PermissionDenied("you cannot accept your own offer of help")
@@ -136,7 +136,7 @@ async def decline_helper(actor: Account, response: Response) -> Response:
     """Decline an offer, or release an accepted helper."""
     async with db.atomic():
         post = await _locked_post(response)
-        if not await can_manage_post(actor, post):
+        if not await can_manage_helpers(actor, post):
             raise PermissionDenied(
                 "only the author or the organisation's staff can decline helpers"
             )

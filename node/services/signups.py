@@ -7,6 +7,7 @@ the organisation's coordinator or an admin chose this person.
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Sequence
 from datetime import timedelta
@@ -79,13 +80,50 @@ async def active_invitations(organisation: Organisation | None) -> list[Invitati
     return await query.order_by("-created_at").limit(50)
 
 
+_CODE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+async def revoke_invitation(
+    invitation_id: int, organisation: Organisation | None, *, by: Account
+) -> None:
+    """Stop a link from working: a staff invitation (its organisation's managers), or a
+    sign-up link of the node (admins)."""
+    if organisation is not None:
+        allowed = await organisations.can_manage(by, organisation)
+    else:
+        allowed = by.is_active and by.role == Role.ADMIN
+    if not allowed:
+        raise PermissionDenied("only its organisation's coordinators or an admin")
+    org_id = organisation.id if organisation is not None else None
+    async with db.atomic():
+        revoked = await Invitation.filter(id=invitation_id, organisation_id=org_id).update(
+            uses_left=0
+        )
+        if revoked:
+            await audit.record(
+                by, "invitation.revoked", f"invitation:{invitation_id}", organisation=organisation
+            )
+
+
 async def valid_invitation(code: str | None) -> Invitation | None:
-    """The invitation behind `code` while it is usable (with its organisation loaded)."""
-    if not code or len(code) > 64:
+    """The invitation behind `code` while it is usable (with its organisation loaded).
+
+    An invitation is only as good as its maker: one made by someone who has since been
+    suspended, or no longer manages the organisation (or is no longer an admin), is void.
+    """
+    if not code or not _CODE.match(code):
         return None
-    return await Invitation.get_or_none(
+    invite = await Invitation.get_or_none(
         code=code, uses_left__gt=0, expires_at__gt=utcnow()
-    ).select_related("organisation")
+    ).select_related("organisation", "created_by")
+    if invite is None or invite.created_by is None:  # None: the operator, by command
+        return invite
+    maker = invite.created_by
+    if invite.organisation is not None:
+        vouched = await organisations.can_manage(maker, invite.organisation)
+    else:
+        vouched = maker.is_active and maker.role == Role.ADMIN
+    return invite if vouched else None
 
 
 async def _spend(invite: Invitation) -> None:

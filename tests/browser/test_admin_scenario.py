@@ -503,7 +503,7 @@ def test_a_commune_sets_up_a_node_and_a_social_worker_follows_a_request_up(
     page = social.page
     social.goto(f"/admin/o/{ORG}")
     with page.expect_download() as download:
-        page.locator(f"a[href='/admin/o/{ORG}/export.csv']").click()
+        page.locator(f"form[action='/admin/o/{ORG}/export.csv'] button").click()
     saved = Path(download.value.path())
     assert download.value.suggested_filename == f"{ORG}-requests.csv"
     text = saved.read_bytes().decode("utf-8-sig")

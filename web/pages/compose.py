@@ -12,7 +12,7 @@ from node import uris
 from node.errors import InvalidFields, InvalidInput, PermissionDenied
 from node.i18n import N_, gettext
 from node.models import HelpPost, PostKind, Visibility
-from node.services import neighbourhoods, organisations, posts
+from node.services import audit, neighbourhoods, organisations, posts
 from node.services.permissions import can_manage_post
 from node.states import PostStatus
 from node.taxonomy import CATEGORIES
@@ -247,6 +247,8 @@ async def edit(request: Request) -> Response:
     status = 200
     if request.method == "GET":
         values = _values_of(post, renderer.zone)
+        if post.private_location:  # the form shows the address: it is in the post's trail
+            await audit.address_seen(account, post)
     else:
         form = await read_form(request)
         values = {**form.values(), "kind": post.kind, "visibility": post.visibility}

@@ -139,6 +139,7 @@ async def _page(
             "other_texts": [v for v in versions if v[0] != card.language],
             "responses": shown,
             "manage": view.manage,
+            "manage_helpers": view.manage_helpers,
             "can_withdraw": view.may_withdraw,
             "private_location": view.private_location,
             "own_offer": next(
