@@ -42,9 +42,7 @@ async def store_created(incoming: Incoming, obj: dict) -> Outcome:
         data = parse_proposal(obj, incoming.actor.uri)
     except ParseError as exc:
         return Outcome.rejected(str(exc))
-    post = await remote_posts.upsert_remote_post(
-        incoming.actor, data, partner_only=not followed
-    )
+    post = await remote_posts.upsert_remote_post(incoming.actor, data, partner_only=not followed)
     await remote_posts.set_partners(post, partners)
     return Outcome.processed("remote request or offer stored")
 

@@ -132,9 +132,7 @@ async def set_role(account: Account, role: Role | str, *, by: Account | None = N
         if account.role == Role.ADMIN and new != Role.ADMIN:
             # Lock the admins' rows (PostgreSQL), so that two admins demoting each other
             # at the same moment cannot both see the other one still there.
-            admins = len(
-                await Account.filter(role=Role.ADMIN, is_active=True).select_for_update()
-            )
+            admins = len(await Account.filter(role=Role.ADMIN, is_active=True).select_for_update())
             if admins <= 1 and account.is_active:
                 raise InvalidInput(
                     "role", N_("this is the last admin: make someone else admin first")
