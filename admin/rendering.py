@@ -42,12 +42,15 @@ async def render(
     account = viewer(request)
     locale = request.app.state.renderer.locale_for(request)
     done = request.query_params.get("done", "")
+    mine = await organisations.staff_organisations(account)
+    is_admin = account is not None and account.role == Role.ADMIN
     return await request.app.state.renderer.render(
         request,
         f"admin/{template}",
         {
-            "is_admin": account is not None and account.role == Role.ADMIN,
-            "my_organisations": await organisations.staff_organisations(account),
+            "is_admin": is_admin,
+            "my_organisations": mine,
+            "dashboard": is_admin or bool(mine),
             "notice": gettext(locale, DONE[done]) if done in DONE else None,
             "errors": {},
             "values": {},

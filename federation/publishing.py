@@ -16,7 +16,7 @@ from federation.context import Federation
 from federation.vocab import AS_CONTEXT, PUBLIC
 from node import uris
 from node.models import HelpPost, OutgoingFollow, Visibility
-from node.services import casework, remote_actors
+from node.services import remote_actors
 from node.services.follows import THIS_NODE
 from node.services.remote_follows import remote_followers
 from node.services.responses import accepted_counts
@@ -26,9 +26,18 @@ GONE = (PostStatus.WITHDRAWN, PostStatus.EXPIRED)
 
 
 async def _load(post_id: str) -> HelpPost | None:
+    """The post with what its Note and its recipients need, partners included."""
     return await HelpPost.get_or_none(id=uuid.UUID(post_id)).prefetch_related(
-        "author", "organisation", "neighbourhood"
+        "author",
+        "organisation",
+        "neighbourhood",
+        "partners__organisation",
+        "partners__remote_actor",
     )
+
+
+def _partner_rows(post: HelpPost) -> list[Any]:
+    return sorted(post.partners, key=lambda row: row.id)
 
 
 async def relay_inboxes() -> list[str]:
@@ -47,9 +56,9 @@ def _owner(post: HelpPost) -> Any:
     return post.organisation if post.organisation_id else post.author
 
 
-async def _partners(fed: Federation, post: HelpPost) -> list[proposals.Partner]:
+def _partners(fed: Federation, post: HelpPost) -> list[proposals.Partner]:
     found = []
-    for row in await casework.partners_of(post):
+    for row in _partner_rows(post):
         if row.organisation is not None:
             path = uris.organisation(row.organisation.slug)
             handle = f"@{row.organisation.slug}@{fed.settings.domain}"
@@ -62,14 +71,14 @@ async def _partners(fed: Federation, post: HelpPost) -> list[proposals.Partner]:
 async def _note(fed: Federation, post: HelpPost) -> dict[str, Any]:
     accepted = (await accepted_counts([post.id])).get(post.id, 0)
     slots_left = max(post.helpers_needed - accepted, 0)
-    return proposals.post_to_note(fed.settings, post, slots_left, await _partners(fed, post))
+    return proposals.post_to_note(fed.settings, post, slots_left, _partners(fed, post))
 
 
-async def _partner_inboxes(post: HelpPost) -> list[str]:
+def _partner_inboxes(post: HelpPost) -> list[str]:
     """Partner organisations on other nodes hear of the request whoever follows it."""
     return [
         row.remote_actor.delivery_inbox
-        for row in await casework.partners_of(post)
+        for row in _partner_rows(post)
         if row.remote_actor is not None
     ]
 
@@ -96,7 +105,7 @@ async def _send_to_followers(
 ) -> None:
     owner = _owner(post)
     activity = _activity(fed, kind, note["attributedTo"], _embedded(obj), note)
-    inboxes = await _inboxes(owner) + await _partner_inboxes(post)
+    inboxes = await _inboxes(owner) + _partner_inboxes(post)
     if post.visibility == Visibility.PUBLIC:
         inboxes += await relay_inboxes()
     await outbox.enqueue(fed, owner, activity, inboxes, object_uri=note["id"])
@@ -194,7 +203,7 @@ async def on_partner_removed(fed: Federation, payload: dict) -> str | None:
     await outbox.enqueue(
         fed, _owner(post), activity, [former.delivery_inbox], object_uri=note["id"]
     )
-    return f"Update of {note['id']} to former partner {former.uri}"
+    return f"{activity['type']} of {note['id']} to former partner {former.uri}"
 
 
 async def on_post_status_changed(fed: Federation, payload: dict) -> str | None:

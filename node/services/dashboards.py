@@ -18,6 +18,7 @@ from tortoise.functions import Count
 from node import validation
 from node.errors import PermissionDenied
 from node.models import Account, HelpPost, Membership, Organisation, PostPartner, Response, Role
+from node.services import listings
 from node.services.organisations import is_staff
 from node.states import OfferStatus, PostStatus
 from node.taxonomy import BY_SLUG
@@ -209,13 +210,12 @@ async def _offer_counts(post_ids: list) -> dict[Any, dict[str, int]]:
 
 
 def in_language(row: dict[str, Any], locale: str) -> None:
-    """The title and the client's label in `locale` when the post was written in it."""
-    other = (row.pop("translations") or {}).get(locale)
+    """The title and the client's label in `locale` when the post was written in it;
+    `lang` says which language they are in."""
+    listings.in_language(row, locale)
+    row.pop("description", None)
+    row.pop("translations")
     row["lang"] = row.pop("language")
-    if other and locale != row["lang"]:
-        row["title"] = other.get("title") or row["title"]
-        row["on_behalf_label"] = other.get("on_behalf_label") or row.get("on_behalf_label")
-        row["lang"] = locale
 
 
 def _unfiltered(chosen: BoardFilters) -> bool:

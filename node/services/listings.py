@@ -36,6 +36,19 @@ CARD_FIELDS = {
 }
 
 
+def in_language(row: dict[str, Any], locale: str) -> dict[str, Any]:
+    """A post read as plain columns (`title`, `description`, `on_behalf_label`,
+    `language`, `translations`), its texts put in `locale` where the author wrote them
+    (as `HelpPost.text_in` and `label_in` do for a model); `language` says which."""
+    other = (row.get("translations") or {}).get(locale)
+    if other and locale != row["language"]:
+        row["title"] = other.get("title") or row["title"]
+        row["description"] = other.get("description", "")
+        row["on_behalf_label"] = other.get("on_behalf_label") or row.get("on_behalf_label")
+        row["language"] = locale
+    return row
+
+
 async def _open_posts(
     neighbourhood: Neighbourhood | None,
     viewer: Account | None,

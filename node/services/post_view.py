@@ -113,7 +113,14 @@ async def view_post(post: HelpPost, viewer: Account | None) -> PostView:
         ),
         can_comment=post.status in (PostStatus.OPEN, PostStatus.MATCHED),
         status_moves=status_moves(post, manage=manage, may_withdraw=may_withdraw),
-        team_ids=frozenset(await staff_account_ids(post.organisation_id))
-        if post.organisation_id
-        else frozenset(),
+        team_ids=await _team_among(post, rows),
     )
+
+
+async def _team_among(post: HelpPost, rows: list[Response]) -> frozenset[int]:
+    """The organisation's staff among the local authors of responses (no query when the
+    post is nobody's organisation's or nobody here answered)."""
+    local = {row.author_id for row in rows if row.author_id is not None}
+    if post.organisation_id is None or not local:
+        return frozenset()
+    return frozenset(local & set(await staff_account_ids(post.organisation_id)))

@@ -26,6 +26,14 @@ OPEN, INVITATION, CLOSED = "open", "invitation", "closed"
 INVITATION_LIFETIME = timedelta(days=14)
 
 
+async def may_invite(account: Account, organisation: Organisation | None) -> bool:
+    """Whether `account` may make (and so revoke, and keep valid) an invitation: into an
+    organisation's staff, its coordinators and the admins; a node sign-up link, admins."""
+    if organisation is not None:
+        return await organisations.can_manage(account, organisation)
+    return account.is_active and account.role == Role.ADMIN
+
+
 async def create_invitation(
     by: Account | None,
     *,
@@ -41,15 +49,13 @@ async def create_invitation(
     """
     if not 1 <= uses <= 1000:
         raise InvalidInput("uses", N_("must be between %(low)d and %(high)d"), low=1, high=1000)
+    if by is not None and not await may_invite(by, organisation):
+        raise PermissionDenied("only an organisation's coordinators or an admin invite")
     if organisation is not None:
-        if by is not None and not await organisations.can_manage(by, organisation):
-            raise PermissionDenied("only a coordinator or an admin invites staff")
         try:
             role = StaffRole(role)
         except ValueError:
             raise InvalidInput("role", N_("choose one of the options")) from None
-    elif by is not None and (by.role != Role.ADMIN or not by.is_active):
-        raise PermissionDenied("only the node's admins make sign-up links")
     async with db.atomic():
         invitation = await Invitation.create(
             code=secrets.token_urlsafe(16),
@@ -88,11 +94,7 @@ async def revoke_invitation(
 ) -> None:
     """Stop a link from working: a staff invitation (its organisation's managers), or a
     sign-up link of the node (admins)."""
-    if organisation is not None:
-        allowed = await organisations.can_manage(by, organisation)
-    else:
-        allowed = by.is_active and by.role == Role.ADMIN
-    if not allowed:
+    if not await may_invite(by, organisation):
         raise PermissionDenied("only its organisation's coordinators or an admin")
     org_id = organisation.id if organisation is not None else None
     async with db.atomic():
@@ -118,12 +120,7 @@ async def valid_invitation(code: str | None) -> Invitation | None:
     ).select_related("organisation", "created_by")
     if invite is None or invite.created_by is None:  # None: the operator, by command
         return invite
-    maker = invite.created_by
-    if invite.organisation is not None:
-        vouched = await organisations.can_manage(maker, invite.organisation)
-    else:
-        vouched = maker.is_active and maker.role == Role.ADMIN
-    return invite if vouched else None
+    return invite if await may_invite(invite.created_by, invite.organisation) else None
 
 
 async def _spend(invite: Invitation) -> None:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from node.models import HelpPost
+from node.services.listings import in_language
 from node.services.responses import accepted_counts
 
 
@@ -34,13 +35,9 @@ async def cards_from_rows(rows: list[dict], locale: str) -> list[PostCard]:
     accepted = await accepted_counts([row["id"] for row in rows])
     cards = []
     for row in rows:
-        other = (row["translations"] or {}).get(locale)
-        label = row["on_behalf_label"]
-        if other and locale != row["language"]:
-            title, description, language = other["title"], other.get("description", ""), locale
-            label = other.get("on_behalf_label") or label
-        else:
-            title, description, language = row["title"], row["description"], row["language"]
+        texts = in_language(dict(row), locale)
+        title, description, language = texts["title"], texts["description"], texts["language"]
+        label = texts["on_behalf_label"]
         cards.append(
             PostCard(
                 id=str(row["id"]),

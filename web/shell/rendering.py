@@ -162,19 +162,21 @@ class Renderer:
         cache_key = getattr(request.state, "cache_key", None) if status_code == 200 else None
         profile = await request.app.state.profile_cache.get()
         tagline, tagline_lang = profile.text_in(profile.tagline, locale)
+        context = dict(context or {})
+        if "dashboard" not in context:  # admin pages know it already
+            # Admins and organisations' staff get a link to their dashboards.
+            context["dashboard"] = viewer is not None and await dashboards.has_dashboard(viewer)
         html = page.render(
             request=request,
             viewer=viewer,
             unread=await unread_count(viewer) if viewer is not None else 0,
-            # Admins and organisations' staff get a link to their dashboards.
-            dashboard=viewer is not None and await dashboards.has_dashboard(viewer),
             node_name=profile.name,
             node_tagline=tagline,
             node_tagline_lang=tagline_lang,
             # A page kept for other visitors holds a placeholder, filled in per visitor.
             csrf_token=(lambda: TOKEN_PLACEHOLDER) if cache_key else (lambda: csrf.token(request)),
             here=request.url.path,
-            **(context or {}),
+            **context,
         )
         all_headers = {
             **SECURITY_HEADERS,
