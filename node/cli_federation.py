@@ -66,7 +66,7 @@ async def _domain_policy(settings: Settings, domain: str, block: bool, reason: s
     try:
         await require_ready(settings)
         if block:
-            await moderation.set_domain_policy(domain, DomainPolicy.BLOCK, reason)
+            await moderation.set_domain_policy(domain, DomainPolicy.SUSPEND, reason)
         elif not await moderation.remove_domain_policy(domain):
             raise CLIError(f"{domain} is not blocked")
     finally:

@@ -85,6 +85,35 @@ class ActorChanged:
     key: int
 
 
+@dataclass(frozen=True, slots=True)
+class PostHidden:
+    """A moderator hid a post: everyone who was sent it gets a Delete."""
+
+    post_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseHidden:
+    """A moderator hid a local response: its Note is deleted for others."""
+
+    response_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class AccountSuspensionFederated:
+    """A suspension not lifted for 30 days: the actor is deleted for other servers."""
+
+    account_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReportForwarded:
+    """The reporter agreed: the report goes to the reported content's server as a Flag
+    from the instance actor (without the reporter's name)."""
+
+    report_id: int
+
+
 DomainEvent = (
     PostPublished
     | PostEdited
@@ -94,6 +123,10 @@ DomainEvent = (
     | FollowChanged
     | ActorChanged
     | PartnerRemoved
+    | PostHidden
+    | ResponseHidden
+    | AccountSuspensionFederated
+    | ReportForwarded
 )
 
 

@@ -309,7 +309,7 @@ async def test_a_slow_server_times_out(
 
 async def test_a_blocked_server_is_not_asked(node: Node, places: dict, finger: Finger) -> None:
     handle = finger.add("anna")
-    await moderation.set_domain_policy(finger.host, DomainPolicy.BLOCK)
+    await moderation.set_domain_policy(finger.host, DomainPolicy.SUSPEND)
     node.fed.domain_verdicts.clear()
     response = await _remote_follow(node, handle, **{"accept-language": "en"})
     assert response.status_code == 400

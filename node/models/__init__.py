@@ -7,7 +7,13 @@ from node.models.events import Event
 from node.models.follows import Follow, FollowTarget, LocalActorKind, OutgoingFollow
 from node.models.hosts import HostHealth
 from node.models.media import MediaFile
-from node.models.moderation import DomainPolicy, DomainRule, Report
+from node.models.moderation import (
+    DomainPolicy,
+    DomainRule,
+    Report,
+    ReportCategory,
+    Resolution,
+)
 from node.models.neighbourhoods import Connector, Neighbourhood
 from node.models.node_settings import NodeSettings
 from node.models.notifications import Notification, NotificationKind
@@ -27,7 +33,7 @@ from node.models.queue import (
     OutboxActivity,
 )
 from node.models.reactions import Reaction, ReactionKind
-from node.models.remote import RemoteActor
+from node.models.remote import RemoteActor, RemoteStanding
 from node.models.remote_posts import RemotePost
 from node.models.responses import Response, ResponseKind
 from node.models.sessions import Invitation, LoginFailure, Session
@@ -68,9 +74,12 @@ __all__ = [
     "Reaction",
     "ReactionKind",
     "RemoteActor",
+    "RemoteStanding",
     "RemotePost",
     "RemotePostPartner",
     "Report",
+    "ReportCategory",
+    "Resolution",
     "Response",
     "ResponseKind",
     "Role",

@@ -30,6 +30,13 @@ class Account(Model):
     # The actor's RSA key pair for HTTP signatures (see node.keys); never serialised.
     public_key_pem = fields.TextField(null=True)
     private_key_pem = fields.TextField(null=True)
+    # Moderation: a silenced account's posts stay out of listings and reach followers
+    # only; a suspended one cannot log in, its content is hidden and its actor answers
+    # 410. A suspension not lifted within 30 days is federated as a Delete of the actor
+    # (`suspension_federated_at`); an admin may still lift it here.
+    silenced_at = fields.DatetimeField(null=True)
+    suspended_at = fields.DatetimeField(null=True)
+    suspension_federated_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     last_login_at = fields.DatetimeField(null=True)
 
@@ -43,6 +50,14 @@ class Account(Model):
     @property
     def is_staff_of_node(self) -> bool:
         return self.role in (Role.MODERATOR, Role.ADMIN)
+
+    @property
+    def is_suspended(self) -> bool:
+        return self.suspended_at is not None
+
+    @property
+    def is_silenced(self) -> bool:
+        return self.silenced_at is not None
 
     def __repr__(self) -> str:
         return f"<Account @{self.username}>"

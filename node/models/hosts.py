@@ -10,6 +10,10 @@ class HostHealth(Model):
     # Distinct UTC days (ISO dates) on which deliveries to this host failed, oldest first.
     failure_days = fields.JSONField(default=list)
     unavailable = fields.BooleanField(default=False)
+    # For the federation health page: when a delivery last succeeded or failed, and why.
+    last_success_at = fields.DatetimeField(null=True)
+    last_failure_at = fields.DatetimeField(null=True)
+    last_error = fields.CharField(max_length=300, default="", db_default="")
     changed_at = fields.DatetimeField(auto_now=True)
 
     class Meta:

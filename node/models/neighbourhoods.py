@@ -23,6 +23,8 @@ class Neighbourhood(Model):
     # Archived neighbourhoods take no new posts and leave the lists; their actor and
     # pages stay (their URL is a federated id).
     archived_at = fields.DatetimeField(null=True)
+    # Follows from other servers wait for an admin's approval (partner networks).
+    manually_approves_followers = fields.BooleanField(default=False, db_default=False)
     # The actor's RSA key pair for HTTP signatures (see node.keys); never serialised.
     public_key_pem = fields.TextField(null=True)
     private_key_pem = fields.TextField(null=True)

@@ -20,6 +20,7 @@ class NodeSettings(Model):
     rules = fields.JSONField(null=True)  # {"nl": "one rule per line"}
     contact_email = fields.CharField(max_length=254, null=True)
     signups = fields.CharField(max_length=12, null=True)  # None: the configured default
+    federation_mode = fields.CharField(max_length=10, null=True)  # open | allowlist | off
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True, null=True)
 

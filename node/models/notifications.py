@@ -13,6 +13,11 @@ class NotificationKind(StrEnum):
     HELPER_WITHDREW = "helper_withdrew"
     STATUS = "status"  # a post you help with changed status
     FOLLOW = "follow"
+    FOLLOW_REQUEST = "follow_request"  # someone asks to follow (approval needed)
+    # A moderator hid your post or response, warned, silenced or suspended you; the
+    # reason is in `note`.
+    MODERATION = "moderation"
+    REPORT = "report"  # a new report for the moderators or an organisation's coordinators
 
 
 class Notification(Model):
@@ -38,6 +43,11 @@ class Notification(Model):
     response = fields.ForeignKeyField(
         "nabuur.Response", related_name="notifications", null=True, on_delete=fields.CASCADE
     )
+    report = fields.ForeignKeyField(
+        "nabuur.Report", related_name="notifications", null=True, on_delete=fields.CASCADE
+    )
+    # What happened, for moderation notices: the action and the moderator's reason.
+    note = fields.TextField(default="", db_default="")
     created_at = fields.DatetimeField(auto_now_add=True)
     read_at = fields.DatetimeField(null=True)
 

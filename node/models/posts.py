@@ -56,6 +56,10 @@ class HelpPost(Model):
     assignee = fields.ForeignKeyField(
         "nabuur.Account", related_name="assigned_posts", null=True, on_delete=fields.SET_NULL
     )
+    # Hidden by a moderator (the reason is told to the author and kept in the audit
+    # log): gone from pages, listings and feeds, its URL answers 410, a Delete went out.
+    hidden_at = fields.DatetimeField(null=True)
+    hidden_reason = fields.CharField(max_length=500, default="", db_default="")
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 

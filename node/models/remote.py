@@ -1,7 +1,17 @@
 """Actors on other servers, as we last fetched them (Mastodon accounts, other nodes, relays)."""
 
+from enum import StrEnum
+
 from tortoise import fields
 from tortoise.models import Model
+
+
+class RemoteStanding(StrEnum):
+    """What moderators here decided about one remote account."""
+
+    NORMAL = ""
+    LIMITED = "limited"  # its content is hidden from listings here; follows still work
+    SUSPENDED = "suspended"  # its content is hidden and its activities are dropped
 
 
 class RemoteActor(Model):
@@ -22,6 +32,7 @@ class RemoteActor(Model):
     manually_approves_followers = fields.BooleanField(default=False)
     # Whether it understands FEP-1b12 Announce(Create) from groups, when it says so.
     supports_group_announces = fields.BooleanField(default=False)
+    standing = fields.CharField(max_length=10, default="", db_default="")
     fetched_at = fields.DatetimeField()
     last_seen_at = fields.DatetimeField(null=True)
 

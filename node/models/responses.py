@@ -36,6 +36,8 @@ class Response(Model):
     body = fields.TextField(default="")
     # Only offers have a status; comments keep None.
     offer_status = fields.CharEnumField(OfferStatus, max_length=10, null=True)
+    # Hidden by a moderator: not shown, and its Note (if ours) deleted for others.
+    hidden_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 

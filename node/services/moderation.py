@@ -27,7 +27,7 @@ async def is_domain_blocked(domain: str) -> bool:
     host = normalise_domain(domain).split(":", 1)[0]
     parts = host.split(".")
     candidates = {".".join(parts[i:]) for i in range(len(parts))} | {normalise_domain(domain)}
-    return await DomainRule.filter(domain__in=list(candidates), policy=DomainPolicy.BLOCK).exists()
+    return await DomainRule.filter(domain__in=list(candidates), policy=DomainPolicy.SUSPEND).exists()
 
 
 async def is_domain_allowed(settings: Settings, domain: str) -> bool:
@@ -52,7 +52,7 @@ async def set_domain_policy(domain: str, policy: DomainPolicy, reason: str = "")
         rule, _ = await DomainRule.update_or_create(
             domain=name, defaults={"policy": policy, "reason": reason[:300]}
         )
-        if policy == DomainPolicy.BLOCK:
+        if policy == DomainPolicy.SUSPEND:
             await cancel_deliveries_to(name)
     return rule
 
