@@ -57,6 +57,21 @@ def admins_only(handler: Handler) -> Handler:
     return guarded
 
 
+def moderators_only(handler: Handler) -> Handler:
+    """Moderation (reports, sanctions, the audit log): the node's moderators and admins."""
+
+    @functools.wraps(handler)
+    async def guarded(request: Request) -> Response:
+        account = viewer(request)
+        if account is None:
+            return login_redirect(request)
+        if not account.is_staff_of_node or not account.is_active:
+            raise PermissionDenied("moderation is for the node's moderators and admins")
+        return await handler(request)
+
+    return guarded
+
+
 def me(request: Request) -> Account:
     """The logged-in account of a guarded page."""
     account = viewer(request)

@@ -49,8 +49,9 @@ async def render(
         f"admin/{template}",
         {
             "is_admin": is_admin,
+            "is_moderator": account is not None and account.is_staff_of_node,
             "my_organisations": mine,
-            "dashboard": is_admin or bool(mine),
+            "dashboard": is_admin or bool(mine) or (account is not None and account.is_staff_of_node),
             "notice": gettext(locale, DONE[done]) if done in DONE else None,
             "errors": {},
             "values": {},

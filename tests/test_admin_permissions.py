@@ -56,6 +56,7 @@ class Rule(StrEnum):
     MANAGE = "managing the organisation"
     CASE = "follow-up of a request"
     UNKNOWN_ORG = "unknown organisation"
+    MODERATION = "moderation"
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,17 +78,19 @@ def to_dashboard(slug: str) -> Outcome:
 
 
 TO_ORG, TO_OTHER_ORG = to_dashboard(ORG), to_dashboard(OTHER_ORG)
+TO_MODERATION = Outcome("303 to the moderation queue", "/admin/moderation")
 
 # One row per rule, one column per viewer, in the order of VIEWERS.
 # fmt: off
 RULES: dict[Rule, tuple[Outcome, ...]] = {
     #                anonymous resident  other-staff   staff      coordinator moderator  admin
     Rule.NODE_ADMIN:  (LOGIN, FORBIDDEN, FORBIDDEN,    FORBIDDEN, FORBIDDEN, FORBIDDEN, ALLOWED),
-    Rule.OVERVIEW:    (LOGIN, FORBIDDEN, TO_OTHER_ORG, TO_ORG,    TO_ORG,    FORBIDDEN, ALLOWED),
+    Rule.OVERVIEW:    (LOGIN, FORBIDDEN, TO_OTHER_ORG, TO_ORG,    TO_ORG,    TO_MODERATION, ALLOWED),
     Rule.DASHBOARD:   (LOGIN, FORBIDDEN, FORBIDDEN,    ALLOWED,   ALLOWED,   FORBIDDEN, ALLOWED),
     Rule.MANAGE:      (LOGIN, FORBIDDEN, FORBIDDEN,    FORBIDDEN, ALLOWED,   FORBIDDEN, ALLOWED),
     Rule.CASE:        (LOGIN, FORBIDDEN, FORBIDDEN,    ALLOWED,   ALLOWED,   FORBIDDEN, ALLOWED),
     Rule.UNKNOWN_ORG: (LOGIN, NOT_FOUND, NOT_FOUND,    NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND),
+    Rule.MODERATION:  (LOGIN, FORBIDDEN, FORBIDDEN,    FORBIDDEN, FORBIDDEN, ALLOWED,   ALLOWED),
 }
 # fmt: on
 

@@ -19,6 +19,8 @@ async def overview(request: Request) -> Response:
     account = me(request)
     mine = await organisations.staff_organisations(account)
     if account.role != Role.ADMIN:
+        if account.role == Role.MODERATOR and not mine:
+            return RedirectResponse("/admin/moderation", status_code=303)
         if not mine:
             raise PermissionDenied("no dashboard for this account")
         if len(mine) == 1:  # straight to the one dashboard a social worker uses

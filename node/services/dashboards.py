@@ -38,10 +38,11 @@ OPEN_GROUPS = GROUPS[:3]
 
 
 async def has_dashboard(account: Account) -> bool:
-    """Admins run the node; staff follow their organisation's requests up."""
+    """Admins run the node, moderators handle reports; staff follow their organisation's
+    requests up."""
     if not account.is_active:
         return False
-    if account.role == Role.ADMIN:
+    if account.role in (Role.ADMIN, Role.MODERATOR):
         return True
     return await Membership.exists(account_id=account.id)
 
