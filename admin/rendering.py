@@ -44,14 +44,15 @@ async def render(
     done = request.query_params.get("done", "")
     mine = await organisations.staff_organisations(account)
     is_admin = account is not None and account.role == Role.ADMIN
+    is_moderator = account is not None and account.is_staff_of_node
     return await request.app.state.renderer.render(
         request,
         f"admin/{template}",
         {
             "is_admin": is_admin,
-            "is_moderator": account is not None and account.is_staff_of_node,
+            "is_moderator": is_moderator,
             "my_organisations": mine,
-            "dashboard": is_admin or bool(mine) or (account is not None and account.is_staff_of_node),
+            "dashboard": is_moderator or bool(mine),
             "notice": gettext(locale, DONE[done]) if done in DONE else None,
             "errors": {},
             "values": {},

@@ -9,9 +9,14 @@ from pathlib import Path
 from starlette.routing import BaseRoute, Route
 
 from admin.pages import (
+    audit,
     case,
     dashboard,
+    federation_health,
+    federation_network,
+    federation_policy,
     invitations,
+    moderation,
     neighbourhoods,
     node_settings,
     organisations,
@@ -37,8 +42,31 @@ routes: list[BaseRoute] = [
     Route("/organisations/new", organisations.new_organisation, methods=FORM),
     Route("/people", people.people),
     Route("/people/{username}", people.person, methods=FORM),
+    # Moderation of one account, without a report too (moderators and admins).
+    Route("/people/{username}/moderation", people.moderation, methods=FORM),
+    Route("/audit", audit.audit_log),
+    Route("/audit/export.csv", audit.export_csv, methods=POST),
     Route("/settings", node_settings.settings_page, methods=FORM),
     Route("/invitations", invitations.invitations, methods=FORM),
+    # Federation policy (admins): mode, domain blocks, allowlist, Mastodon CSV.
+    Route("/federation", federation_policy.policy_page),
+    Route("/federation/mode", federation_policy.set_mode, methods=POST),
+    Route("/federation/blocks", federation_policy.add_block, methods=POST),
+    Route("/federation/blocks/remove", federation_policy.remove_block, methods=POST),
+    Route("/federation/allowlist", federation_policy.add_allowed, methods=POST),
+    Route("/federation/allowlist/remove", federation_policy.remove_allowed, methods=POST),
+    Route("/federation/import", federation_policy.import_blocks, methods=POST),
+    # A POST with the form's token, like the dashboard's exports (it is recorded).
+    Route("/federation/export.csv", federation_policy.export_blocks, methods=POST),
+    # Partner nodes, relays and federation health (admins).
+    Route("/federation/network", federation_network.network),
+    Route("/federation/network/follow", federation_network.follow, methods=POST),
+    Route("/federation/network/unfollow", federation_network.unfollow, methods=POST),
+    Route("/federation/network/followers", federation_network.decide, methods=POST),
+    Route("/federation/network/relays", federation_network.subscribe_relay, methods=POST),
+    Route("/federation/health", federation_health.health),
+    Route("/federation/health/deliveries", federation_health.delivery_action, methods=POST),
+    Route("/federation/health/servers", federation_health.server_action, methods=POST),
     # An organisation's dashboard (its staff, and admins).
     Route("/o/{slug}", dashboard.dashboard),
     Route("/o/{slug}/renew", dashboard.renew, methods=POST),
@@ -53,4 +81,13 @@ routes: list[BaseRoute] = [
     Route("/o/{slug}/r/{post_id}/assign", case.assign, methods=POST),
     Route("/o/{slug}/r/{post_id}/notes", case.add_note, methods=POST),
     Route("/o/{slug}/r/{post_id}/partners", case.partners, methods=POST),
+    # Reports about the organisation's posts (its coordinators, and admins).
+    Route("/o/{slug}/reports/{report_id}", moderation.organisation_report, methods=FORM),
+    # Moderation (moderators and admins): the queue and one report with its actions.
+    Route("/moderation", moderation.queue),
+    Route("/moderation/reports/{report_id}", moderation.report_page),
+    Route("/moderation/reports/{report_id}/act", moderation.act, methods=POST),
+    Route("/moderation/reports/{report_id}/take", moderation.take, methods=POST),
+    Route("/moderation/reports/{report_id}/hand-over", moderation.hand_over, methods=POST),
+    Route("/moderation/reports/{report_id}/reopen", moderation.reopen, methods=POST),
 ]

@@ -7,10 +7,9 @@ name, summary, icon, profile fields) to the shared inboxes of its followers.
 
 from __future__ import annotations
 
-from federation import outbox
+from federation import activities, outbox
 from federation.context import Federation
 from federation.documents import document_of
-from federation.vocab import ACTOR_CONTEXT, PUBLIC
 from node import uris
 from node.services import local_actors
 from node.services.remote_follows import remote_followers
@@ -22,19 +21,10 @@ async def on_actor_changed(fed: Federation, payload: dict) -> str | None:
     if not followers:
         return None  # nobody elsewhere keeps a copy of this profile
     path = local_actors.path(actor)
-    document = {
-        k: v for k, v in (await document_of(fed.settings, actor)).items() if k != "@context"
-    }
+    document = await document_of(fed.settings, actor)
     _, activity_id = outbox.new_activity_id(fed)
-    activity = {
-        "@context": ACTOR_CONTEXT,
-        "id": activity_id,
-        "type": "Update",
-        "actor": document["id"],
-        "object": document,
-        "to": [PUBLIC],
-        "cc": [uris.absolute(fed.settings, uris.followers(path))],
-    }
+    followers_url = uris.absolute(fed.settings, uris.followers(path))
+    activity = activities.update_actor(activity_id, document, followers_url)
     inboxes = sorted({follower.delivery_inbox for follower in followers})
     await outbox.enqueue(fed, actor, activity, inboxes)
     return f"Update of {document['id']} to {len(inboxes)} inbox(es)"

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import logging
 
+from federation import ssrf
 from federation.context import Federation
 from federation.parse import ParseError, host_of, is_http_url, parse_actor
-from federation.ssrf import FetchError
+from federation.ssrf import FetchError, UnsafeAddressError
 from node import uris
 from node.models import RemoteActor
 from node.services import remote_actors
@@ -37,14 +38,23 @@ async def _check_fetchable(fed: Federation, url: str) -> None:
         raise ActorUnavailable("names this node")
     if not await fed.domain_allowed(host_of(url)):
         raise ActorUnavailable("domain not federated with")
+    refused = ssrf.refusal(url, allow_private=fed.settings.allow_private_addresses)
+    if refused is not None:
+        raise ActorUnavailable(f"refused: {refused}")
 
 
 async def fetch_document(fed: Federation, url: str) -> dict:
-    """A remote ActivityPub document, fetched with a GET signed by our instance actor."""
+    """A remote ActivityPub document, fetched with a GET signed by our instance actor.
+
+    An address the SSRF guard refuses is a permanent failure (a 401 at the inbox, so
+    the sender stops); a timeout, a network error, a 5xx or a 429 is temporary (503).
+    """
     await _check_fetchable(fed, url)
     key = await fed.instance_key()
     try:
         return await fed.client.get_activity(url, signer=key.signer("cavage"))
+    except UnsafeAddressError as exc:  # the name resolves to a refused address
+        raise ActorUnavailable(f"refused: {exc.reason}") from exc
     except FetchError as exc:
         temporary = exc.status is None or exc.status >= 500 or exc.status == 429
         raise ActorUnavailable(

@@ -16,7 +16,7 @@ from federation.signing import LocalKey, Profile, local_key
 from node import __version__
 from node.config import Settings
 from node.models import LocalActorKind, RemoteActor
-from node.services import moderation
+from node.services import domain_policy
 
 if TYPE_CHECKING:
     from federation.client import HttpClient
@@ -25,7 +25,10 @@ NEGATIVE_KEY_TTL = 300.0  # seconds a failed key look-up is remembered
 REFETCH_AFTER_FAILURE = 60.0  # seconds between key refetches of one actor
 CACHE_LIMIT = 10_000  # entries in each of these maps before it is emptied
 ACTOR_TTL = 300.0  # seconds a known actor (and its key) is kept in memory
-DOMAIN_TTL = 30.0  # seconds a domain-policy verdict is kept in memory
+# Seconds a domain-policy verdict is kept in memory: a change made in another process
+# (an admin's browser, `nabuur block`) applies here within this time; one made in this
+# process at once (see `domain_policy.generation`).
+DOMAIN_TTL = 5.0
 
 
 @dataclass
@@ -52,6 +55,7 @@ class Federation:
     domain_verdicts: TTLCache[str, bool] = field(
         default_factory=lambda: TTLCache(DOMAIN_TTL, CACHE_LIMIT)
     )
+    domain_generation: int = -1  # domain_policy.generation() when the verdicts were read
     signing_keys: TTLCache[str, LocalKey] = field(default_factory=lambda: TTLCache(ACTOR_TTL, 1000))
     _client: HttpClient | None = None
 
@@ -101,9 +105,13 @@ class Federation:
         self.actors_by_uri.pop(uri)
 
     async def domain_allowed(self, domain: str) -> bool:
+        """Whether we federate with `domain` now (mode, blocks and allowlist)."""
+        if self.domain_generation != domain_policy.generation():
+            self.domain_verdicts.clear()  # a rule or the mode changed in this process
+            self.domain_generation = domain_policy.generation()
         verdict = self.domain_verdicts.get(domain)
         if verdict is None:
-            verdict = await moderation.is_domain_allowed(self.settings, domain)
+            verdict = await domain_policy.is_domain_allowed(self.settings, domain)
             self.domain_verdicts.put(domain, verdict)
         return verdict
 

@@ -6,9 +6,8 @@ from __future__ import annotations
 import html
 import uuid
 
-from federation import outbox, proposals
+from federation import activities, outbox, proposals
 from federation.context import Federation
-from federation.vocab import AS_CONTEXT
 from node import uris
 from node.i18n import N_, translations
 from node.models import Response
@@ -49,29 +48,20 @@ async def on_offer_status_changed(fed: Federation, payload: dict) -> str | None:
         "name": html.escape(name, quote=False),
     }
     actor_url = uris.absolute(fed.settings, proposals.attributed_path(post))
-    note_id = uris.absolute(fed.settings, uris.response(post.id, response.id)) + "#accepted"
+    response_url = uris.absolute(fed.settings, uris.response(post.id, response.id))
     _, activity_id = outbox.new_activity_id(fed)
-    note = {
-        "id": note_id,
-        "type": "Note",
-        "attributedTo": actor_url,
-        "to": [helper.uri],
-        "cc": [],
-        "inReplyTo": response.object_uri,
-        "content": f"<p>{text}</p>",
-        "contentMap": {post.language: f"<p>{text}</p>"},
-        "tag": [{"type": "Mention", "href": helper.uri, "name": helper.handle}],
-    }
-    activity = {
-        "@context": AS_CONTEXT,
-        "id": activity_id,
-        "type": "Create",
-        "actor": actor_url,
-        "to": [helper.uri],
-        "cc": [],
-        "object": note,
-    }
-    await outbox.enqueue(fed, owner, activity, [helper.inbox])
+    activity = activities.direct_message(
+        activity_id,
+        actor_url,
+        response_url + "#accepted",
+        recipient=helper.uri,
+        handle=helper.handle,
+        in_reply_to=response.object_uri,
+        html=f"<p>{text}</p>",
+        language=post.language,
+    )
+    # Kept under the response's id, so hiding the response can delete this message too.
+    await outbox.enqueue(fed, owner, activity, [helper.inbox], object_uri=response_url)
     return f"direct message to {helper.uri}"
 
 
@@ -81,26 +71,16 @@ async def _answer_agreement(fed: Federation, response: Response, accepted: bool)
     owner = post.organisation or post.author
     actor_url = uris.absolute(fed.settings, proposals.attributed_path(post))
     note_id = uris.absolute(fed.settings, uris.post(post.id))
+    agreement_id = uris.absolute(fed.settings, uris.response(post.id, response.id))
     _, activity_id = outbox.new_activity_id(fed)
-    answer: dict = {
-        "@context": proposals.CONTEXT,
-        "id": activity_id,
-        "type": "Accept" if accepted else "Reject",
-        "actor": actor_url,
-        "object": response.object_uri,
-        "to": [helper.uri],
-    }
-    if accepted:
-        agreement_id = uris.absolute(fed.settings, uris.response(post.id, response.id))
-        answer["result"] = {
-            "type": "Agreement",
-            "id": agreement_id,
-            "stipulates": {
-                "id": f"{agreement_id}#primary",
-                "type": "Commitment",
-                "satisfies": f"{note_id}#primary",
-                "resourceQuantity": {"hasUnit": "one", "hasNumericalValue": "1"},
-            },
-        }
+    answer = activities.answer_offer(
+        activity_id,
+        actor_url,
+        response.object_uri,
+        helper.uri,
+        context=proposals.CONTEXT,
+        agreement_id=agreement_id if accepted else None,
+        satisfies=f"{note_id}#primary",
+    )
     await outbox.enqueue(fed, owner, answer, [helper.inbox])
     return f"{answer['type']} of the offer of {helper.uri}"

@@ -1,4 +1,5 @@
-"""Sending one delivery: sign at send time, knock twice if needed, classify the answer."""
+"""Sending one delivery: sign at send time, knock twice if needed, classify the answer,
+and apply the decision to its row (statuses only as DELIVERY_GRAPH allows)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,11 @@ from typing import TYPE_CHECKING
 import orjson
 
 from federation.context import Federation
-from federation.retry import Decision, decide
+from federation.retry import Decision, Verdict, decide
 from federation.signing import Profile
-from federation.ssrf import FetchError
+from federation.ssrf import FetchError, UnsafeAddressError
 from node.models import Delivery, OutboxActivity
+from node.states import DELIVERY_GRAPH, DeliveryStatus
 from node.timeutil import utcnow
 
 if TYPE_CHECKING:
@@ -27,7 +29,8 @@ CONTENT_TYPE = "application/activity+json"
 class Attempt:
     status: int | None
     retry_after: str | None
-    error: str
+    error: str  # why there was no answer: a short reason, never a body or a header
+    refused: bool = False  # our SSRF rules forbid the address
 
 
 async def _post(
@@ -65,7 +68,7 @@ async def attempt(
         elif 200 <= response.status < 300:
             fed.host_profiles.setdefault(delivery.host, first)
     except FetchError as exc:
-        return Attempt(None, None, exc.reason[:300])
+        return Attempt(None, None, exc.reason[:200], isinstance(exc, UnsafeAddressError))
     return Attempt(response.status, response.headers.get("retry-after"), "")
 
 
@@ -75,6 +78,7 @@ async def deliver(
     """Attempt a delivery and decide, with the pure retry policy, what happens next.
 
     `body` is the serialised activity; a fan-out serialises it once for all its inboxes.
+    The caller applies the decision to the row (`apply`) and to host health.
     """
     result = await attempt(fed, delivery, activity, body or orjson.dumps(activity.payload))
     decision = decide(
@@ -83,6 +87,8 @@ async def deliver(
         created_at=delivery.created_at,
         now=utcnow(),
         retry_after_header=result.retry_after,
+        error=result.error,
+        refused=result.refused,
     )
     log.info(
         "deliver %s %s to %s: %s %s",
@@ -93,3 +99,34 @@ async def deliver(
         decision.verdict,
     )
     return decision
+
+
+def apply(row: Delivery, decision: Decision) -> dict[str, object]:
+    """Set the outcome of one attempt on `row`; returns the fields to write.
+
+    The status moves only as DELIVERY_GRAPH allows; a retry stays pending, later.
+    """
+    row.attempts += 1
+    row.locked_until = None
+    row.last_error = decision.reason[:300]
+    row.last_status = decision.answer
+    if decision.verdict == Verdict.SENT:
+        DELIVERY_GRAPH.check(row.status, DeliveryStatus.SENT)
+        row.status, row.sent_at = DeliveryStatus.SENT, utcnow()
+    elif decision.failed:
+        DELIVERY_GRAPH.check(row.status, DeliveryStatus.FAILED)
+        row.status = DeliveryStatus.FAILED
+    else:
+        row.next_attempt_at = decision.next_attempt_at
+    return {name: getattr(row, name) for name in OUTCOME_FIELDS}
+
+
+OUTCOME_FIELDS = (
+    "attempts",
+    "locked_until",
+    "last_error",
+    "last_status",
+    "status",
+    "sent_at",
+    "next_attempt_at",
+)

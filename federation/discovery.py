@@ -1,7 +1,8 @@
 """Discovery: WebFinger, host-meta and NodeInfo 2.0/2.1.
 
 Every actor has a handle `name@domain`: residents by username, neighbourhoods and
-organisations by slug, and the node's instance actor by the domain itself.
+organisations by slug, and the node's instance actor by the domain itself, made a valid
+username (`local_actors.instance_username`: a port's colon becomes a dot).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from starlette.responses import JSONResponse, Response
 
 from node import __version__, uris
 from node.config import Settings
-from node.models import Account, HelpPost, Neighbourhood
+from node.models import Account, HelpPost, Neighbourhood, Visibility
 from node.services import local_actors, node_profile
 from node.timeutil import utcnow
 
@@ -26,39 +27,16 @@ NODEINFO_SCHEMAS = {
 }
 
 
-async def _path_for_name(settings: Settings, name: str) -> str | None:
-    actor = await local_actors.by_handle_name(settings, name)
-    return None if actor is None else local_actors.path(actor)
-
-
-async def _resolve_resource(settings: Settings, resource: str) -> tuple[str, str] | None:
-    """(handle name, actor path) for an `acct:` URI or one of our actor URLs."""
-    if resource.startswith("acct:"):
-        name, _, domain = resource[5:].lstrip("@").rpartition("@")
-        if not name or domain.lower() != settings.domain.lower():
-            return None
-        path = await _path_for_name(settings, name.lower())
-        return (name.lower(), path) if path else None
-    ref = uris.parse(settings, resource)
-    if ref is None or ref.sub is not None:
-        return None
-    name = settings.domain if ref.kind == "instance" else ref.key
-    if ref.kind not in ("account", "organisation", "neighbourhood", "instance"):
-        return None
-    path = await _path_for_name(settings, name)
-    return (name, path) if path else None
-
-
 async def webfinger(request: Request) -> Response:
     settings: Settings = request.app.state.settings
     resource = unquote(request.query_params.get("resource", "")).strip()
     if not resource:
         return JSONResponse({"error": "the resource parameter is required"}, status_code=400)
-    found = await _resolve_resource(settings, resource)
-    if found is None:
+    actor = await local_actors.by_resource(settings, resource)
+    if actor is None:
         return JSONResponse({"error": "no such actor here"}, status_code=404)
-    name, path = found
-    actor_url = uris.absolute(settings, path)
+    name = local_actors.handle_name(settings, actor)
+    actor_url = uris.absolute(settings, local_actors.path(actor))
     links = [
         {"rel": "self", "type": "application/activity+json", "href": actor_url},
         {"rel": "http://webfinger.net/rel/profile-page", "type": "text/html", "href": actor_url},
@@ -111,6 +89,7 @@ async def nodeinfo(request: Request) -> Response:
         "software": software,
         "protocols": ["activitypub"],
         "services": {"inbound": [], "outbound": []},
+        # Invitation-only and closed nodes take no sign-ups from strangers.
         "openRegistrations": profile.signups == "open",
         "usage": {
             "users": {
@@ -122,7 +101,10 @@ async def nodeinfo(request: Request) -> Response:
                     last_login_at__gte=now - timedelta(days=180)
                 ).count(),
             },
-            "localPosts": await HelpPost.all().count(),
+            # What anyone can read here: no post a moderator hid, none that is not public.
+            "localPosts": await HelpPost.filter(
+                visibility=Visibility.PUBLIC, hidden_at=None
+            ).count(),
         },
         "metadata": {
             "nodeName": profile.name,
@@ -132,7 +114,7 @@ async def nodeinfo(request: Request) -> Response:
             "rulesUrl": about + "#rules",
             "maintainer": {"name": profile.name, "email": profile.contact_email or ""},
             "languages": list(settings.languages),
-            "federationMode": settings.federation_mode,
+            "federationMode": profile.federation_mode,
             "neighbourhoods": [
                 {
                     "name": h.name,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from starlette.requests import Request
@@ -25,32 +26,41 @@ from node.models import (
     OutgoingFollow,
     Visibility,
 )
-from node.services import local_actors, media, node_profile
+from node.services import local_actors, media, node_profile, removals
 from node.services.follows import THIS_NODE, Target, target_lookup
 from node.services.responses import accepted_counts
 from node.states import FollowStatus, PostStatus
 
 PAGE_SIZE = 20
+# Anything not meant for everyone: no shared cache may keep it or hand it to others.
+PRIVATE = {"cache-control": "private, no-store"}
 
 
-def activity_json(document: dict[str, Any], status_code: int = 200) -> Response:
+def activity_json(
+    document: dict[str, Any], status_code: int = 200, *, public: bool = True
+) -> Response:
+    """An ActivityStreams answer; one that is not public is marked uncacheable."""
+    headers = {"vary": "Accept"} | ({} if public else PRIVATE)
     return JSONResponse(
-        document,
-        status_code=status_code,
-        media_type=AP_MEDIA_TYPE,
-        headers={"vary": "Accept"},
+        document, status_code=status_code, media_type=AP_MEDIA_TYPE, headers=headers
     )
 
 
+def not_found(what: str) -> Response:
+    """The same 404 for what does not exist and what the requester may not see."""
+    return JSONResponse({"error": f"no such {what}"}, status_code=404, headers={"vary": "Accept"})
+
+
+_PATH_KINDS = (("username", "account"), ("hood", "neighbourhood"), ("org", "organisation"))
+
+
 async def _actor_from_path(request: Request) -> tuple[Target | None, str]:
+    """The actor a route names (None when there is none) and its path."""
     params = request.path_params
-    for key, kind, path in (
-        ("username", "account", uris.account),
-        ("hood", "neighbourhood", uris.neighbourhood),
-        ("org", "organisation", uris.organisation),
-    ):
-        if key in params:
-            return await local_actors.by_kind_and_name(kind, params[key]), path(params[key])
+    for param, kind in _PATH_KINDS:
+        if param in params:
+            actor = await local_actors.by_kind_and_name(kind, params[param])
+            return actor, local_actors.path(actor) if actor is not None else ""
     return THIS_NODE, uris.INSTANCE_ACTOR
 
 
@@ -70,7 +80,11 @@ async def actor_document(request: Request) -> Response:
     settings: Settings = request.app.state.settings
     actor, _ = await _actor_from_path(request)
     if actor is None:
-        return JSONResponse({"error": "no such actor"}, status_code=404)
+        if "username" in request.path_params and await removals.suspended_account(
+            request.path_params["username"]
+        ):
+            return JSONResponse({"error": "suspended"}, status_code=410, headers={"vary": "Accept"})
+        return not_found("actor")
     return activity_json(await document_of(settings, actor))
 
 
@@ -81,75 +95,77 @@ def _page_number(request: Request) -> int | None:
     return int(raw) if raw.isdigit() and 0 < int(raw) < 100_000 else 1
 
 
-def _collection(
-    request: Request, collection_id: str, total: int, items: list[Any] | None, page: int | None
+def _count_only(collection_id: str, total: int) -> Response:
+    """A collection whose members are not shown to anyone: its size, no pages."""
+    return activity_json(serialize.ordered_collection(collection_id, total))
+
+
+async def _paged(
+    request: Request,
+    collection_id: str,
+    query: QuerySet,
+    order: str,
+    items_of: Callable[[list], list[Any]],
+    *related: str,
 ) -> Response:
+    """A collection that links its first page (`?page=1`), or one page of it."""
+    total = await query.count()
+    page = _page_number(request)
     if page is None:
-        first = f"{collection_id}?page=1" if items is not None else None
+        first = f"{collection_id}?page=1"
         return activity_json(serialize.ordered_collection(collection_id, total, first))
-    has_next = page * PAGE_SIZE < total
-    next_page = f"{collection_id}?page={page + 1}" if has_next else None
-    page_id = f"{collection_id}?page={page}"
-    return activity_json(serialize.collection_page(page_id, collection_id, items or [], next_page))
-
-
-async def _page(query: QuerySet, page: int, order: str, *related: str) -> list:
     rows = query.order_by(order).offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)
-    return await (rows.prefetch_related(*related) if related else rows)
+    items = items_of(await (rows.prefetch_related(*related) if related else rows))
+    next_page = f"{collection_id}?page={page + 1}" if page * PAGE_SIZE < total else None
+    page_id = f"{collection_id}?page={page}"
+    return activity_json(serialize.collection_page(page_id, collection_id, items, next_page))
 
 
 async def followers(request: Request) -> Response:
+    """How many follow the actor; never who (FEDERATION.md, "Followers").
+
+    Residents follow organisations that help vulnerable people (a social-services NGO)
+    and each other: the list is not anyone else's business, so every local actor's
+    followers collection gives its size only.
+    """
     settings: Settings = request.app.state.settings
     actor, path = await _actor_from_path(request)
     if actor is None:
-        return JSONResponse({"error": "no such actor"}, status_code=404)
+        return not_found("actor")
     collection_id = uris.absolute(settings, uris.followers(path))
     query = Follow.filter(status=FollowStatus.ACCEPTED, **target_lookup(actor))
-    total = await query.count()
-    if isinstance(actor, Account) and actor.manually_approves_followers:
-        return _collection(request, collection_id, total, None, None)  # count only
-    page = _page_number(request)
-    items: list[str] = []
-    if page is not None:
-        for row in await _page(query, page, "-id", "follower", "follower_remote"):
-            if row.follower_remote is not None:
-                items.append(row.follower_remote.uri)
-            elif row.follower is not None:
-                items.append(uris.absolute(settings, uris.account(row.follower.username)))
-    return _collection(request, collection_id, total, items, page)
+    return _count_only(collection_id, await query.count())
 
 
 async def following(request: Request) -> Response:
+    """Whom the actor follows elsewhere: listed for the node, its neighbourhoods and
+    organisations (their partnerships are public); the size only for a resident."""
     settings: Settings = request.app.state.settings
     actor, path = await _actor_from_path(request)
     if actor is None:
-        return JSONResponse({"error": "no such actor"}, status_code=404)
+        return not_found("actor")
     collection_id = uris.absolute(settings, uris.following(path))
     kind, key = local_actors.ref(actor)
     query = OutgoingFollow.filter(local_kind=kind, local_key=key, status=FollowStatus.ACCEPTED)
-    total = await query.count()
-    page = _page_number(request)
-    items: list[str] = []
-    if page is not None:
-        items = [row.target.uri for row in await _page(query, page, "-id", "target")]
-    return _collection(request, collection_id, total, items, page)
+    if isinstance(actor, Account):
+        return _count_only(collection_id, await query.count())
+    return await _paged(
+        request, collection_id, query, "-id", lambda rows: [r.target.uri for r in rows], "target"
+    )
 
 
 async def outbox(request: Request) -> Response:
-    """Public activities this actor sent, newest first."""
+    """Public activities this actor sent, newest first, in pages of `PAGE_SIZE`."""
     settings: Settings = request.app.state.settings
     actor, path = await _actor_from_path(request)
     if actor is None:
-        return JSONResponse({"error": "no such actor"}, status_code=404)
+        return not_found("actor")
     collection_id = uris.absolute(settings, uris.outbox(path))
     kind, key = local_actors.ref(actor)
     query = OutboxActivity.filter(actor_kind=kind, actor_key=key, public=True)
-    total = await query.count()
-    page = _page_number(request)
-    items = None
-    if page is not None:
-        items = [row.payload for row in await _page(query, page, "-created_at")]
-    return _collection(request, collection_id, total, items, page)
+    return await _paged(
+        request, collection_id, query, "-created_at", lambda rows: [r.payload for r in rows]
+    )
 
 
 async def _follower_may_see(request: Request, post: HelpPost) -> bool:
@@ -166,22 +182,26 @@ async def _follower_may_see(request: Request, post: HelpPost) -> bool:
 
 
 async def post_document(request: Request) -> Response:
-    """A help post as a Note; gone posts as a Tombstone (410); hidden ones are 404."""
+    """A help post as a Note; gone posts as a Tombstone (410); hidden ones are 404.
+
+    A followers-only Note (and its Tombstone) is marked private: it was shown to one
+    follower's server and must not be kept for anyone else.
+    """
     settings: Settings = request.app.state.settings
-    not_found = JSONResponse({"error": "no such object"}, status_code=404)
     try:
         post_id = uuid.UUID(request.path_params["post_id"])
     except ValueError:
-        return not_found
+        return not_found("object")
     post = await HelpPost.get_or_none(id=post_id).prefetch_related(
         "author", "organisation", "neighbourhood"
     )
     if post is None or post.visibility == Visibility.MEMBERS:
-        return not_found
+        return not_found("object")
     if post.visibility == Visibility.FOLLOWERS and not await _follower_may_see(request, post):
-        return not_found
-    if post.status in (PostStatus.WITHDRAWN, PostStatus.EXPIRED):
-        return activity_json(proposals.tombstone(settings, post), status_code=410)
+        return not_found("object")
+    public = post.visibility == Visibility.PUBLIC
+    if post.status in (PostStatus.WITHDRAWN, PostStatus.EXPIRED) or removals.is_removed(post):
+        return activity_json(proposals.tombstone(settings, post), 410, public=public)
     accepted = (await accepted_counts([post.id])).get(post.id, 0)
     slots_left = max(post.helpers_needed - accepted, 0)
-    return activity_json(proposals.post_to_note(settings, post, slots_left))
+    return activity_json(proposals.post_to_note(settings, post, slots_left), public=public)

@@ -1,9 +1,12 @@
 """The inbox endpoints: check, verify, store, answer 202. Processing happens later.
 
 Order of checks: content type, size, JSON shape, domain policy (202, dropped, before any
-key is fetched), signature and signer = actor (401), origin (400), then the durable
-store (503 if it fails, so the sender retries), where a repeated activity id is dropped
-by the unique index: the 202 is the same, and no query per request is spent on it.
+key is fetched), signature and signer = actor (401, with the reason; a key whose fetch the
+SSRF guard refuses is a 401 too, as the sender cannot fix it by retrying; only a key
+that could not be fetched for now, a timeout or its host's 5xx, is a 503), origin (400),
+then the durable store (503 if it fails, so the sender retries), where a repeated
+activity id is dropped by the unique index: the 202 is the same, and no query per
+request is spent on it.
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ import logging
 from dataclasses import dataclass
 
 from node.models import InboxItem
+from node.states import INBOX_GRAPH
 
 log = logging.getLogger("nabuur.inbox")
 
@@ -78,6 +79,7 @@ class InboxWriter:
                     activity_type=i.activity_type,
                     actor_uri=i.actor_uri,
                     payload=i.payload,
+                    status=INBOX_GRAPH.initial,  # from here on, the worker moves it
                 )
                 for i in items
             ],

@@ -1,6 +1,9 @@
-"""Outgoing activities: built once with a stable id, one delivery row per inbox.
+"""Outgoing activities: stored once with a stable id, one delivery row per inbox.
 
-Deliveries are sent by `federation.delivery`; this module only decides what goes where.
+Activities are built by `federation.activities`; callers choose the recipients. This
+module only enqueues (skipping hosts known to be down), cancels what a deletion makes
+pointless, and tells which inboxes were already sent something. Deliveries are sent by
+`federation.delivery`.
 """
 
 from __future__ import annotations
@@ -13,15 +16,10 @@ from urllib.parse import urlsplit
 from tortoise.transactions import in_transaction
 
 from federation.context import Federation
-from federation.vocab import AS_CONTEXT, PUBLIC
+from federation.vocab import PUBLIC
 from node import uris
-from node.models import (
-    Delivery,
-    DeliveryStatus,
-    OutboxActivity,
-    RemoteActor,
-)
-from node.services import hosts, local_actors
+from node.models import Delivery, DeliveryStatus, OutboxActivity, RemoteActor
+from node.services import domain_policy, hosts, local_actors
 from node.services.follows import Target
 from node.timeutil import utcnow
 
@@ -42,8 +40,12 @@ async def enqueue(
     """Store `activity` and one pending delivery per distinct inbox, in one transaction."""
     kind, key = local_actors.ref(actor)
     targets = sorted(set(inboxes))
-    down = await hosts.unavailable_among(urlsplit(i).netloc.lower() for i in targets)
-    targets = [i for i in targets if urlsplit(i).netloc.lower() not in down]
+    by_host = {inbox: urlsplit(inbox).netloc.lower() for inbox in targets}
+    # Unavailable servers, and those the domain policy refuses (suspended, not on the
+    # allowlist, federation off), get nothing; an activity is still stored (outbox).
+    skipped = await hosts.unavailable_among(by_host.values())
+    skipped |= await domain_policy.refused_among(fed.settings, by_host.values())
+    targets = [inbox for inbox in targets if by_host[inbox] not in skipped]
     now = utcnow()
     async with in_transaction():
         stored = await OutboxActivity.create(
@@ -71,68 +73,6 @@ async def enqueue(
     return stored
 
 
-async def answer_follow(
-    fed: Federation,
-    target: Target,
-    follower: RemoteActor,
-    follow_activity: dict[str, Any],
-    accepted: bool,
-) -> OutboxActivity:
-    """Accept or Reject a remote Follow, addressed to the follower alone."""
-    _, activity_id = new_activity_id(fed)
-    actor_id = uris.absolute(fed.settings, local_actors.path(target))
-    activity = {
-        "@context": AS_CONTEXT,
-        "id": activity_id,
-        "type": "Accept" if accepted else "Reject",
-        "actor": actor_id,
-        "to": [follower.uri],
-        # Mastodon matches the answer by the Follow's id; embedding it helps the others.
-        "object": {
-            "id": follow_activity["id"],
-            "type": "Follow",
-            "actor": follower.uri,
-            "object": actor_id,
-        },
-    }
-    return await enqueue(fed, target, activity, [follower.inbox])
-
-
-def follow_activity(
-    fed: Federation, local: Target, target: RemoteActor, *, relay: bool = False
-) -> dict[str, Any]:
-    """A Follow from one of our actors to a remote actor (the caller records and sends it).
-
-    Relays are followed the way Mastodon does it: the object is the Public collection,
-    which ActivityRelay-style relays expect and LitePub relays accept.
-    """
-    _, activity_id = new_activity_id(fed)
-    return {
-        "@context": AS_CONTEXT,
-        "id": activity_id,
-        "type": "Follow",
-        "actor": uris.absolute(fed.settings, local_actors.path(local)),
-        "object": PUBLIC if relay else target.uri,
-        "to": [target.uri],
-    }
-
-
-async def send_undo(
-    fed: Federation, local: Target, target: RemoteActor, undone: dict[str, Any]
-) -> dict[str, Any]:
-    _, activity_id = new_activity_id(fed)
-    activity = {
-        "@context": AS_CONTEXT,
-        "id": activity_id,
-        "type": "Undo",
-        "actor": uris.absolute(fed.settings, local_actors.path(local)),
-        "object": {k: v for k, v in undone.items() if k != "@context"},
-        "to": [target.uri],
-    }
-    await enqueue(fed, local, activity, [target.inbox])
-    return activity
-
-
 async def cancel_pending(object_uri: str) -> int:
     """Cancel deliveries not yet sent of activities about `object_uri` (it was deleted)."""
     activity_ids = await OutboxActivity.filter(object_uri=object_uri).values_list("id", flat=True)
@@ -141,3 +81,78 @@ async def cancel_pending(object_uri: str) -> int:
     return await Delivery.filter(
         activity_id__in=list(activity_ids), status=DeliveryStatus.PENDING
     ).update(status=DeliveryStatus.CANCELLED)
+
+
+async def unlist(object_uri: str) -> int:
+    """Take what announced or described a deleted object out of the actors' outboxes
+    (its Delete stays): a hidden post's text must not stay readable there."""
+    return await OutboxActivity.filter(
+        object_uri=object_uri, activity_type__in=["Create", "Update", "Announce"]
+    ).update(public=False)
+
+
+async def cancel_pending_of_actor(actor: Target) -> int:
+    """Cancel everything one of our actors still has waiting (it was suspended)."""
+    kind, key = local_actors.ref(actor)
+    activity_ids = await OutboxActivity.filter(actor_kind=kind, actor_key=key).values_list(
+        "id", flat=True
+    )
+    if not activity_ids:
+        return 0
+    return await Delivery.filter(
+        activity_id__in=list(activity_ids), status=DeliveryStatus.PENDING
+    ).update(status=DeliveryStatus.CANCELLED)
+
+
+# Deliveries that reached, or may still reach, their inbox.
+_REACHING = (DeliveryStatus.SENT, DeliveryStatus.PENDING)
+
+
+async def inboxes_sent(*, object_uri: str | None = None, actor: Target | None = None) -> set[str]:
+    """The inboxes that were sent (or are about to be sent) activities about
+    `object_uri`, or activities of the local `actor`: who holds a copy of it."""
+    query = OutboxActivity.all()
+    if object_uri is not None:
+        query = query.filter(object_uri=object_uri)
+    if actor is not None:
+        kind, key = local_actors.ref(actor)
+        query = query.filter(actor_kind=kind, actor_key=key)
+    activity_ids = await query.values_list("id", flat=True)
+    if not activity_ids:
+        return set()
+    rows = await Delivery.filter(
+        activity_id__in=list(activity_ids), status__in=_REACHING
+    ).values_list("inbox", flat=True)
+    return set(rows)
+
+
+async def with_earlier(current: set[str], earlier: set[str]) -> set[str]:
+    """`current` inboxes plus those `earlier` ones on servers `current` does not reach,
+    one per server where we know its shared inbox (a server gets a Delete once, not at
+    each person's inbox it was once sent an Accept or a message)."""
+    reached = {urlsplit(i).netloc.lower() for i in current}
+    by_host: dict[str, set[str]] = {}
+    for inbox in earlier:
+        host = urlsplit(inbox).netloc.lower()
+        if host not in reached:
+            by_host.setdefault(host, set()).add(inbox)
+    candidates = [i for found in by_host.values() for i in found]
+    shared = (
+        set(
+            await RemoteActor.filter(shared_inbox__in=candidates).values_list(
+                "shared_inbox", flat=True
+            )
+        )
+        if candidates
+        else set()
+    )
+    found = set(current)
+    for inboxes in by_host.values():
+        found |= (inboxes & shared) or inboxes
+    return found
+
+
+async def stored_activity(activity_uri: str) -> dict[str, Any] | None:
+    """An activity we sent, as it was sent (an Undo embeds the Follow it undoes)."""
+    row = await OutboxActivity.get_or_none(activity_uri=activity_uri)
+    return row.payload if row is not None else None

@@ -11,8 +11,9 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
@@ -24,6 +25,8 @@ from node.config import Settings
 from node.i18n import N_, translations
 from node.models import HelpPost, PostKind, Visibility
 from node.states import PostStatus
+from node.taxonomy import hashtag as category_hashtag
+from node.text import hashtag_spans, hashtags
 
 NABUUR_NS = "https://nabuur.org/ns#"
 VF = "https://w3id.org/valueflows/ont/vf#"
@@ -102,6 +105,39 @@ def _text(value: str) -> str:
     return html.escape(value, quote=False)
 
 
+def _hood_url(settings: Settings, post: HelpPost) -> str:
+    return uris.absolute(settings, uris.neighbourhood(post.neighbourhood.slug))
+
+
+def _category_href(settings: Settings, post: HelpPost) -> str:
+    """A category's tags lead to the neighbourhood's requests and offers of it."""
+    return f"{_hood_url(settings, post)}?category={quote(post.category)}"
+
+
+def _hashtag_link(name: str, href: str) -> str:
+    # Mastodon's own markup: clients turn such a link into their tag page.
+    return (
+        f'<a href="{html.escape(href)}" class="mention hashtag" rel="tag">'
+        f"#<span>{_text(name)}</span></a>"
+    )
+
+
+def _linked(value: str, href: str) -> str:
+    """Plain text as HTML, with the hashtags the author wrote as links to `href`."""
+    parts, last = [], 0
+    for start, end, name in hashtag_spans(value):
+        parts += [_text(value[last:start]), _hashtag_link(name, href)]
+        last = end
+    return "".join([*parts, _text(value[last:])])
+
+
+def _category_tags(post: HelpPost, language: str) -> list[str]:
+    """The category's tags in `language`: its slug, and its name there when that differs."""
+    local = category_hashtag(post.category, language)
+    same = local is None or local.casefold() == post.category.casefold()
+    return [post.category] if same else [post.category, local]
+
+
 def render_content(settings: Settings, post: HelpPost, language: str, slots_left: int) -> str:
     """The HTML a Mastodon reader sees, in `language` (a language the author wrote)."""
     locale = language if language in settings.languages else "en"
@@ -112,11 +148,12 @@ def render_content(settings: Settings, post: HelpPost, language: str, slots_left
     prefix = STATUS_PREFIX.get(PostStatus(post.status))
     heading = f"{gettext(prefix)} · {label}" if prefix else label
     place = post.neighbourhood.name + (f", {post.area_hint}" if post.area_hint else "")
-    strong = gettext(HEADING) % {"label": _text(heading), "title": _text(title)}
+    hood_url = _hood_url(settings, post)
+    strong = gettext(HEADING) % {"label": _text(heading), "title": _linked(title, hood_url)}
     parts = [f"<p><strong>{strong}</strong></p>"]
     if description:
         paragraphs = [p for p in description.split("\n\n") if p.strip()]
-        parts += [f"<p>{_text(p).replace(chr(10), '<br>')}</p>" for p in paragraphs]
+        parts += [f"<p>{_linked(p, hood_url).replace(chr(10), '<br>')}</p>" for p in paragraphs]
     facts = [
         f"📍 {_text(place)}",
         f"🗓 {_text(_when(post, locale, ZoneInfo(settings.timezone)))}",
@@ -130,7 +167,11 @@ def render_content(settings: Settings, post: HelpPost, language: str, slots_left
     url = uris.absolute(settings, uris.post(post.id))
     call = gettext(CALL_TO_ACTION[PostKind(post.kind)]) if post.status == PostStatus.OPEN else ""
     link = f'<a href="{html.escape(url)}">{html.escape(url)}</a>'
-    tags = f"#{post.category} #nabuur"
+    category_href = _category_href(settings, post)
+    tags = " ".join(
+        [_hashtag_link(t, category_href) for t in _category_tags(post, locale)]
+        + [_hashtag_link("nabuur", hood_url)]
+    )
     parts.append(f"<p>{_text(call)} {link} {tags}</p>".replace("<p> ", "<p>"))
     return "".join(parts)
 
@@ -152,6 +193,43 @@ def _partners_line(partners: Sequence[Partner], language: str) -> str:
 
 def _isoformat(value: datetime | None) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+# Creating a post stamps `created_at` and `updated_at` microseconds apart; a person's
+# edit comes later than this.
+EDIT_GRACE = timedelta(seconds=1)
+
+
+def edited_at(post: HelpPost) -> datetime | None:
+    """When the post last changed after it was published, or None if it never did.
+
+    Mastodon shows a post as edited when its Note has `updated`, and applies an
+    `Update` only when `updated` is later than the last one it saw. A post is born
+    open, so one in any other status changed (matched, done); otherwise only a change
+    more than `EDIT_GRACE` after publication (an edit, a reopening) is one.
+    """
+    created, updated = post.created_at, post.updated_at
+    if created is None or updated is None:
+        return None
+    latest = max(updated, post.status_changed_at or updated)
+    if post.status != PostStatus.OPEN or latest - created > EDIT_GRACE:
+        return latest
+    return None
+
+
+def _hashtag_tags(settings: Settings, post: HelpPost) -> list[dict[str, str]]:
+    """`Hashtag` tags: the category in each of the post's languages, #nabuur, and the
+    hashtags the author wrote (in any language), each name once whatever its case."""
+    category_href, hood_url = _category_href(settings, post), _hood_url(settings, post)
+    named: dict[str, tuple[str, str]] = {}
+    for lang in post.languages:
+        for name in _category_tags(post, lang):
+            named.setdefault(name.casefold(), (name, category_href))
+    named.setdefault("nabuur", ("nabuur", hood_url))
+    texts = [text for lang in post.languages for text in post.text_in(lang)[:2]]
+    for name in hashtags(*texts):
+        named.setdefault(name.casefold(), (name, hood_url))
+    return [{"type": "Hashtag", "href": href, "name": f"#{name}"} for name, href in named.values()]
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,8 +288,7 @@ def post_to_note(
         "published": _isoformat(post.created_at),
         "location": location,
         "tag": [
-            {"type": "Hashtag", "name": f"#{post.category}"},
-            {"type": "Hashtag", "name": "#nabuur"},
+            *_hashtag_tags(settings, post),
             *({"type": "Mention", "href": p.uri, "name": p.handle} for p in partners),
         ],
         "purpose": post.kind,
@@ -220,8 +297,8 @@ def post_to_note(
     }
     if post.starts_at is not None:
         note["startTime"] = _isoformat(post.starts_at)
-    if post.updated_at and post.created_at and post.updated_at > post.created_at:
-        note["updated"] = _isoformat(post.updated_at)
+    if (changed := edited_at(post)) is not None:
+        note["updated"] = _isoformat(changed)
     return note
 
 

@@ -13,6 +13,7 @@ from federation.vocab import ACTOR_CONTEXT, AS_CONTEXT
 from node import uris
 from node.config import Settings
 from node.models import Account, Neighbourhood, NodeSettings, Organisation
+from node.services import local_actors
 
 
 def _actor(
@@ -133,7 +134,8 @@ def organisation(
 
 
 def group(settings: Settings, hood: Neighbourhood, icon_path: str | None = None) -> dict[str, Any]:
-    return _described(settings, uris.neighbourhood(hood.slug), "Group", hood, icon_path)
+    document = _described(settings, uris.neighbourhood(hood.slug), "Group", hood, icon_path)
+    return document | {"manuallyApprovesFollowers": hood.manually_approves_followers}
 
 
 def instance(settings: Settings, node: NodeSettings, name: str) -> dict[str, Any]:
@@ -142,7 +144,7 @@ def instance(settings: Settings, node: NodeSettings, name: str) -> dict[str, Any
         settings,
         uris.INSTANCE_ACTOR,
         "Application",
-        settings.domain,
+        local_actors.instance_username(settings),
         name,
         "",
         node.public_key_pem,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import socket
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address
+from urllib.parse import urlsplit
 
 IPAddress = IPv4Address | IPv6Address
 
@@ -167,3 +168,28 @@ def check_literal_host(host: str, *, allow_private: bool) -> None:
         raise UnsafeAddressError(host, "malformed address") from None
     if ip is not None and not is_allowed_address(ip, allow_private=allow_private):
         raise UnsafeAddressError(host, f"address {ip} is not public")
+
+
+def refusal(url: str, *, allow_private: bool) -> str | None:
+    """Why the guard refuses `url` before any connection, or None when it may be tried.
+
+    The same rules `federation.client` applies to each hop (scheme, plain http outside
+    development, IP literals); a DNS name that resolves to a refused address is caught
+    later, by `SafeResolver`, as an `UnsafeAddressError`. A refusal is permanent.
+    """
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        return "malformed URL"
+    if parts.scheme not in ("http", "https"):
+        return "unsupported scheme"
+    if parts.scheme == "http" and not allow_private:
+        return "plain http is refused"
+    if not host:
+        return "no host"
+    try:
+        check_literal_host(host, allow_private=allow_private)
+    except UnsafeAddressError as exc:
+        return exc.reason
+    return None

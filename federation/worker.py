@@ -3,7 +3,9 @@
 Both claim rows with a lease (`locked_until`; `FOR UPDATE SKIP LOCKED` on PostgreSQL),
 so several processes can share a queue, and a row whose worker died is taken again
 when its lease runs out. `run_once` functions do one batch and say how many rows they
-handled: the loops call them, and tests call them directly.
+handled: the loops call them, and tests call them directly. Statuses move only as the
+graphs in `node.states` allow; an inbox item goes to the handler registered for its
+activity type and the family of its object (`federation.handlers.families`).
 """
 
 from __future__ import annotations
@@ -21,11 +23,13 @@ from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
 from federation.context import Federation
-from federation.delivery import deliver
-from federation.handlers import Incoming, Outcome, handler_for
+from federation.delivery import apply, deliver
+from federation.handlers import Incoming, Outcome
+from federation.handlers.families import dispatch
 from federation.retry import Decision, Verdict, backoff
-from node.models import Delivery, DeliveryStatus, InboxItem, InboxStatus, OutboxActivity
+from node.models import Delivery, InboxItem, OutboxActivity, RemoteActor, RemoteStanding
 from node.services import hosts, remote_actors
+from node.states import INBOX_GRAPH, DeliveryStatus, InboxStatus
 from node.timeutil import utcnow
 
 log = logging.getLogger("nabuur.worker")
@@ -57,20 +61,42 @@ async def _claim_inbox(limit: int) -> list[InboxItem]:
     return items
 
 
-async def _handle(fed: Federation, item: InboxItem, cache: dict) -> Outcome:
+SUSPENDED = "actor suspended here"
+
+
+async def _handle(
+    fed: Federation, item: InboxItem, cache: dict, suspended: frozenset[str]
+) -> Outcome:
+    # Moderators dropped this account's activities (a limited one is still heard). Read
+    # fresh per batch (`_suspended_among`), not from the actor cache, which may be older.
+    if item.actor_uri in suspended:
+        return Outcome.rejected(SUSPENDED)
     actor = fed.actors_by_uri.get(item.actor_uri) or await remote_actors.by_uri(item.actor_uri)
     if actor is None:
         return Outcome.rejected("sender no longer known")
-    handler = handler_for(item.activity_type)
+    incoming = Incoming(fed, actor, item.payload, cache)
+    family, handler = await dispatch(incoming, item.activity_type)
     if handler is None:
-        return Outcome.ignored(f"{item.activity_type} is not supported")
-    return await handler(Incoming(fed, actor, item.payload, cache))
+        what = item.activity_type if family is None else f"{item.activity_type} of {family}"
+        return Outcome.ignored(f"{what} is not supported")
+    return await handler(incoming)
 
 
-async def _process(fed: Federation, item: InboxItem) -> Outcome:
+async def _suspended_among(items: list[InboxItem]) -> frozenset[str]:
+    """The senders of `items` that moderators suspended here (one query per batch)."""
+    uris = list({item.actor_uri for item in items})
+    if not uris:
+        return frozenset()
+    rows = await RemoteActor.filter(uri__in=uris, standing=RemoteStanding.SUSPENDED).values_list(
+        "uri", flat=True
+    )
+    return frozenset(rows)
+
+
+async def _process(fed: Federation, item: InboxItem, suspended: frozenset[str]) -> Outcome:
     try:
         async with in_transaction():  # a savepoint: one item's failure undoes only itself
-            outcome = await _handle(fed, item, {})
+            outcome = await _handle(fed, item, {}, suspended)
     except Exception as exc:  # a bug or a lost connection must not lose the activity
         log.exception("handling %s %s failed", item.activity_type, item.activity_id)
         note = f"{type(exc).__name__}: {exc}"[:300]
@@ -83,15 +109,21 @@ async def _process(fed: Federation, item: InboxItem) -> Outcome:
 
 
 async def _record(items: list[InboxItem], outcomes: list[Outcome]) -> None:
-    """Write the outcomes: one UPDATE per distinct outcome, not one per item."""
+    """Write the outcomes: one UPDATE per distinct outcome, not one per item.
+
+    Each move is checked against INBOX_GRAPH, and the UPDATE touches only rows still in
+    a state that may make it (a claimed item is pending or retrying).
+    """
     now = utcnow()
     groups: dict[Outcome, list[InboxItem]] = defaultdict(list)
     for item, outcome in zip(items, outcomes, strict=True):
+        INBOX_GRAPH.check(item.status, outcome.status)
         groups[outcome].append(item)
     for outcome, group in groups.items():
+        sources = INBOX_GRAPH.sources(outcome.status)
         if outcome.status == InboxStatus.RETRY:
             for item in group:  # each waits according to its own attempt count
-                await InboxItem.filter(id=item.id).update(
+                await InboxItem.filter(id=item.id, status__in=sources).update(
                     status=outcome.status,
                     outcome=outcome.note[:300],
                     attempts=item.attempts + 1,
@@ -99,7 +131,7 @@ async def _record(items: list[InboxItem], outcomes: list[Outcome]) -> None:
                     next_attempt_at=now + backoff(item.attempts + 1),
                 )
             continue
-        await InboxItem.filter(id__in=[i.id for i in group]).update(
+        await InboxItem.filter(id__in=[i.id for i in group], status__in=sources).update(
             status=outcome.status,
             outcome=outcome.note[:300],
             attempts=F("attempts") + 1,
@@ -109,13 +141,15 @@ async def _record(items: list[InboxItem], outcomes: list[Outcome]) -> None:
         )
 
 
-async def _run_chunk(fed: Federation, chunk: list[InboxItem], *, isolated: bool) -> None:
+async def _run_chunk(
+    fed: Federation, chunk: list[InboxItem], suspended: frozenset[str], *, isolated: bool
+) -> None:
     async with in_transaction():
         if isolated:  # each item in its own savepoint, its failure recorded as retry
-            outcomes = [await _process(fed, item) for item in chunk]
+            outcomes = [await _process(fed, item, suspended) for item in chunk]
         else:
             cache: dict = {}
-            outcomes = [await _handle(fed, item, cache) for item in chunk]
+            outcomes = [await _handle(fed, item, cache, suspended) for item in chunk]
         await _record(chunk, outcomes)
     for item, outcome in zip(chunk, outcomes, strict=True):
         log.info(
@@ -128,6 +162,7 @@ async def process_inbox_once(fed: Federation, limit: int = 100) -> int:
     items = await _claim_inbox(limit)
     # A server that sends us something is up: deliveries to it may resume.
     await hosts.revive(urlsplit(item.actor_uri).netloc.lower() for item in items)
+    suspended = await _suspended_among(items)
     for start in range(0, len(items), CHUNK):
         # Items share a transaction (a commit per item would cap throughput at the disk's
         # sync rate) and the transaction stays short: on SQLite it holds the one
@@ -136,10 +171,10 @@ async def process_inbox_once(fed: Federation, limit: int = 100) -> int:
         # and done again with each item isolated.
         chunk = items[start : start + CHUNK]
         try:
-            await _run_chunk(fed, chunk, isolated=False)
+            await _run_chunk(fed, chunk, suspended, isolated=False)
         except Exception:
             log.info("an item failed in a batch of %d; redoing it item by item", len(chunk))
-            await _run_chunk(fed, chunk, isolated=True)
+            await _run_chunk(fed, chunk, suspended, isolated=True)
     return len(items)
 
 
@@ -173,46 +208,28 @@ async def deliver_once(fed: Federation, limit: int = 200) -> int:
         return 0
     gate = asyncio.Semaphore(DELIVERY_CONCURRENCY)
     bodies = {row.activity.id: orjson.dumps(row.activity.payload) for row in rows}
+    decisions: dict[int, Decision] = {}
 
     async def one(row: Delivery) -> None:
         async with gate:
-            decision = await deliver(fed, row, row.activity, bodies[row.activity.id])
-        _apply(row, decision)
+            decisions[row.id] = await deliver(fed, row, row.activity, bodies[row.activity.id])
 
     await asyncio.gather(*(one(row) for row in rows))
     async with in_transaction():  # one commit for the batch's outcomes
         for row in rows:
-            await row.save(update_fields=OUTCOME_FIELDS)
-    await _track_hosts(rows)
+            changes = apply(row, decisions[row.id])  # checks the move against the graph
+            # Claimed rows were pending; one that an admin cancelled meanwhile stays so.
+            await Delivery.filter(id=row.id, status=DeliveryStatus.PENDING).update(**changes)
+    await hosts.record_batch(
+        hosts.Attempted(
+            host=row.host,
+            sent=decisions[row.id].verdict == Verdict.SENT,
+            host_fault=decisions[row.id].host_fault,
+            error=decisions[row.id].reason,
+        )
+        for row in rows
+    )
     return len(rows)
-
-
-OUTCOME_FIELDS = ["attempts", "locked_until", "last_error", "status", "sent_at", "next_attempt_at"]
-
-
-def _apply(row: Delivery, decision: Decision) -> None:
-    row.attempts += 1
-    row.locked_until = None
-    row.last_error = decision.reason[:300]
-    if decision.verdict == Verdict.SENT:
-        row.status, row.sent_at = DeliveryStatus.SENT, utcnow()
-    elif decision.verdict == Verdict.FAILED:
-        row.status = DeliveryStatus.FAILED
-    else:
-        row.next_attempt_at = decision.next_attempt_at
-
-
-async def _track_hosts(rows: list[Delivery]) -> None:
-    """Failures on distinct days make a host unavailable; an answer makes it healthy."""
-    answered = {r.host for r in rows if r.status == DeliveryStatus.SENT}
-    failed = {
-        r.host
-        for r in rows
-        if r.status != DeliveryStatus.SENT and not r.last_error.startswith("HTTP 4")
-    }
-    await hosts.revive(answered)
-    for host in failed - answered:
-        await hosts.record_failure(host)
 
 
 class QueueLoop:

@@ -31,6 +31,7 @@ from node.services import login_limits, sessions
 from node.services.node_profile import ProfileCache
 from node.services.node_setup import is_initialised
 from node.services.posts import expire_due_posts
+from node.services.sanctions import federate_old_suspensions
 from web.shell.page_cache import PageCache
 from web.shell.rendering import Renderer
 from web.shell.session import SessionMiddleware
@@ -69,6 +70,8 @@ def periodic_jobs(settings: Settings) -> list[Job]:
         Job("expire-posts", settings.expiry_interval_seconds, expire_due_posts),
         # Expired sessions and old failed log-ins are of no use: an hour late is fine.
         Job("forget-stale-logins", 3600, _forget_stale_logins),
+        # Suspensions not lifted within 30 days are told to other servers, once.
+        Job("federate-suspensions", 3600, federate_old_suspensions),
     ]
 
 

@@ -24,6 +24,7 @@ from tortoise.exceptions import DBConnectionError, OperationalError
 from node import __version__, db, validation
 from node.app import NotReady, create_app, run_workers
 from node.cli_common import CLIError, require_ready, run
+from node.cli_domains import add_domain_commands
 from node.cli_federation import add_federation_commands
 from node.cli_setup import add_setup_commands
 from node.config import Settings, SettingsError, load_settings
@@ -196,7 +197,7 @@ async def _demo(settings: Settings) -> dict[str, int]:
     await db.open_database(settings.database_url)
     try:
         await initialise_node(settings.name, "admin", DEMO_PASSWORD)
-        return await seed(settings.timezone)
+        return await seed(settings.timezone, settings=settings)
     finally:
         await db.close_database()
 
@@ -304,6 +305,7 @@ def build_parser() -> Parser:
 
     add_setup_commands(sub)
     add_federation_commands(sub)
+    add_domain_commands(sub)
     return parser
 
 

@@ -8,9 +8,10 @@ from datetime import datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from node.models import Account, Follow, Neighbourhood, Organisation, Response
+from node.config import Settings
+from node.models import Account, Follow, HelpPost, Neighbourhood, Organisation, Response
 from node.passwords import hash_password
-from node.services import follows, neighbourhoods, organisations, posts, responses
+from node.services import follows, neighbourhoods, organisations, posts, reports, responses
 from node.services.accounts import create_account
 from node.states import PostStatus
 from node.timeutil import utcnow
@@ -75,7 +76,18 @@ async def _responses(post, entry: dict, people: dict[str, Account]) -> None:
         await posts.change_status(author, post, PostStatus.DONE)
 
 
-async def seed(timezone: str = "Europe/Brussels") -> dict[str, int]:
+async def _reports(data: dict, people: dict[str, Account], settings: Settings) -> None:
+    """A resident's report about an organisation's post, for the moderation queue."""
+    for entry in data.get("reports", []):
+        reporter = people[entry["reporter"]]
+        post = await HelpPost.get(title=entry["post_title"])
+        target = await reports.find_target(settings, "post", str(post.id), reporter)
+        await reports.file_report(settings, reporter, target, entry["category"], entry["comment"])
+
+
+async def seed(
+    timezone: str = "Europe/Brussels", settings: Settings | None = None
+) -> dict[str, int]:
     """Create the demo neighbourhoods, organisation, people and posts; returns counts."""
     data = json.loads(DEMO_DATA.read_text(encoding="utf-8"))
     zone = ZoneInfo(timezone)
@@ -122,6 +134,7 @@ async def seed(timezone: str = "Europe/Brussels") -> dict[str, int]:
         )
         post = await posts.create_post(people[entry["author"]], draft)
         await _responses(post, entry, people)
+    await _reports(data, people, settings or Settings())
     return {
         "neighbourhoods": len(hoods),
         "organisations": len(orgs),

@@ -1,13 +1,15 @@
-"""Declared state graphs for requests/offers, offers of help and follows.
+"""Declared state graphs for requests/offers, offers of help, follows and the
+federation queues (received activities, deliveries).
 
-Every status change in the services goes through `StateGraph.check`, so a transition
-that is not declared here cannot happen. Each graph checks its own shape when the
-module is imported: every state reachable from the start, terminal states without exits.
+Every status change goes through `StateGraph.check` (or, for an UPDATE of many rows,
+filters on `StateGraph.sources`), so a transition that is not declared here cannot
+happen. Each graph checks its own shape when the module is imported: every state
+reachable from the start, terminal states without exits.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from enum import StrEnum
 
 from node.errors import IllegalTransition
@@ -34,15 +36,42 @@ class FollowStatus(StrEnum):
     REJECTED = "rejected"
 
 
+class InboxStatus(StrEnum):
+    """A received activity (`InboxItem`); stored in the database under these values."""
+
+    PENDING = "pending"
+    PROCESSED = "processed"
+    IGNORED = "ignored"  # understood, nothing to do (not for us, unknown type)
+    REJECTED = "rejected"  # broke a rule (origin, permissions, malformed object, suspended)
+    RETRY = "retry"  # a temporary failure (a fetch timed out); tried again later
+
+
+class DeliveryStatus(StrEnum):
+    """One activity to one inbox (`Delivery`); stored in the database under these values."""
+
+    PENDING = "pending"  # waiting for its `next_attempt_at` (also between retries)
+    SENT = "sent"
+    FAILED = "failed"  # permanently: gave up, or the inbox said it never will
+    CANCELLED = "cancelled"  # the post was deleted, the host blocked, or an admin said so
+
+
 class StateGraph:
     """A named set of states, a start state and the allowed moves between them."""
 
     def __init__(
-        self, name: str, initial: str, transitions: Mapping[str, frozenset[str] | set[str]]
+        self,
+        name: str,
+        initial: str,
+        transitions: Mapping[str, frozenset[str] | set[str]],
+        *,
+        repeatable: frozenset[str] = frozenset(),
     ) -> None:
         self.name = name
         self.initial = initial
         self.transitions = {state: frozenset(targets) for state, targets in transitions.items()}
+        # States that may be entered again from themselves (a retry after a retry); any
+        # other loop is a mistake in the declaration.
+        self.repeatable = repeatable
         self._validate()
 
     @property
@@ -60,7 +89,7 @@ class StateGraph:
             unknown = targets - self.states
             if unknown:
                 raise ValueError(f"{self.name}: {source!r} leads to undeclared {sorted(unknown)}")
-            if source in targets:
+            if source in targets and source not in self.repeatable:
                 raise ValueError(f"{self.name}: {source!r} loops onto itself")
         seen, todo = {self.initial}, [self.initial]
         while todo:
@@ -79,6 +108,17 @@ class StateGraph:
         """Raise `IllegalTransition` unless `source -> target` is declared."""
         if not self.allows(source, target):
             raise IllegalTransition(self.name, str(source), str(target))
+
+    def sources(self, target: str) -> frozenset[str]:
+        """The states that may move to `target`: what an UPDATE of many rows filters on."""
+        return frozenset(s for s, targets in self.transitions.items() if target in targets)
+
+    def checked(self, sources: Iterable[str], target: str) -> list[str]:
+        """`sources`, after checking that each may move to `target` (for a filtered UPDATE)."""
+        listed = list(sources)
+        for source in listed:
+            self.check(source, target)
+        return listed
 
 
 P, Of, F = PostStatus, OfferStatus, FollowStatus
@@ -117,5 +157,35 @@ FOLLOW_GRAPH = StateGraph(
         # Unfollowing deletes the row; nothing moves out of these.
         F.ACCEPTED: set(),
         F.REJECTED: set(),
+    },
+)
+
+In, D = InboxStatus, DeliveryStatus
+
+INBOX_GRAPH = StateGraph(
+    "inbox item",
+    In.PENDING,
+    {
+        In.PENDING: {In.PROCESSED, In.IGNORED, In.REJECTED, In.RETRY},
+        # A retry may fail again (until the worker gives up: rejected).
+        In.RETRY: {In.PROCESSED, In.IGNORED, In.REJECTED, In.RETRY},
+        In.PROCESSED: set(),
+        In.IGNORED: set(),
+        In.REJECTED: set(),
+    },
+    repeatable=frozenset({In.RETRY}),
+)
+
+DELIVERY_GRAPH = StateGraph(
+    "delivery",
+    D.PENDING,
+    {
+        # Retries stay pending (with a later `next_attempt_at`): not a status change.
+        D.PENDING: {D.SENT, D.FAILED, D.CANCELLED},
+        # An admin's "retry now" puts a failed delivery back in the queue (one more
+        # attempt, then the usual policy); "cancel" dismisses it for good.
+        D.FAILED: {D.PENDING, D.CANCELLED},
+        D.SENT: set(),
+        D.CANCELLED: set(),
     },
 )

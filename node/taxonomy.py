@@ -1,14 +1,16 @@
 """The fixed taxonomy of help categories, with translatable labels and icons.
 
-Slugs are stable identifiers: they are stored, appear in URLs and (later) in published
-objects, so a slug is never renamed, only added.
+Slugs are stable identifiers: they are stored, appear in URLs and in published objects
+(as the category's URI and hashtag), so a slug is never renamed, only added. Published
+posts also carry the category's hashtag in their own languages (`hashtag`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from node.i18n import N_
+from node.i18n import N_, translations
+from node.text import camel_hashtag
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,3 +43,13 @@ BY_SLUG: dict[str, Category] = {c.slug: c for c in CATEGORIES}
 def category(slug: str) -> Category:
     """The category for `slug`; raises KeyError for an unknown one."""
     return BY_SLUG[slug]
+
+
+def hashtag(slug: str, locale: str) -> str | None:
+    """The category's hashtag in `locale` (without "#"), made from its translated label
+    ("Boodschappen en klusjes buitenshuis" gives "BoodschappenEnKlusjesBuitenshuis");
+    None for "other", which says nothing as a tag. The slug itself ("#shopping") is
+    the tag that stays the same in every language."""
+    if slug == "other" or slug not in BY_SLUG:
+        return None
+    return camel_hashtag(translations(locale).gettext(BY_SLUG[slug].label)) or None

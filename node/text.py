@@ -64,3 +64,43 @@ def sanitise_html(html: str) -> str:
         url_relative="deny",
         strip_comments=True,
     )
+
+
+# Hashtags as Mastodon finds them in text: "#" not after a letter, digit, "=", "/" or
+# ")", then word characters (any script) with "·", "・" or a zero-width non-joiner
+# inside; at least one letter or "_", so "#1" is not a tag.
+_HASHTAG = re.compile(r"(?<![=/)])(?<![^\W_])#(\w(?:[\w·・\u200c]*\w)?)")
+_URL = re.compile(r"https?://[^\s<>\"']+", re.IGNORECASE)
+MAX_HASHTAGS = 20
+
+
+def hashtag_spans(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, name) of each hashtag in plain `text`, "#" included in the span;
+    none inside a URL ("https://example.org/#top" has no tag)."""
+    urls = [m.span() for m in _URL.finditer(text)]
+    found = []
+    for match in _HASHTAG.finditer(text):
+        name = match.group(1)
+        if not any(c.isalpha() or c == "_" for c in name):
+            continue
+        if any(start <= match.start() < end for start, end in urls):
+            continue
+        found.append((match.start(), match.end(), name))
+    return found
+
+
+def hashtags(*texts: str) -> list[str]:
+    """The hashtags written in `texts`, without "#", first spelling of each (tags are
+    the same whatever their case), in order, at most `MAX_HASHTAGS`."""
+    seen: dict[str, str] = {}
+    for text in texts:
+        for _, _, name in hashtag_spans(text):
+            seen.setdefault(name.casefold(), name)
+    return list(seen.values())[:MAX_HASHTAGS]
+
+
+def camel_hashtag(label: str) -> str:
+    """A label as one hashtag, each word capitalised ("Odd jobs and DIY" gives
+    "OddJobsAndDIY"): readable, and screen readers can say it word by word."""
+    words = re.findall(r"\w+", unicodedata.normalize("NFC", label))
+    return "".join(w[:1].upper() + w[1:] for w in words)

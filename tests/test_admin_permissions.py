@@ -36,8 +36,9 @@ from starlette.routing import Route
 
 import admin.routes
 from node import uris
+from node.config import Settings
 from node.models import Account, HelpPost, Organisation
-from node.services import casework
+from node.services import casework, reports
 from tests import factories
 from tests.webclient import Browser, browser
 
@@ -78,14 +79,14 @@ def to_dashboard(slug: str) -> Outcome:
 
 
 TO_ORG, TO_OTHER_ORG = to_dashboard(ORG), to_dashboard(OTHER_ORG)
-TO_MODERATION = Outcome("303 to the moderation queue", "/admin/moderation")
+TO_MOD = Outcome("303 to the moderation queue", "/admin/moderation")
 
 # One row per rule, one column per viewer, in the order of VIEWERS.
 # fmt: off
 RULES: dict[Rule, tuple[Outcome, ...]] = {
     #                anonymous resident  other-staff   staff      coordinator moderator  admin
     Rule.NODE_ADMIN:  (LOGIN, FORBIDDEN, FORBIDDEN,    FORBIDDEN, FORBIDDEN, FORBIDDEN, ALLOWED),
-    Rule.OVERVIEW:    (LOGIN, FORBIDDEN, TO_OTHER_ORG, TO_ORG,    TO_ORG,    TO_MODERATION, ALLOWED),
+    Rule.OVERVIEW:    (LOGIN, FORBIDDEN, TO_OTHER_ORG, TO_ORG,    TO_ORG,    TO_MOD,    ALLOWED),
     Rule.DASHBOARD:   (LOGIN, FORBIDDEN, FORBIDDEN,    ALLOWED,   ALLOWED,   FORBIDDEN, ALLOWED),
     Rule.MANAGE:      (LOGIN, FORBIDDEN, FORBIDDEN,    FORBIDDEN, ALLOWED,   FORBIDDEN, ALLOWED),
     Rule.CASE:        (LOGIN, FORBIDDEN, FORBIDDEN,    ALLOWED,   ALLOWED,   FORBIDDEN, ALLOWED),
@@ -95,7 +96,8 @@ RULES: dict[Rule, tuple[Outcome, ...]] = {
 # fmt: on
 
 # Every route under /admin, once per method. Placeholders: {hood}, {org} (the organisation
-# under test), {username}, {post} (a public request of {org}) and {missing} (no such org).
+# under test), {username}, {post} (a public request of {org}), {missing} (no such org) and
+# {report} (a resident's report about {post}).
 ROUTES: list[tuple[str, str, Rule]] = [
     ("GET", "/admin/", Rule.OVERVIEW),
     # Node administration.
@@ -113,10 +115,30 @@ ROUTES: list[tuple[str, str, Rule]] = [
     ("GET", "/admin/people", Rule.NODE_ADMIN),
     ("GET", "/admin/people/{username}", Rule.NODE_ADMIN),
     ("POST", "/admin/people/{username}", Rule.NODE_ADMIN),
+    ("GET", "/admin/people/{username}/moderation", Rule.MODERATION),
+    ("POST", "/admin/people/{username}/moderation", Rule.MODERATION),
+    ("GET", "/admin/audit", Rule.MODERATION),
+    ("POST", "/admin/audit/export.csv", Rule.MODERATION),
     ("GET", "/admin/settings", Rule.NODE_ADMIN),
     ("POST", "/admin/settings", Rule.NODE_ADMIN),
     ("GET", "/admin/invitations", Rule.NODE_ADMIN),
     ("POST", "/admin/invitations", Rule.NODE_ADMIN),
+    ("GET", "/admin/federation", Rule.NODE_ADMIN),
+    ("POST", "/admin/federation/mode", Rule.NODE_ADMIN),
+    ("POST", "/admin/federation/blocks", Rule.NODE_ADMIN),
+    ("POST", "/admin/federation/blocks/remove", Rule.NODE_ADMIN),
+    ("POST", "/admin/federation/allowlist", Rule.NODE_ADMIN),
+    ("POST", "/admin/federation/allowlist/remove", Rule.NODE_ADMIN),
+    ("POST", "/admin/federation/import", Rule.NODE_ADMIN),
+    ("POST", "/admin/federation/export.csv", Rule.NODE_ADMIN),
+    ("GET", "/admin/federation/network", Rule.NODE_ADMIN),
+    ("POST", "/admin/federation/network/follow", Rule.NODE_ADMIN),
+    ("POST", "/admin/federation/network/unfollow", Rule.NODE_ADMIN),
+    ("POST", "/admin/federation/network/followers", Rule.NODE_ADMIN),
+    ("POST", "/admin/federation/network/relays", Rule.NODE_ADMIN),
+    ("GET", "/admin/federation/health", Rule.NODE_ADMIN),
+    ("POST", "/admin/federation/health/deliveries", Rule.NODE_ADMIN),
+    ("POST", "/admin/federation/health/servers", Rule.NODE_ADMIN),
     # The organisation's dashboard.
     ("GET", "/admin/o/{org}", Rule.DASHBOARD),
     ("GET", "/admin/o/{missing}", Rule.UNKNOWN_ORG),
@@ -134,9 +156,19 @@ ROUTES: list[tuple[str, str, Rule]] = [
     ("POST", "/admin/o/{org}/r/{post}/assign", Rule.CASE),
     ("POST", "/admin/o/{org}/r/{post}/notes", Rule.CASE),
     ("POST", "/admin/o/{org}/r/{post}/partners", Rule.CASE),
+    # Reports about the organisation's posts, as its coordinators see them.
+    ("GET", "/admin/o/{org}/reports/{report}", Rule.MANAGE),
+    ("POST", "/admin/o/{org}/reports/{report}", Rule.MANAGE),
+    # The moderation queue ({report}: a resident's report about {post}).
+    ("GET", "/admin/moderation", Rule.MODERATION),
+    ("GET", "/admin/moderation/reports/{report}", Rule.MODERATION),
+    ("POST", "/admin/moderation/reports/{report}/act", Rule.MODERATION),
+    ("POST", "/admin/moderation/reports/{report}/take", Rule.MODERATION),
+    ("POST", "/admin/moderation/reports/{report}/hand-over", Rule.MODERATION),
+    ("POST", "/admin/moderation/reports/{report}/reopen", Rule.MODERATION),
 ]
 
-UPLOADS = ("/icon",)  # routes that take a multipart form (an image)
+UPLOADS = ("/icon", "/federation/import")  # routes that take a multipart form (a file)
 ALLOWED_POST = (200, 303, 400)  # done and back to the page, or the form with its errors
 ROOT = Path(__file__).resolve().parent.parent
 _PLACEHOLDER = re.compile(r"\{[^}]*\}")
@@ -173,6 +205,8 @@ async def build_world() -> World:
     resident = await factories.account("resident")
     await factories.admin("admin2")  # role changes never leave the node without an admin
     post = await factories.post(staff, hood, organisation=ORG)
+    target = await reports.find_target(Settings(), "post", str(post.id), resident)
+    report = (await reports.file_report(Settings(), resident, target, "spam", "")).report
     return World(
         accounts={
             "anonymous": None,
@@ -189,6 +223,7 @@ async def build_world() -> World:
             "username": resident.username,
             "post": str(post.id),
             "missing": MISSING_ORG,
+            "report": str(report.id),
         },
         post=post,
         other_org=other_org,
@@ -321,7 +356,7 @@ async def test_a_partner_organisation_follows_the_request_up_only_once_named(
 
 
 GET_TEMPLATES = sorted({path for method, path, _ in ROUTES if method == "GET" and "{" in path})
-PLACEHOLDERS = ("hood", "org", "username", "post", "missing")
+PLACEHOLDERS = ("hood", "org", "username", "post", "missing", "report")
 # None keeps the real value, so that an odd segment is also met behind valid ones; long
 # texts go past the columns' lengths (slugs 40, usernames 30).
 SEGMENT = st.none() | st.text(max_size=20) | st.text(min_size=25, max_size=80)

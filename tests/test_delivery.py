@@ -9,7 +9,7 @@ import pytest
 
 from federation.retry import GIVE_UP_AFTER, MAX_DELAY, Verdict, backoff, decide
 from federation.worker import deliver_once
-from node.models import Delivery, DeliveryStatus
+from node.models import Delivery, DeliveryStatus, HostHealth
 from node.services import hosts
 from node.timeutil import utcnow
 from tests import factories
@@ -20,23 +20,71 @@ NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(
-    ("status", "verdict"),
+    ("status", "verdict", "host_fault"),
     [
-        (200, Verdict.SENT),
-        (202, Verdict.SENT),
-        (410, Verdict.FAILED),
-        (404, Verdict.FAILED),
-        (400, Verdict.FAILED),
-        (401, Verdict.RETRY),
-        (408, Verdict.RETRY),
-        (429, Verdict.RETRY),
-        (500, Verdict.RETRY),
-        (503, Verdict.RETRY),
-        (None, Verdict.RETRY),
+        (200, Verdict.SENT, False),
+        (202, Verdict.SENT, False),
+        (410, Verdict.PERMANENT, False),
+        (404, Verdict.PERMANENT, False),
+        (400, Verdict.PERMANENT, False),
+        (403, Verdict.PERMANENT, False),
+        (422, Verdict.PERMANENT, False),
+        # The server answered: it is up, whatever it thinks of this delivery.
+        (401, Verdict.RETRY, False),
+        (408, Verdict.RETRY, False),
+        (429, Verdict.RETRY, False),
+        # No answer, or a server error: the host's fault, counted toward unavailability.
+        (500, Verdict.RETRY, True),
+        (502, Verdict.RETRY, True),
+        (503, Verdict.RETRY, True),
+        (None, Verdict.RETRY, True),
     ],
 )
-def test_outcome_classes(status: int | None, verdict: Verdict) -> None:
-    assert decide(status=status, attempts=1, created_at=NOW, now=NOW).verdict == verdict
+def test_outcome_classes(status: int | None, verdict: Verdict, host_fault: bool) -> None:
+    decision = decide(status=status, attempts=1, created_at=NOW, now=NOW)
+    assert (decision.verdict, decision.host_fault, decision.answer) == (verdict, host_fault, status)
+    assert decision.final == (verdict != Verdict.RETRY)
+    assert decision.failed == (verdict == Verdict.PERMANENT)
+    assert (decision.next_attempt_at is not None) == (verdict == Verdict.RETRY)
+
+
+@pytest.mark.parametrize(
+    ("status", "error", "refused", "verdict", "reason", "host_fault"),
+    [
+        (None, "timed out", False, Verdict.RETRY, "timed out", True),
+        (None, "", False, Verdict.RETRY, "no answer", True),
+        # Our own SSRF rules forbid the address: trying again changes nothing.
+        (None, "private address", True, Verdict.PERMANENT, "refused: private address", False),
+        (404, "", False, Verdict.PERMANENT, "HTTP 404", False),
+        (500, "", False, Verdict.RETRY, "HTTP 500", True),
+    ],
+)
+def test_reasons_are_short_and_say_why(
+    status: int | None,
+    error: str,
+    refused: bool,
+    verdict: Verdict,
+    reason: str,
+    host_fault: bool,
+) -> None:
+    decision = decide(
+        status=status, attempts=1, created_at=NOW, now=NOW, error=error, refused=refused
+    )
+    assert (decision.verdict, decision.reason, decision.host_fault) == (
+        verdict,
+        reason,
+        host_fault,
+    )
+
+
+@pytest.mark.parametrize(
+    ("status", "host_fault"), [(500, True), (None, True), (429, False), (401, False)]
+)
+def test_giving_up_keeps_whose_fault_it_was(status: int | None, host_fault: bool) -> None:
+    old = NOW - GIVE_UP_AFTER
+    decision = decide(status=status, attempts=14, created_at=old, now=NOW)
+    assert decision.verdict == Verdict.GAVE_UP and decision.failed
+    assert decision.host_fault == host_fault and "gave up" in decision.reason
 
 
 def test_backoff_grows_with_jitter_and_a_cap() -> None:
@@ -59,7 +107,9 @@ def test_retry_after_is_honoured_and_old_deliveries_give_up() -> None:
     )
     assert dated.next_attempt_at == NOW + timedelta(minutes=10)
     old = NOW - GIVE_UP_AFTER
-    assert decide(status=500, attempts=14, created_at=old, now=NOW).verdict == Verdict.FAILED
+    assert decide(status=500, attempts=14, created_at=old, now=NOW).verdict == Verdict.GAVE_UP
+    late = decide(status=429, attempts=1, created_at=old, now=NOW, retry_after_header="60")
+    assert late.verdict == Verdict.GAVE_UP
 
 
 async def _one_delivery(node: Node, remote: FakeRemote) -> Delivery:
@@ -109,3 +159,26 @@ async def test_host_failing_on_seven_days_is_skipped_until_it_speaks(
     await node.work()
     assert await hosts.unavailable_among([host]) == set()
     assert await Delivery.filter(status=DeliveryStatus.PENDING).count() == 1
+
+
+async def test_a_batch_tells_host_health_when_and_why(node: Node, remote: FakeRemote) -> None:
+    remote.inbox_status = 503
+    delivery = await _one_delivery(node, remote)
+    health = await HostHealth.get(host=delivery.host)
+    assert delivery.last_status == 503 and delivery.last_error == "HTTP 503"
+    assert health.last_error == "HTTP 503" and health.last_failure_at is not None
+    assert len(health.failure_days) == 1 and health.last_success_at is None
+
+    remote.inbox_status = 202
+    await Delivery.filter(id=delivery.id).update(next_attempt_at=utcnow() - timedelta(seconds=1))
+    await deliver_once(node.fed)
+    await health.refresh_from_db()
+    assert health.last_success_at is not None and health.failure_days == []
+
+
+async def test_a_refusal_is_not_the_hosts_fault(node: Node, remote: FakeRemote) -> None:
+    remote.inbox_status = 403
+    delivery = await _one_delivery(node, remote)
+    assert delivery.status == DeliveryStatus.FAILED and delivery.last_status == 403
+    health = await HostHealth.get(host=delivery.host)
+    assert health.last_error == "HTTP 403" and health.failure_days == []

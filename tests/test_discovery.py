@@ -126,7 +126,7 @@ async def test_nodeinfo(node: Node, actors: None, version: str) -> None:
     assert (await node.client.get("/nodeinfo/9.9")).status_code == 404
 
 
-async def test_followers_collection_is_paginated(
+async def test_followers_collection_gives_the_count_only(
     node: Node, actors: None, remote: FakeRemote
 ) -> None:
     for index in range(25):
@@ -136,14 +136,12 @@ async def test_followers_collection_is_paginated(
         assert (await node.post_activity(remote, name, follow)).status_code == 202
     await node.work()
     assert await Follow.all().count() == 25
-    collection = (await node.client.get("/n/jette-centre/followers")).json()
-    assert collection["type"] == "OrderedCollection" and collection["totalItems"] == 25
-    first = (await node.client.get(collection["first"].removeprefix(BASE))).json()
-    assert first["type"] == "OrderedCollectionPage" and len(first["orderedItems"]) == 20
-    second = (await node.client.get(first["next"].removeprefix(BASE))).json()
-    assert len(second["orderedItems"]) == 5 and "next" not in second
-    everyone = set(first["orderedItems"]) | set(second["orderedItems"])
-    assert everyone == {remote.actor_url(f"fan{i}") for i in range(25)}
+    for path in ("/n/jette-centre/followers", "/n/jette-centre/followers?page=1"):
+        response = await node.client.get(path)
+        collection = response.json()
+        assert collection["type"] == "OrderedCollection" and collection["totalItems"] == 25
+        assert "first" not in collection and "orderedItems" not in collection
+        assert remote.base not in response.text  # no follower is named
 
 
 async def test_outbox_and_following_start_empty(node: Node, actors: None) -> None:

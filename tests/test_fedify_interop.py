@@ -59,11 +59,20 @@ async def test_fedify_follows_and_verifies_our_accept(
     expected = "draft-cavage" if profile == "cavage" else "rfc9421"
     assert accept["signature"]["profile"] == expected
     assert peer.actor_url in await eventually(lambda: _followers(node, "/n/jette-centre"))
+    counted = await get_json(node.url("/n/jette-centre/followers"))
+    assert counted["totalItems"] >= 1 and "orderedItems" not in counted
 
 
 async def _followers(node: NodeProcess, path: str) -> set[str]:
-    collection = await get_json(node.url(f"{path}/followers"), page="1")
-    return set(collection["orderedItems"])
+    """The remote followers of a neighbourhood, read on the node: its followers
+    collection gives their number only (FEDERATION.md, "Actors")."""
+    rows = node.query(
+        "SELECT a.uri FROM follows f JOIN remote_actors a ON a.id = f.follower_remote_id"
+        " JOIN neighbourhoods n ON n.id = f.neighbourhood_id"
+        " WHERE n.slug = ? AND f.status = 'accepted'",
+        path.removeprefix("/n/"),
+    )
+    return {uri for (uri,) in rows}
 
 
 async def test_reply_update_delete_and_like(

@@ -19,6 +19,7 @@ from node.models import (
     OutgoingFollow,
     Reaction,
     RemoteActor,
+    RemoteStanding,
     Report,
     Response,
 )
@@ -258,7 +259,7 @@ async def test_a_failing_item_does_not_undo_its_batch(
     async def explode(incoming: handlers.Incoming) -> handlers.Outcome:
         raise RuntimeError("handler bug")
 
-    monkeypatch.setitem(handlers.HANDLERS, "Explode", explode)
+    monkeypatch.setitem(handlers.HANDLERS, ("Explode", None), explode)
     await hood_and_post()
     good = remote.activity("alice", "Follow", f"{BASE}/n/jette-centre")
     bad = remote.activity("bob", "Explode", f"{BASE}/n/jette-centre")
@@ -297,3 +298,103 @@ async def test_accepting_a_remote_helper_sends_a_direct_message(
     assert (
         await node.client.get(f"/r/{post.id}", headers={"accept": "application/activity+json"})
     ).json()["publishes"]["availableQuantity"]["hasNumericalValue"] == "0"
+
+
+async def test_a_suspended_account_is_dropped_before_any_handler(
+    node: Node, remote: FakeRemote
+) -> None:
+    _, _, post = await hood_and_post()
+    like = remote.activity("alice", "Like", f"{BASE}/r/{post.id}")
+    await node.post_activity(remote, "alice", like)
+    await node.work()
+    assert await Reaction.filter(post=post).count() == 1
+    # Moderators suspend alice; the worker's cached actor still says otherwise.
+    await RemoteActor.filter(uri=remote.actor_url("alice")).update(
+        standing=RemoteStanding.SUSPENDED
+    )
+    reply = remote.note("alice", f"{BASE}/r/{post.id}", "<p>spam</p>")
+    await node.post_activity(remote, "alice", remote.activity("alice", "Create", reply))
+    await node.post_activity(remote, "alice", remote.activity("alice", "Undo", like["id"]))
+    await node.work()
+    latest = await InboxItem.all().order_by("-id").limit(2)
+    assert {(i.status, i.outcome) for i in latest} == {
+        (InboxStatus.REJECTED, "actor suspended here")
+    }
+    assert await Response.all().count() == 0
+    assert await Reaction.filter(post=post).count() == 1  # nothing it sends is applied
+
+
+async def test_a_limited_account_is_still_heard(node: Node, remote: FakeRemote) -> None:
+    _, _, post = await hood_and_post()
+    await node.post_activity(remote, "bob", remote.activity("bob", "Follow", f"{BASE}/actor"))
+    await node.work()
+    await RemoteActor.filter(uri=remote.actor_url("bob")).update(standing=RemoteStanding.LIMITED)
+    reply = remote.note("bob", f"{BASE}/r/{post.id}", "<p>I can help</p>")
+    await node.post_activity(remote, "bob", remote.activity("bob", "Create", reply))
+    await node.work()
+    assert await outcome() == (InboxStatus.PROCESSED, "reply stored as a response")
+
+
+@pytest.mark.parametrize(
+    ("activity_type", "obj", "expected"),
+    [
+        # Mastodon sends a Delete of every status to everyone who knows its author.
+        (
+            "Delete",
+            {"id": "{remote}/notes/unknown", "type": "Tombstone"},
+            ("ignored", "nothing of this actor to delete"),
+        ),
+        (
+            "Delete",
+            "https://elsewhere.example/notes/1",
+            ("rejected", "object is not on the actor's host"),
+        ),
+        ("Delete", {"type": "Tombstone"}, ("rejected", "Delete of nothing")),
+        ("Undo", {"type": "Block"}, ("rejected", "Undo of nothing")),
+        ("Undo", "{remote}/activities/unknown", ("ignored", "nothing of this actor to undo")),
+        ("Update", "{remote}/notes/unknown", ("ignored", "Update of other is not supported")),
+        (
+            "Create",
+            {"id": "{remote}/things/1", "type": "Dance"},
+            ("ignored", "Create of other is not supported"),
+        ),
+        (
+            "Offer",
+            {"id": "{remote}/things/1", "type": "Dance"},
+            ("ignored", "Offer of other is not supported"),
+        ),
+        (
+            "Accept",
+            {"id": "{remote}/things/1", "type": "Offer"},
+            ("ignored", "Accept of other is not supported"),
+        ),
+    ],
+)
+async def test_objects_of_no_known_family(
+    node: Node, remote: FakeRemote, activity_type: str, obj: object, expected: tuple[str, str]
+) -> None:
+    def fill(value: object) -> object:
+        if isinstance(value, str):
+            return value.replace("{remote}", remote.base)
+        if isinstance(value, dict):
+            return {k: fill(v) for k, v in value.items()}
+        return value
+
+    activity = remote.activity("alice", activity_type, fill(obj))
+    assert (await node.post_activity(remote, "alice", activity)).status_code == 202
+    await node.work()
+    assert await outcome() == expected
+
+
+def test_handlers_are_registered_by_type_and_family() -> None:
+    family = handlers.Family
+    assert handlers.handler_for("Update", family.ACTOR) is handlers.actors.update_actor
+    assert handlers.handler_for("Update", family.NOTE) is handlers.notes.update
+    assert handlers.handler_for("Update", family.POST) is handlers.posts.update
+    assert handlers.handler_for("Update", family.OTHER) is None
+    # A handler for any object answers every family.
+    assert handlers.handler_for("Like", family.NOTE) is handlers.reactions.like
+    with pytest.raises(RuntimeError, match="two handlers"):
+        handlers.handles("Update", objects=family.ACTOR)(handlers.actors.update_actor)
+    with pytest.raises(ValueError):
+        handlers.handles("Update", objects="gadget")

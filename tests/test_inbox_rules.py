@@ -9,7 +9,7 @@ import orjson
 import pytest
 
 from node.models import DomainPolicy, InboxItem, InboxStatus
-from node.services import moderation
+from node.services import domain_policy
 from tests.fakeremote import FakeRemote, remote_key
 from tests.federation_fixtures import BASE, Node
 
@@ -99,7 +99,7 @@ async def test_claiming_a_local_id_is_400(node: Node, remote: FakeRemote) -> Non
 
 
 async def test_blocked_domain_is_dropped_without_fetching(node: Node, remote: FakeRemote) -> None:
-    await moderation.set_domain_policy(remote.base.split("//")[1], DomainPolicy.SUSPEND)
+    await domain_policy.set_domain_policy(remote.base.split("//")[1], DomainPolicy.SUSPEND)
     response = await node.post_activity(remote, "alice", follow_of_us(remote))
     assert response.status_code == 202
     await assert_nothing_stored()

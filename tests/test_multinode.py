@@ -21,8 +21,15 @@ def nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, NodePr
 
 
 async def followers_of(node: NodeProcess, path: str) -> set[str]:
-    collection = await get_json(node.url(f"{path}/followers"), page="1")
-    return set(collection["orderedItems"])
+    """The remote followers of a neighbourhood, read on the node: its followers
+    collection gives their number only (FEDERATION.md, "Actors")."""
+    rows = node.query(
+        "SELECT a.uri FROM follows f JOIN remote_actors a ON a.id = f.follower_remote_id"
+        " JOIN neighbourhoods n ON n.id = f.neighbourhood_id"
+        " WHERE n.slug = ? AND f.status = 'accepted'",
+        path.removeprefix("/n/"),
+    )
+    return {uri for (uri,) in rows}
 
 
 async def following_of(node: NodeProcess, path: str) -> set[str]:

@@ -57,7 +57,7 @@ async def test_public_request_as_a_note(node: Node, hood) -> None:
         "2 helpers gezocht",
         "Antwoord op dit bericht om je hulp aan te bieden.",
         f'href="{BASE}/r/{post.id}"',
-        "#transport",
+        'class="mention hashtag" rel="tag">#<span>transport</span></a>',
     ):
         assert expected in content
     assert set(note["contentMap"]) == {"nl", "fr"}

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from federation.vocab import PUBLIC
 from node.models import Delivery, DeliveryStatus, DomainPolicy, OutboxActivity
-from node.services import moderation, posts, remote_follows
+from node.services import domain_policy, posts, remote_follows
+from node.timeutil import utcnow
 from tests import factories
 from tests.fakeremote import FakeRemote
 from tests.federation_fixtures import BASE, Node
@@ -49,24 +50,74 @@ async def test_create_and_announce_reach_followers(node: Node, remote: FakeRemot
 async def test_status_change_is_an_update_and_withdrawal_a_delete(
     node: Node, remote: FakeRemote
 ) -> None:
+    """Changes come from the Note's author, once per shared inbox. (This test used to
+    expect the group's Announce(Update) too: Mastodon drops that, so people's servers no
+    longer get it.)"""
     hood, greet = await followed_setup(node, remote)
     post = await factories.post(greet, hood)
     await node.work()
     remote.received.clear()
     await posts.change_status(greet, post, "done")
     await node.work()
-    update = next(r.json for r in remote.received if r.json["type"] == "Update")
+    [update] = [r.json for r in remote.received]
+    assert (update["type"], update["actor"]) == ("Update", f"{BASE}/@greet")
     assert update["object"]["publishes"]["finished"] is True
     assert update["object"]["content"].startswith("<p><strong>Gelukt, bedankt!")
-    boosted = next(r.json for r in remote.received if r.json["type"] == "Announce")
-    assert boosted["object"]["type"] == "Update"
+    assert remote.received[0].path == "/inbox"  # alice and bob share it: one delivery
 
     remote.received.clear()
     await posts.change_status(greet, post, "open")
     await posts.change_status(greet, post, "withdrawn")
     await node.work()
     deletes = [r.json for r in remote.received if r.json["type"] == "Delete"]
-    assert deletes and deletes[0]["object"]["type"] == "Tombstone"
+    assert [d["actor"] for d in deletes] == [f"{BASE}/@greet"]
+    assert deletes[0]["object"]["type"] == "Tombstone"
+    assert deletes[0]["object"]["id"] == f"{BASE}/r/{post.id}"
+    assert not [r for r in remote.received if r.json["type"] == "Announce"]
+
+
+async def test_people_following_only_the_group_get_the_authors_changes(
+    node: Node, remote: FakeRemote
+) -> None:
+    """Mastodon applies Update and Delete only from the author: a person who follows
+    the neighbourhood alone gets them from the author, never as the group's Announce."""
+    hood = await factories.neighbourhood("jette-centre")
+    greet = await factories.account("greet")
+    follow = remote.activity("bob", "Follow", f"{BASE}/n/jette-centre")
+    await node.post_activity(remote, "bob", follow)
+    await node.work()
+    remote.received.clear()
+    post = await factories.post(greet, hood)
+    await node.work()
+    assert received(remote) == [("Announce", f"{BASE}/n/jette-centre", f"{BASE}/r/{post.id}")]
+    remote.received.clear()
+    await posts.change_status(greet, post, "matched")
+    await node.work()
+    [update] = [r.json for r in remote.received]
+    assert (update["type"], update["actor"]) == ("Update", f"{BASE}/@greet")
+    assert update["object"]["id"] == f"{BASE}/r/{post.id}"
+    assert update["object"]["attributedTo"] == f"{BASE}/@greet"
+    assert update["object"]["publishes"]["availableQuantity"]["hasNumericalValue"] == "0"
+
+    # bob unfollows the group; his server still holds the post, so it gets the Delete.
+    undo = remote.activity("bob", "Undo", follow)
+    await node.post_activity(remote, "bob", undo)
+    await node.work()
+    remote.received.clear()
+    await posts.change_status(greet, post, "withdrawn")
+    await node.work()
+    [(kind, actor, tombstone)] = received(remote)
+    assert (kind, actor) == ("Delete", f"{BASE}/@greet")
+    assert tombstone["id"] == f"{BASE}/r/{post.id}"  # type: ignore[index]
+
+
+async def test_a_silenced_authors_posts_are_not_shared(node: Node, remote: FakeRemote) -> None:
+    hood, greet = await followed_setup(node, remote)
+    greet.silenced_at = utcnow()
+    await greet.save(update_fields=["silenced_at"])
+    await factories.post(greet, hood)
+    await node.work()
+    assert [(kind, actor) for kind, actor, _ in received(remote)] == [("Create", f"{BASE}/@greet")]
 
 
 async def test_followers_only_goes_to_followers_and_is_not_announced(
@@ -94,7 +145,9 @@ async def test_deleting_cancels_what_was_not_sent(node: Node, remote: FakeRemote
     about_post = await OutboxActivity.filter(object_uri=f"{BASE}/r/{post.id}").values_list(
         "activity_type", flat=True
     )
-    assert sorted(about_post) == ["Announce", "Announce", "Create", "Delete"]
+    # The boost of the Note, the Create, and the author's Delete (people's servers get no
+    # Announce of the Delete: Mastodon would drop it).
+    assert sorted(about_post) == ["Announce", "Create", "Delete"]
     statuses = {
         (d.activity.activity_type, d.status)
         for d in await Delivery.all().prefetch_related("activity")
@@ -112,9 +165,28 @@ async def test_blocking_a_domain_cancels_its_pending_deliveries(
     await factories.post(greet, hood)
     await node.work()
     assert await Delivery.filter(status=DeliveryStatus.PENDING).count() == 2
-    await moderation.set_domain_policy(remote.base.split("//")[1], DomainPolicy.SUSPEND)
+    await domain_policy.set_domain_policy(remote.base.split("//")[1], DomainPolicy.SUSPEND)
     assert await Delivery.filter(status=DeliveryStatus.PENDING).count() == 0
     assert await Delivery.filter(status=DeliveryStatus.CANCELLED).count() == 2
+
+
+async def test_a_suspended_or_unlisted_server_gets_nothing_new(
+    node: Node, remote: FakeRemote
+) -> None:
+    """Followers there keep their rows (a suspension can be lifted), but no new post,
+    change or Delete goes to them: nothing out, as Mastodon's suspend."""
+    hood, greet = await followed_setup(node, remote)
+    host = remote.base.split("//")[1]
+    await domain_policy.set_domain_policy(host, DomainPolicy.SUSPEND)
+    await factories.post(greet, hood)
+    await node.work()
+    creates = Delivery.filter(activity__activity_type__in=["Create", "Announce"])
+    assert remote.received == [] and not await creates.exists()
+    await domain_policy.remove_domain_policy(host)
+    await domain_policy.set_federation_mode(node.fed.settings, "allowlist")
+    await factories.post(greet, hood, title="Alleen voor partners")
+    await node.work()
+    assert remote.received == [] and not await creates.exists()  # not on the allowlist
 
 
 async def test_relay_subscription_and_public_posts_to_the_relay(
@@ -168,8 +240,20 @@ async def test_fep_1b12_peers_get_the_create_people_the_id(node: Node, remote: F
         await node.work()
         [to_node] = [r.json for r in other.received if r.json["type"] == "Announce"]
         [to_people] = [r.json for r in remote.received if r.json["type"] == "Announce"]
+        remote.received.clear()
+        other.received.clear()
+        await posts.change_status(greet, post, "matched")
+        await node.work()
+        node_got = [(r.json["type"], r.json["actor"]) for r in other.received]
+        people_got = [(r.json["type"], r.json["actor"]) for r in remote.received]
+        [announced_update] = [r.json for r in other.received]
     finally:
         await other.stop()
     assert to_node["object"]["type"] == "Create"
     assert to_node["object"]["object"]["id"] == f"{BASE}/r/{post.id}"
     assert to_people["object"] == f"{BASE}/r/{post.id}"
+    # FEP-1b12: the group shares the change with the peer; people get it from the author.
+    assert node_got == [("Announce", f"{BASE}/n/jette-centre")]
+    assert announced_update["object"]["type"] == "Update"
+    assert announced_update["object"]["actor"] == f"{BASE}/@greet"
+    assert people_got == [("Update", f"{BASE}/@greet")]

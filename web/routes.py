@@ -17,6 +17,7 @@ from web.pages import (
     post,
     profiles,
     remote_follow,
+    report,
 )
 from web.pages.home import home
 from web.pages.neighbourhood import follow, neighbourhood
@@ -53,6 +54,8 @@ routes = [
     Route("/n/{slug}/follow", follow, methods=["POST"]),
     Route("/@{username}", profiles.person, name="person"),
     Route("/o/{slug}", profiles.organisation, name="organisation"),
+    Route("/report", report.report, methods=FORM, name="report"),
+    Route("/report/thanks", report.thanks, name="report-thanks"),
     Route("/remote-follow", remote_follow.remote_follow, methods=FORM, name="remote-follow"),
     Route(
         "/authorize_interaction",

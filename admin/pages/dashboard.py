@@ -14,7 +14,14 @@ from admin.guard import back, logged_in, me, page_number
 from admin.rendering import render
 from node import uris
 from node.models import Organisation
-from node.services import attention, dashboards, exports, neighbourhoods, organisations
+from node.services import (
+    attention,
+    dashboards,
+    exports,
+    neighbourhoods,
+    organisations,
+    report_queue,
+)
 from node.services.dashboards import BoardFilters
 from node.taxonomy import CATEGORIES
 from web.shell.forms import read_form
@@ -76,6 +83,7 @@ async def dashboard(request: Request) -> Response:
             "staff": await organisations.staff_of(org),
             "shared_with_us": await organisations.remote_partner_posts(org),
             "can_manage": await organisations.can_manage(me(request), org),
+            "reports": await report_queue.for_organisation(me(request), org),
             "query": dict(request.query_params),
         },
     )

@@ -39,6 +39,7 @@ def _form_of(form: Form, languages: tuple[str, ...]) -> NeighbourhoodForm:
         centre=form.get("centre"),
         radius_m=form.get("radius_m"),
         geojson=form.get("geojson"),
+        manually_approves_followers=form.get("manually_approves_followers") == "yes",
     )
 
 
@@ -54,6 +55,7 @@ def _values_of(hood: Neighbourhood) -> dict[str, str]:
         "geojson": json.dumps({"type": "Polygon", "coordinates": [hood.polygon]})
         if hood.polygon
         else "",
+        "manually_approves_followers": "yes" if hood.manually_approves_followers else "",
     }
     values.update({f"description_{lang}": text for lang, text in hood.description.items()})
     return values

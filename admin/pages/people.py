@@ -1,18 +1,19 @@
 """People and roles: finding accounts, the node role, connector of a neighbourhood, and
-staff of an organisation (node admins)."""
+staff of an organisation (node admins); warning, limiting and suspending one account
+with a reason, without a report too (moderators and admins, see `node.services.sanctions`)."""
 
 from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from admin.guard import admins_only, back, errors_of, me, page_number
+from admin.guard import admins_only, back, errors_of, me, moderators_only, page_number
 from admin.rendering import render
 from node import uris
-from node.errors import Conflict, InvalidInput, NotFound
+from node.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from node.i18n import N_, gettext
 from node.models import Account, Role, StaffRole
-from node.services import accounts, neighbourhoods, organisations
+from node.services import accounts, audit, neighbourhoods, organisations, sanctions
 from web.shell.forms import read_form
 
 LIST = f"{uris.ADMIN}/people"
@@ -57,6 +58,7 @@ async def _person_page(
             "all_organisations": await organisations.list_organisations(),
             "all_neighbourhoods": await neighbourhoods.list_neighbourhoods(),
             "errors": errors or {},
+            **await _moderation(request, account),
         },
         status_code=400 if errors else 200,
     )
@@ -100,3 +102,76 @@ async def person(request: Request) -> Response:
     except NotFound:
         return await _person_page(request, account, {action: gettext(locale, PROBLEMS["missing"])})
     return back(person_path(account.username))
+
+
+# ---- moderation of one account (moderators and admins) -------------------------------
+
+SANCTIONS = {
+    "warn": (sanctions.warn_account, "warned"),
+    "silence": (sanctions.silence_account, "silenced"),
+    "unsilence": (sanctions.lift_silence, "unsilenced"),
+    "suspend": (sanctions.suspend_account, "suspended"),
+    "unsuspend": (sanctions.lift_suspension, "unsuspended"),
+}
+SANCTION_DONE = {
+    "warned": N_("The warning is sent."),
+    "silenced": N_("The account is limited: its posts left the lists and reach followers only."),
+    "unsilenced": N_("The limit is lifted: its posts are listed again."),
+    "suspended": N_("The account is suspended: it cannot log in and its content is hidden."),
+    "unsuspended": N_("The suspension is lifted: the account and its content are back."),
+    "unchanged": N_("Nothing changed: the account was already so."),
+}
+NOT_YOURS = N_(
+    "You cannot do this: moderators do not act on the node's staff, nobody on themselves, "
+    "and only admins lift a suspension."
+)
+
+
+def moderation_path(username: str) -> str:
+    return f"{person_path(username)}/moderation"
+
+
+async def _moderation(request: Request, account: Account) -> dict:
+    """What the moderation section shows: the state, the history and the notice."""
+    locale = request.app.state.renderer.locale_for(request)
+    done = request.query_params.get("done", "")
+    shown = {
+        "history": await audit.history_of(f"account:{account.username}"),
+        "can_lift": me(request).role == Role.ADMIN,
+    }
+    if done in SANCTION_DONE:  # other notices are the admin pages' own (admin.rendering)
+        shown["notice"] = gettext(locale, SANCTION_DONE[done])
+    return shown
+
+
+@moderators_only
+async def moderation(request: Request) -> Response:
+    """Warn, limit (silence), suspend, or lift, with a reason; without a report too."""
+    account = await accounts.get_account(request.path_params["username"])
+    errors: dict[str, str] = {}
+    status = 200
+    if request.method == "POST":
+        form = await read_form(request)
+        action = form.get("action")
+        if action not in SANCTIONS:
+            errors["_form"] = gettext(request.app.state.renderer.locale_for(request), NOT_YOURS)
+            status = 400
+        else:
+            run, done = SANCTIONS[action]
+            try:
+                changed = await run(me(request), account, form.get("reason"))
+            except InvalidInput as exc:
+                errors = {f"reason-{action}": next(iter(errors_of(request, exc).values()))}
+                status = 400
+            except PermissionDenied:
+                locale = request.app.state.renderer.locale_for(request)
+                errors = {f"reason-{action}": gettext(locale, NOT_YOURS)}
+                status = 403
+            else:
+                return back(moderation_path(account.username), done if changed else "unchanged")
+    return await render(
+        request,
+        "person_moderation.html",
+        {"person": account, "errors": errors, **await _moderation(request, account)},
+        status_code=status,
+    )

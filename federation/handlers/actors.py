@@ -1,18 +1,13 @@
-"""Updates and deletions of remote actors themselves (dispatched from Update/Delete)."""
+"""Update and Delete of remote actors themselves (the ACTOR family)."""
 
 from __future__ import annotations
 
-from federation.handlers import Incoming, Outcome
+from federation.handlers.registry import Family, Incoming, Outcome, handles
 from federation.parse import ParseError, parse_actor
 from node.services import remote_actors
 
-ACTOR_TYPES = frozenset({"Person", "Service", "Application", "Group", "Organization"})
 
-
-def is_actor_object(obj: object) -> bool:
-    return isinstance(obj, dict) and obj.get("type") in ACTOR_TYPES
-
-
+@handles("Update", objects=Family.ACTOR)
 async def update_actor(incoming: Incoming) -> Outcome:
     """The signer is the actor (checked at the inbox), so its embedded self is trusted."""
     obj = incoming.object
@@ -27,7 +22,9 @@ async def update_actor(incoming: Incoming) -> Outcome:
     return Outcome.processed("actor updated")
 
 
+@handles("Delete", objects=Family.ACTOR)
 async def delete_actor(incoming: Incoming) -> Outcome:
+    """A Delete of the sender itself (classified so only when the id is the sender's)."""
     incoming.fed.forget_actor(incoming.actor.uri)
     await remote_actors.delete_remote_actor(incoming.actor.uri)
     return Outcome.processed("actor and its content removed")

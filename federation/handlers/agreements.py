@@ -16,7 +16,7 @@ from node.services import remote_content
 from node.text import sanitise_html
 
 
-@handles("Offer")
+@handles("Offer", objects="agreement")
 async def offer(incoming: Incoming) -> Outcome:
     agreement = incoming.object
     if not isinstance(agreement, dict) or agreement.get("type") != "Agreement":

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from federation.handlers import Incoming, Outcome, handles
 from federation.handlers.local import local_actor
+from federation.handlers.registry import Incoming, Outcome, handles
 from federation.vocab import id_of
 from node.services import remote_follows
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from federation import outbox
+from federation import follows_outgoing
 from federation.handlers import Incoming, Outcome, handles
 from federation.handlers.local import local_actor
 from federation.vocab import id_of
@@ -19,7 +19,9 @@ async def follow(incoming: Incoming) -> Outcome:
         return Outcome.rejected("Follow of nothing we have")
     row = await remote_follows.follow_from_remote(incoming.actor, target, incoming.activity["id"])
     if row.status == FollowStatus.ACCEPTED:
-        await outbox.answer_follow(incoming.fed, target, incoming.actor, incoming.activity, True)
+        await follows_outgoing.answer_follow(
+            incoming.fed, target, incoming.actor, incoming.activity["id"], True
+        )
         return Outcome.processed("accepted")
     return Outcome.processed("pending approval")
 
@@ -33,17 +35,17 @@ async def _answer(incoming: Incoming, accepted: bool) -> Outcome:
     return Outcome.processed("accepted" if accepted else "rejected")
 
 
-@handles("Accept")
+@handles("Accept", objects="follow")
 async def accept(incoming: Incoming) -> Outcome:
     return await _answer(incoming, True)
 
 
-@handles("Reject")
+@handles("Reject", objects="follow")
 async def reject(incoming: Incoming) -> Outcome:
     return await _answer(incoming, False)
 
 
-@handles("Undo")
+@handles("Undo", objects="follow")
 async def undo(incoming: Incoming) -> Outcome:
     """Undo of a Follow, Like or Announce, named by its activity id (object embedded or not)."""
     undone_id = id_of(incoming.object)

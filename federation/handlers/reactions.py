@@ -1,11 +1,12 @@
-"""Like and Announce of our posts, counted per actor."""
+"""Like and Announce of our posts, counted per actor, and their Undo (the REACTION family)."""
 
 from __future__ import annotations
 
-from federation.handlers import Incoming, Outcome, handles, remote_posts
+from federation.handlers import remote_posts
 from federation.handlers.local import local_post
+from federation.handlers.registry import Family, Incoming, Outcome, handles
 from federation.vocab import id_of
-from node.models import ReactionKind
+from node.models import Reaction, ReactionKind
 from node.services import remote_content
 from node.services.visibility import can_view
 
@@ -33,3 +34,13 @@ async def announce(incoming: Incoming) -> Outcome:
     if await local_post(incoming.fed, id_of(incoming.object), incoming.cache) is not None:
         return await _react(incoming, ReactionKind.ANNOUNCE)
     return await remote_posts.announced(incoming)
+
+
+@handles("Undo", objects=Family.REACTION)
+async def undo(incoming: Incoming) -> Outcome:
+    """Undo of a Like or Announce, named by its activity id (embedded or not)."""
+    undone = id_of(incoming.object)
+    if undone is None or not await Reaction.exists(activity_uri=undone, actor=incoming.actor):
+        return Outcome.ignored("nothing of this actor to undo")
+    await remote_content.remove_reaction(incoming.actor, undone)
+    return Outcome.processed("reaction removed")

@@ -3,13 +3,22 @@ group's Announce do with them (the registered handlers dispatch here)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from federation.actors import ActorUnavailable, actor_by_uri, fetch_document
-from federation.handlers import Incoming, Outcome
+from federation.handlers.registry import Incoming, Outcome
 from federation.parse import ParseError, mentions, parse_proposal, same_host
 from federation.vocab import id_of
 from node.models import Organisation, OutgoingFollow, RemotePost
 from node.services import local_actors, remote_posts
 from node.states import FollowStatus
+
+
+def _proposal(obj: dict, actor_uri: str) -> remote_posts.RemotePostData:
+    """The post read from `obj`; its `url` is kept only on its actor's host (a post
+    must not send our readers to another server), else its id there, else none."""
+    data = parse_proposal(obj, actor_uri)
+    return replace(data, url=remote_posts.linkable_url(data.url, data.object_uri, actor_uri))
 
 
 async def followed_here(incoming: Incoming) -> bool:
@@ -39,7 +48,7 @@ async def store_created(incoming: Incoming, obj: dict) -> Outcome:
     if not partners and not followed:
         return Outcome.ignored("a request or offer from someone nobody here follows")
     try:
-        data = parse_proposal(obj, incoming.actor.uri)
+        data = _proposal(obj, incoming.actor.uri)
     except ParseError as exc:
         return Outcome.rejected(str(exc))
     post = await remote_posts.upsert_remote_post(incoming.actor, data, partner_only=not followed)
@@ -52,7 +61,7 @@ async def update_known(incoming: Incoming, obj: dict) -> Outcome | None:
     if not await RemotePost.exists(object_uri=obj.get("id"), actor=incoming.actor):
         return None
     try:
-        data = parse_proposal(obj, incoming.actor.uri)
+        data = _proposal(obj, incoming.actor.uri)
     except ParseError as exc:
         return Outcome.rejected(str(exc))
     followed = await followed_here(incoming)
@@ -86,7 +95,7 @@ async def announced(incoming: Incoming) -> Outcome:
         return Outcome.rejected("the post's owner is not on its host")
     try:
         owner = await actor_by_uri(incoming.fed, owner_uri)
-        data = parse_proposal(document, owner.uri)
+        data = _proposal(document, owner.uri)
     except ActorUnavailable as exc:
         return Outcome.retry(exc.reason) if exc.temporary else Outcome.rejected(exc.reason)
     except ParseError as exc:

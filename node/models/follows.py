@@ -8,11 +8,21 @@ from tortoise.models import Model
 from node.states import FollowStatus
 
 
-class FollowTarget(StrEnum):
+class LocalActorKind(StrEnum):
+    """Which kind of our actors a row names: what is followed, or who follows elsewhere."""
+
     INSTANCE = "instance"  # the node itself (other nodes and relays follow it)
-    NEIGHBOURHOOD = "neighbourhood"
-    ORGANISATION = "organisation"
     ACCOUNT = "account"
+    ORGANISATION = "organisation"
+    NEIGHBOURHOOD = "neighbourhood"
+
+
+# The same notion under the name follows of our actors have always used.
+FollowTarget = LocalActorKind
+# Stored with each field's schema (migrations 0002, 0003): kept so no migration is due.
+_TARGET_KIND_DESCRIPTION = (
+    "INSTANCE: instance\nNEIGHBOURHOOD: neighbourhood\nORGANISATION: organisation\nACCOUNT: account"
+)
 
 
 class Follow(Model):
@@ -28,7 +38,9 @@ class Follow(Model):
     )
     # The remote Follow activity's id, answered by Accept/Reject and matched by Undo.
     activity_uri = fields.CharField(max_length=500, null=True, unique=True)
-    target_kind = fields.CharEnumField(FollowTarget, max_length=14)
+    target_kind = fields.CharEnumField(
+        LocalActorKind, max_length=14, description=_TARGET_KIND_DESCRIPTION
+    )
     # Exactly one of these is set, matching target_kind (none for the instance).
     neighbourhood = fields.ForeignKeyField(
         "nabuur.Neighbourhood", related_name="followers", null=True, on_delete=fields.CASCADE
@@ -52,13 +64,6 @@ class Follow(Model):
             ("follower_remote", "organisation"),
             ("follower_remote", "account"),
         )
-
-
-class LocalActorKind(StrEnum):
-    INSTANCE = "instance"
-    ACCOUNT = "account"
-    ORGANISATION = "organisation"
-    NEIGHBOURHOOD = "neighbourhood"
 
 
 class OutgoingFollow(Model):

@@ -5,18 +5,12 @@ delivery, loses nothing. Workers claim rows with a lease (`locked_until`).
 """
 
 import uuid
-from enum import StrEnum
 
 from tortoise import fields
 from tortoise.models import Model
 
-
-class InboxStatus(StrEnum):
-    PENDING = "pending"
-    PROCESSED = "processed"
-    IGNORED = "ignored"  # understood, nothing to do (not for us, unknown type)
-    REJECTED = "rejected"  # broke a rule (origin, permissions, malformed object)
-    RETRY = "retry"  # a temporary failure (a fetch timed out); tried again later
+# The statuses are declared with their graphs; re-exported here for the models' users.
+from node.states import DeliveryStatus, InboxStatus
 
 
 class InboxItem(Model):
@@ -57,13 +51,6 @@ class OutboxActivity(Model):
     class Meta:
         table = "outbox_activities"
         indexes = (("actor_kind", "actor_key", "public", "created_at"),)
-
-
-class DeliveryStatus(StrEnum):
-    PENDING = "pending"
-    SENT = "sent"
-    FAILED = "failed"  # permanently: gave up, or the inbox said it never will
-    CANCELLED = "cancelled"  # the post was deleted or the host blocked before sending
 
 
 class Delivery(Model):

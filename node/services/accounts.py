@@ -104,14 +104,25 @@ async def get_active_account(username: str) -> Account:
     return account
 
 
+class AccountSuspended(PermissionDenied):
+    """The credentials are right but the moderators suspended the account."""
+
+
 async def authenticate(username: str, password: str) -> Account | None:
-    """The active account for these credentials, or None; same cost whether it exists."""
+    """The active account for these credentials, or None; same cost whether it exists.
+
+    AccountSuspended when they are right for a suspended account: its owner is told
+    why they cannot log in (only someone who knows the password learns it)."""
     name = validation.as_username(username)
     account = await Account.get_or_none(username=name) if name else None
-    stored = account.password_hash if account and account.is_active else None
+    stored = account.password_hash if account else None
     if not await verify_password(stored, password or ""):
         return None
     assert account is not None and stored is not None
+    if not account.is_active:
+        if account.suspended_at is not None:
+            raise AccountSuspended("this account is suspended")
+        return None
     account.last_login_at = utcnow()
     if needs_rehash(stored):
         account.password_hash = await hash_password(password)

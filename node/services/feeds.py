@@ -15,6 +15,7 @@ from node import uris
 from node.models import HelpPost, Visibility
 from node.services.neighbourhoods import get_neighbourhood
 from node.services.organisations import get_organisation
+from node.services.removals import listed_filter
 from node.states import PostStatus
 from node.timeutil import as_utc
 
@@ -80,7 +81,9 @@ def _feed_post(post: HelpPost) -> FeedPost:
 async def _public_posts(*, dated: bool, limit: int, **filters: object) -> list[FeedPost]:
     # Public is spelled out rather than taken from visible_posts_filter(None): a feed must
     # stay public-only even if anonymous visitors are one day shown more on the pages.
-    query = HelpPost.filter(visibility=Visibility.PUBLIC, status__in=LISTED, **filters)
+    query = HelpPost.filter(
+        listed_filter(), visibility=Visibility.PUBLIC, status__in=LISTED, **filters
+    )
     if dated:
         query = query.filter(starts_at__isnull=False)
     posts = (

@@ -1,6 +1,7 @@
 """Follows of neighbourhoods, organisations and accounts by local accounts.
 
-Local follows are accepted at once: no local actor asks to approve followers yet.
+Local follows are accepted at once: a neighbourhood that approves its followers does so
+for other servers only (partner nodes, see `remote_follows`); its residents just follow.
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ from tortoise.queryset import QuerySet
 from node.errors import InvalidInput
 from node.i18n import N_
 from node.models import Account, HelpPost, Neighbourhood, PostKind
+from node.services.removals import listed_filter
 from node.services.visibility import visible_posts_filter
 from node.states import PostStatus
 from node.taxonomy import BY_SLUG
@@ -67,6 +68,9 @@ async def _open_posts(
     """
     query = HelpPost.filter(
         await visible_posts_filter(viewer),
+        # Moderation: hidden posts and suspended authors never; silenced authors only
+        # on their own profile (the listing of one author).
+        listed_filter(include_silenced="author_id" in match),
         status__in=[PostStatus.OPEN, PostStatus.MATCHED],
         **match,
     )
@@ -106,7 +110,9 @@ async def open_card_rows(
 async def open_counts(viewer: Account | None) -> dict[int, int]:
     """Open posts per neighbourhood id that `viewer` may see."""
     rows = (
-        await HelpPost.filter(await visible_posts_filter(viewer), status=PostStatus.OPEN)
+        await HelpPost.filter(
+            await visible_posts_filter(viewer), listed_filter(), status=PostStatus.OPEN
+        )
         .group_by("neighbourhood_id")
         .annotate(n=Count("id"))
         .values_list("neighbourhood_id", "n")

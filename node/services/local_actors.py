@@ -1,9 +1,15 @@
 """One notion of "a local actor": the node itself, a resident, an organisation or a
-neighbourhood; how queues name one (kind and key), its path (and so its id), and
-finding one from a reference, a handle's name or one of our URLs.
+neighbourhood; how queues name one (kind and key), its path (and so its id), its
+handle, and finding one from a reference, a handle or one of our URLs.
+
+Every part of the code that asks "which of our actors is this" asks here: the inbox's
+handlers, the served documents, WebFinger, the remote-follow page and the CLI.
 """
 
 from __future__ import annotations
+
+import re
+from collections.abc import Iterable
 
 from node import uris, validation
 from node.config import Settings
@@ -60,6 +66,35 @@ def display_name(actor: Target, node_name: str) -> str:
     return actor.name
 
 
+_NOT_IN_USERNAME = re.compile(r"[^a-z0-9_-]+")
+
+
+def instance_username(settings: Settings) -> str:
+    """The instance actor's `preferredUsername`: the domain, made valid for Mastodon's
+    username rule (`[a-z0-9_]+([a-z0-9_.-]+[a-z0-9_]+)?`) on any host and port.
+
+    A port's colon becomes a dot ("127.0.0.1:8123" gives "127.0.0.1.8123"); a domain
+    without a port stays as it always was. Usernames and slugs have no dots, so the
+    name can never be a resident's, a neighbourhood's or an organisation's.
+    """
+    parts = [p for p in _NOT_IN_USERNAME.split(settings.domain.lower()) if p]
+    return ".".join(parts).strip("-") or "instance"
+
+
+def handle_name(settings: Settings, actor: Target) -> str:
+    """The name part of the actor's handle `name@domain` (what WebFinger answers)."""
+    if isinstance(actor, ThisNode):
+        return instance_username(settings)
+    if isinstance(actor, Account):
+        return actor.username
+    return actor.slug
+
+
+def handle(settings: Settings, actor: Target) -> str:
+    """The actor's fediverse handle, `@name@domain`."""
+    return f"@{handle_name(settings, actor)}@{settings.domain}"
+
+
 async def by_kind_and_name(kind: str, name: str) -> Target | None:
     """The actor of a parsed local URL (`uris.LocalRef` kind and key), or None."""
     if kind == "instance":
@@ -87,13 +122,35 @@ async def by_url(settings: Settings, url: object) -> Target | None:
     return await by_kind_and_name(found.kind, found.key)
 
 
-async def by_handle_name(settings: Settings, name: str) -> Target | None:
-    """The actor a handle `name@our-domain` names: an account, then a neighbourhood,
-    then an organisation (names are unique across the three), or the node itself."""
-    if name == settings.domain:
+HANDLE_KINDS = ("account", "neighbourhood", "organisation")
+
+
+async def by_handle_name(
+    settings: Settings, name: str, kinds: Iterable[str] = HANDLE_KINDS
+) -> Target | None:
+    """The actor a handle `name@our-domain` names: among `kinds`, an account, then a
+    neighbourhood, then an organisation (names are unique across the three), or the
+    node itself (by its username, or by the bare domain as handles were before)."""
+    name = name.strip().lower()
+    if name in (instance_username(settings), settings.domain.lower()):
         return THIS_NODE
-    for kind in ("account", "neighbourhood", "organisation"):
+    for kind in kinds:
         found = await by_kind_and_name(kind, name)
         if found is not None:
             return found
     return None
+
+
+async def by_handle(settings: Settings, text: str) -> Target | None:
+    """The actor of a handle on this node: `name@domain`, `@name@domain` or `acct:...`."""
+    name, _, domain = text.removeprefix("acct:").lstrip("@").rpartition("@")
+    if not name or domain.lower() != settings.domain.lower():
+        return None
+    return await by_handle_name(settings, name)
+
+
+async def by_resource(settings: Settings, resource: str) -> Target | None:
+    """What a WebFinger `resource` names: a handle (`acct:`) or one of our actor ids."""
+    if resource.startswith("acct:"):
+        return await by_handle(settings, resource)
+    return await by_url(settings, resource)

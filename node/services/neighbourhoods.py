@@ -16,7 +16,7 @@ from node.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from node.i18n import N_
 from node.images import ProcessedImage
 from node.models import Account, Connector, Neighbourhood, Role
-from node.services import audit, media
+from node.services import audit, media, remote_follows
 from node.services.handles import check_free
 from node.timeutil import utcnow
 
@@ -81,6 +81,8 @@ class NeighbourhoodForm:
     centre: str = ""
     radius_m: str = ""
     geojson: str = ""
+    # Follows from other servers wait for an admin's approval (/admin/federation/network).
+    manually_approves_followers: bool = False
 
 
 def _check_texts(checker: validation.FieldChecker, form: NeighbourhoodForm) -> None:
@@ -187,12 +189,17 @@ async def update_from_form(hood: Neighbourhood, form: NeighbourhoodForm, by: Acc
     for key in texts:
         setattr(hood, key, values[key])
     _apply_area(hood, area)
+    unlocked = hood.manually_approves_followers and not form.manually_approves_followers
+    hood.manually_approves_followers = bool(form.manually_approves_followers)
     # Only what the form holds: an archive or an icon saved meanwhile stays.
     changed = [*texts, "centre_lat", "centre_lon", "radius_m", "polygon", "updated_at"]
+    changed.append("manually_approves_followers")
     async with db.atomic():
         await hood.save(update_fields=changed)
         await audit.record(by, "neighbourhood.edited", f"neighbourhood:{hood.slug}")
         await events.emit(events.ActorChanged("neighbourhood", hood.id))
+        if unlocked:  # as Mastodon does when an account is unlocked: nobody waits on
+            await remote_follows.accept_all_pending(hood)
 
 
 async def set_icon(hood: Neighbourhood, image: ProcessedImage, by: Account) -> None:

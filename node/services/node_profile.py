@@ -1,4 +1,5 @@
-"""The node as its admins describe it: name, tagline, description, rules, contact, sign-ups.
+"""The node as its admins describe it: name, tagline, description, rules, contact, sign-ups,
+and the federation mode (open, allowlist, off; changed at /admin/federation).
 
 Admins edit these at /admin/settings; they live in the node's row. Precedence, highest
 first: a value the operator set explicitly (environment variable, TOML file or
@@ -13,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from node import validation
-from node.config import SIGNUP_POLICIES, Settings
+from node.config import FEDERATION_MODES, SIGNUP_POLICIES, Settings
 from node.errors import InvalidInput, PermissionDenied
 from node.i18n import N_
 from node.models import Account, NodeSettings, Role
@@ -29,6 +30,7 @@ MAX_RULES = 4000
 class NodeProfile:
     name: str
     signups: str
+    federation_mode: str = "open"
     contact_email: str | None = None
     tagline: Mapping[str, str] = field(default_factory=dict)
     description: Mapping[str, str] = field(default_factory=dict)
@@ -65,11 +67,24 @@ async def load(settings: Settings) -> NodeProfile:
     return NodeProfile(
         name=str(choose("name", row.name if row else None)),
         signups=str(choose("signups", row.signups if row else None)),
+        federation_mode=_federation_mode(settings, row.federation_mode if row else None),
         contact_email=choose("contact_email", row.contact_email if row else None) or None,  # type: ignore[arg-type]
         tagline=(row.tagline if row else None) or {},
         description=(row.description if row else None) or {},
         rules=(row.rules if row else None) or {},
     )
+
+
+def federation_mode_pinned(settings: Settings) -> str | None:
+    """Where the operator's configuration fixes the federation mode, if it does (the
+    mode is edited at /admin/federation, not with the settings above)."""
+    return settings.source_of("federation_mode")
+
+
+def _federation_mode(settings: Settings, stored: str | None) -> str:
+    if federation_mode_pinned(settings) or stored not in FEDERATION_MODES:
+        return settings.federation_mode
+    return str(stored)
 
 
 @dataclass(slots=True)

@@ -57,7 +57,7 @@ async def list_notifications(account: Account, *, limit: int = 50) -> list[Notif
         await Notification.filter(recipient_id=account.id)
         .order_by("-created_at", "-id")
         .limit(limit)
-        .prefetch_related("actor", "post", "organisation")
+        .prefetch_related("actor", "post", "organisation", "report__organisation")
     )
 
 

@@ -7,6 +7,7 @@ from node.errors import Conflict, NotFound
 from node.models import (
     Account,
     Follow,
+    Neighbourhood,
     NotificationKind,
     OutgoingFollow,
     RemoteActor,
@@ -18,20 +19,28 @@ from node.states import FOLLOW_GRAPH, FollowStatus
 
 
 def is_locked(target: Target) -> bool:
-    return isinstance(target, Account) and target.manually_approves_followers
+    """Whether follows from other servers wait for a decision: an account that approves
+    its followers, or a neighbourhood whose admins approve partner nodes first."""
+    if isinstance(target, Account | Neighbourhood):
+        return target.manually_approves_followers
+    return False
 
 
 async def follow_from_remote(remote: RemoteActor, target: Target, activity_uri: str) -> Follow:
-    """Record a remote Follow; accepted at once unless the target approves followers.
+    """Record a remote Follow; accepted at once unless the target approves followers
+    (then it stays pending until decided: `decide_remote_follow`).
 
     Following again (a client that lost our Accept) returns the existing follow with the
-    new activity id, so our Accept answers the Follow it just sent.
+    new activity id, so our Accept answers the Follow it just sent. A follower refused
+    before asks afresh: Mastodon forgets a rejected request, and its user may try again.
     """
     fields = target_fields(target)
     lookup = target_lookup(target)
     async with db.atomic():
         row = await Follow.get_or_none(follower_remote=remote, **lookup)
-        if row is not None:
+        if row is not None and row.status == FollowStatus.REJECTED:
+            await row.delete()
+        elif row is not None:
             row.activity_uri = activity_uri
             await row.save(update_fields=["activity_uri"])
             return row
@@ -75,6 +84,16 @@ async def decide_remote_follow(follow: Follow, accept: bool) -> Follow:
         await follow.save(update_fields=["status"])
         await events.emit(events.FollowChanged(follow.id, target.value, decided_locally=True))
     return follow
+
+
+async def accept_all_pending(target: Target) -> int:
+    """Accept every follower still waiting (the target stopped approving followers)."""
+    rows = await Follow.filter(
+        status=FollowStatus.PENDING, follower_remote_id__not_isnull=True, **target_lookup(target)
+    )
+    for row in rows:
+        await decide_remote_follow(row, True)
+    return len(rows)
 
 
 async def remote_followers(target: Target) -> list[RemoteActor]:

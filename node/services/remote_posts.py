@@ -5,8 +5,21 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 from datetime import datetime
+from urllib.parse import urlsplit
 
-from node.models import Neighbourhood, RemoteActor, RemotePost, RemotePostPartner
+from tortoise.expressions import Q, Subquery
+
+from node.models import (
+    LocalActorKind,
+    Neighbourhood,
+    OutgoingFollow,
+    RemoteActor,
+    RemotePost,
+    RemotePostPartner,
+    RemoteStanding,
+)
+from node.services import domain_policy
+from node.states import FollowStatus
 
 NEARBY_KM = 20.0
 
@@ -106,10 +119,42 @@ class NearbyPost:
     handle: str
 
 
+def linkable_url(url: str | None, object_uri: str, actor_uri: str) -> str | None:
+    """The page to link for a remote post: its `url` when on its actor's host, else its
+    id when that is, else none (a post must not send readers to another host)."""
+    host = urlsplit(actor_uri).netloc.lower()
+    for candidate in (url, object_uri):
+        if candidate and urlsplit(candidate).netloc.lower() == host:
+            return candidate
+    return None
+
+
+# Follows made for the whole node, a neighbourhood or an organisation bring posts to
+# the public "nearby" lists; a resident's own follow brings them to that resident only.
+SHARED_FOLLOWERS = (
+    LocalActorKind.INSTANCE,
+    LocalActorKind.NEIGHBOURHOOD,
+    LocalActorKind.ORGANISATION,
+)
+
+
+def _followed_for_everyone() -> Q:
+    shared = OutgoingFollow.filter(local_kind__in=SHARED_FOLLOWERS, status=FollowStatus.ACCEPTED)
+    followed = Subquery(shared.values("target_id"))
+    return Q(actor_id__in=followed) | Q(via_id__in=followed)
+
+
 async def nearby(hood: Neighbourhood | None, *, limit: int = 20) -> list[NearbyPost]:
-    """Open remote posts, newest first; near `hood` when both have coordinates."""
+    """Open remote posts that came through a follow by the node, a neighbourhood or an
+    organisation, newest first; near `hood` when both have coordinates."""
     rows = (
-        await RemotePost.filter(finished=False, public=True, partner_only=False)
+        await RemotePost.filter(
+            _followed_for_everyone(),
+            finished=False,
+            public=True,
+            partner_only=False,
+            actor__standing=RemoteStanding.NORMAL,  # limited or suspended here: not listed
+        )
         .order_by("-published_at")
         .limit(limit * 5)
         .values(
@@ -117,6 +162,7 @@ async def nearby(hood: Neighbourhood | None, *, limit: int = 20) -> list[NearbyP
             "title",
             "language",
             "url",
+            "object_uri",
             "place_name",
             "starts_at",
             "latitude",
@@ -126,6 +172,7 @@ async def nearby(hood: Neighbourhood | None, *, limit: int = 20) -> list[NearbyP
             actor_uri="actor__uri",
         )
     )
+    rows = (await domain_policy.hidden_hosts()).keep(rows)  # limited or suspended servers
     if hood is not None and hood.centre_lat is not None and hood.centre_lon is not None:
         rows = [
             row
@@ -139,7 +186,7 @@ async def nearby(hood: Neighbourhood | None, *, limit: int = 20) -> list[NearbyP
             kind=row["kind"],
             title=row["title"],
             language=row["language"],
-            url=row["url"],
+            url=linkable_url(row["url"], row["object_uri"], row["actor_uri"]),
             place_name=row["place_name"],
             starts_at=row["starts_at"],
             handle=f"@{row['username']}@{row['domain']}" if row["username"] else row["actor_uri"],

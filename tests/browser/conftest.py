@@ -5,7 +5,8 @@
 fail under CI=true. Screenshots go to test-artefacts/screenshots/ at the repository root.
 
 A page of PAGES may need data of the running node (`{post}` in its path: a demo request
-found in the node's database; `{org_post}`: one of the demo organisation's requests) or a
+found in the node's database; `{org_post}`: one of the demo organisation's requests;
+`{report}`: the demo's report) or a
 logged-in demo user (`user`): each user logs in once through the form, and every later
 tab of that user reuses the cookies (storage state).
 
@@ -88,13 +89,23 @@ PAGES = [
     MainPage("admin-organisation-new", "/admin/organisations/new", user="admin"),
     MainPage("admin-people", "/admin/people", user="admin"),
     MainPage("admin-person", "/admin/people/marleen", user="admin"),
+    MainPage("admin-person-moderation", "/admin/people/marleen/moderation", user="admin"),
+    MainPage("admin-audit", "/admin/audit", user="admin"),
     MainPage("admin-settings", "/admin/settings", user="admin"),
     MainPage("admin-invitations", "/admin/invitations", user="admin"),
+    MainPage("admin-federation-policy", "/admin/federation", user="admin"),
+    MainPage("admin-federation-network", "/admin/federation/network", user="admin"),
+    MainPage("admin-federation-health", "/admin/federation/health", user="admin"),
     # An organisation's dashboard, as the demo's coordinator of Tussen Buren.
     MainPage("admin-dashboard", "/admin/o/tussen-buren", user="els"),
     MainPage("admin-staff", "/admin/o/tussen-buren/staff", user="els"),
     MainPage("admin-profile", "/admin/o/tussen-buren/profile", user="els"),
     MainPage("admin-case", "/admin/o/tussen-buren/r/{org_post}", user="els"),
+    MainPage("admin-org-report", "/admin/o/tussen-buren/reports/{report}", user="els"),
+    # Reports: a resident's form, the moderation queue and one report (the demo's).
+    MainPage("report", "/report?post={post}", user="marleen"),
+    MainPage("admin-moderation", "/admin/moderation", user="admin"),
+    MainPage("admin-moderation-report", "/admin/moderation/reports/{report}", user="admin"),
 ]
 
 # `{post}`: the public open request of Jette Centre with the most answers (in the demo
@@ -165,7 +176,8 @@ def places(node: NodeProcess) -> dict[str, str]:
     """What the braces in PAGES paths stand for on the running demo node."""
     [(post,)] = node.query(RICHEST_REQUEST)
     [(org_post,)] = node.query(ORGANISATION_REQUEST)
-    return {"post": str(post), "org_post": str(org_post)}
+    [(report,)] = node.query("SELECT id FROM reports ORDER BY id LIMIT 1")
+    return {"post": str(post), "org_post": str(org_post), "report": str(report)}
 
 
 @dataclass

@@ -1,13 +1,13 @@
 """/about: what this node is, its rules, who runs it and how to reach them, and its
-organisations and neighbourhoods (what visitors and other servers' admins look for
-first; NodeInfo links here)."""
+organisations and neighbourhoods, and the servers it moderates (what visitors and other
+servers' admins look for first; NodeInfo links here)."""
 
 from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from node.services import neighbourhoods, node_profile, organisations
+from node.services import domain_policy, neighbourhoods, node_profile, organisations
 from web.shell.page_cache import for_anonymous
 
 
@@ -31,5 +31,6 @@ async def about(request: Request) -> Response:
             "organisations": await organisations.list_organisations(),
             "neighbourhoods": await neighbourhoods.list_neighbourhoods(),
             "signups": profile.signups,
+            "moderated_servers": await domain_policy.public_blocks(),
         },
     )

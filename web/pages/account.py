@@ -22,6 +22,10 @@ from web.shell.session import (
 )
 
 WRONG_CREDENTIALS = N_("The username or password is not right.")
+SUSPENDED = N_(
+    "The moderators of this node suspended this account, so you cannot log in. "
+    "If you think this is a mistake, write to the node's admins (see the About page)."
+)
 ONE_YEAR = 365 * 24 * 3600
 
 
@@ -62,6 +66,9 @@ async def login(request: Request) -> Response:
         except RateLimited as exc:
             wait_minutes = max(1, math.ceil(exc.retry_after / 60))
             status = 429
+        except accounts.AccountSuspended:
+            errors["_form"] = gettext(locale, SUSPENDED)
+            status = 403
         else:
             if account is not None:
                 await login_limits.record_success(username)

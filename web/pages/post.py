@@ -21,7 +21,14 @@ from node.errors import Conflict, IllegalTransition, InvalidInput, NotFound
 from node.i18n import N_, gettext
 from node.models import Account, HelpPost, PostKind
 from node.models import Response as PostResponse
-from node.services import post_view, posts, remote_content, responses
+from node.services import (
+    domain_policy,
+    post_view,
+    posts,
+    remote_content,
+    removals,
+    responses,
+)
 from node.states import PostStatus
 from node.text import sanitise_html
 from web.pages.cards import build_cards
@@ -61,6 +68,8 @@ class ShownResponse:
     offer_status: str | None
     is_viewers: bool
     created_at: Any
+    remote_actor_id: int | None = None  # a reply from another server: its account
+    removed: bool = False  # by moderation: only moderators see it, marked
 
 
 def _shown(
@@ -80,12 +89,14 @@ def _shown(
             kind=response.kind,
             author_name=f"{name} ({handle})" if name != handle else handle,
             author_url=actor.url or actor.uri,
+            remote_actor_id=actor.id,
             remote=True,
             body=response.body,
             body_html=html,
             offer_status=response.offer_status,
             is_viewers=False,
             created_at=response.created_at,
+            removed=removals.response_removed(response),
         )
     author = response.author
     return ShownResponse(
@@ -99,6 +110,7 @@ def _shown(
         offer_status=response.offer_status,
         is_viewers=account is not None and author.id == account.id,
         created_at=response.created_at,
+        removed=removals.response_removed(response),
     )
 
 
@@ -109,6 +121,7 @@ async def _page(
     errors: dict[str, str] | None = None,
     values: dict[str, str] | None = None,
     status_code: int = 200,
+    removal: removals.Removal | None = None,
 ) -> Response:
     renderer = request.app.state.renderer
     settings = request.app.state.settings
@@ -120,9 +133,10 @@ async def _page(
     org_voice = None
     if org is not None and not org.show_staff_names:
         org_voice = (org.name, uris.organisation(org.slug))
+    hidden = await domain_policy.hidden_hosts()
     shown = [
         _shown(row, account, org_voice if row.author_id in view.team_ids else None)
-        for row in view.responses
+        for row in removals.shown_responses(view.responses, account, hidden)
     ]
     done = request.query_params.get("done")
     problem = request.query_params.get("problem")
@@ -157,16 +171,43 @@ async def _page(
             "values": values or {},
             "activitypub_url": uris.absolute(settings, uris.post(post.id)),
             "is_request": post.kind == PostKind.REQUEST,
+            "removal": removal,
         },
         status_code=status_code,
-        headers=form_headers(settings) if account is None else None,
+        headers=(form_headers(settings) if account is None else {})
+        # Only its audience may see a post that is not public: no cache may keep it.
+        | ({} if post.visibility == "public" else {"cache-control": "private, no-store"}),
+    )
+
+
+REMOVED = {
+    "post": (
+        N_("Removed by the moderators"),
+        N_("The moderators of this node removed this post. It is no longer available."),
+    ),
+    "account": (
+        N_("Suspended by the moderators"),
+        N_("The moderators of this node suspended this account. Its page is not available."),
+    ),
+}
+
+
+async def removed_page(request: Request, what: str = "post") -> Response:
+    """410: what the moderators removed is gone for this visitor."""
+    locale = request.app.state.renderer.locale_for(request)
+    heading, message = (gettext(locale, text) for text in REMOVED[what])
+    return await request.app.state.renderer.render(
+        request, "error.html", {"heading": heading, "message": message}, status_code=410
     )
 
 
 @for_anonymous
 async def show(request: Request) -> Response:
     post = await posts.get_post(request.path_params["post_id"], viewer(request))
-    return await _page(request, post)
+    removal = await removals.post_removal(post, viewer(request))
+    if removal is not None and not removal.shown:
+        return await removed_page(request)
+    return await _page(request, post, removal=removal)
 
 
 def _back(post: HelpPost, query: str, anchor: str = "") -> RedirectResponse:
@@ -177,6 +218,9 @@ async def _acting(request: Request) -> tuple[Account | None, HelpPost]:
     """The logged-in account and the post; the post must be visible to them."""
     account = viewer(request)
     post = await posts.get_post(request.path_params["post_id"], account)
+    removal = await removals.post_removal(post, account)
+    if removal is not None and not removal.shown:
+        raise HTTPException(410)
     return account, post
 
 

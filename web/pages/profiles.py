@@ -4,9 +4,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from node import uris
-from node.services import accounts, listings, organisations
+from node.services import accounts, listings, organisations, removals
 from web.pages.cards import cards_from_rows
 from web.pages.feeds import feed_links
+from web.pages.post import removed_page
 from web.pages.remote_follow import form_headers
 from web.shell.page_cache import for_anonymous
 
@@ -24,6 +25,8 @@ def _description(texts: dict[str, str], locale: str) -> tuple[str, str]:
 
 @for_anonymous
 async def person(request: Request) -> Response:
+    if await removals.suspended_account(request.path_params["username"]):
+        return await removed_page(request, "account")
     account = await accounts.get_active_account(request.path_params["username"])
     settings = request.app.state.settings
     # Posts made for an organisation appear on its page, not on the staff member's.
@@ -38,6 +41,7 @@ async def person(request: Request) -> Response:
             "description_lang": "",
             "cards": cards,
             "activitypub_url": uris.absolute(settings, uris.account(account.username)),
+            "report_path": f"/report?account={account.username}",
         },
         headers=form_headers(settings),
     )
@@ -59,6 +63,7 @@ async def organisation(request: Request) -> Response:
             "description_lang": lang,
             "cards": await _cards(request, organisation_id=org.id),
             "activitypub_url": uris.absolute(settings, uris.organisation(org.slug)),
+            "report_path": f"/report?organisation={org.slug}",
             "feeds": feed_links(settings, uris.organisation(org.slug), org.name),
             "calendar_url": uris.calendar(uris.organisation(org.slug)),
         },

@@ -70,16 +70,16 @@ async def find_target(settings: Settings, path: str) -> Target:
     ref = uris.parse(settings, uris.absolute(settings, path)) if path else None
     if ref is None or ref.sub is not None:
         raise NotFound("not a local actor or post")
-    handle = f"@{ref.key}@{settings.domain}"
     if ref.kind == "post":
         post = await posts.get_post(ref.key, None)  # NotFound unless anyone may see it
         return Target(path, "post", post.title, uris.absolute(settings, path))
     found = None
-    if ref.kind in ("account", "organisation", "neighbourhood"):
-        found = await local_actors.by_kind_and_name(ref.kind, ref.key)
+    if ref.kind in local_actors.HANDLE_KINDS:  # not the instance actor: it has no page
+        found = await local_actors.by_url(settings, uris.absolute(settings, path))
     if found is None:
         raise NotFound("no such local actor")
-    return Target(path, ref.kind, local_actors.display_name(found, settings.name), handle)
+    name = local_actors.display_name(found, settings.name)
+    return Target(path, ref.kind, name, local_actors.handle(settings, found))
 
 
 async def _page(
