@@ -95,12 +95,13 @@ async def actor_for_key(fed: Federation, key_id: str, *, refresh: bool = False) 
         known = fed.actors_by_key.get(key_id) or await remote_actors.by_key_id(key_id)
         if known is not None:
             return fed.remember_actor(known)
-    if fed.key_recently_failed(key_id):
-        raise ActorUnavailable("key recently unavailable")
+    failed = fed.key_failure(key_id)
+    if failed is not None:
+        raise ActorUnavailable("key recently unavailable", temporary=failed)
     try:
         actor = await _resolve_key(fed, key_id)
-    except ActorUnavailable:
-        fed.remember_failed_key(key_id)
+    except ActorUnavailable as exc:
+        fed.remember_failed_key(key_id, temporary=exc.temporary)
         raise
     if actor.key_id != key_id:
         fed.remember_failed_key(key_id)

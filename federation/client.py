@@ -240,10 +240,11 @@ class HttpClient:
 
     def _check_target(self, url: URL) -> None:
         """Refuse, before any connection, a scheme or IP-literal host we must not use."""
+        # Refusals, not failures: retrying (or a redirect's second try) cannot fix them.
         if url.scheme not in ("http", "https"):
-            raise FetchError(str(url), "unsupported scheme")
+            raise UnsafeAddressError(str(url), "unsupported scheme")
         if url.scheme == "http" and not self._allow_private:
-            raise FetchError(str(url), "plain http is refused")
+            raise UnsafeAddressError(str(url), "plain http is refused")
         if not url.raw_host:
             raise FetchError(str(url), "no host")
         try:

@@ -35,7 +35,7 @@ DOMAIN_TTL = 5.0
 class Federation:
     settings: Settings
     # keyId -> monotonic time until which we do not try to fetch it again
-    failed_keys: dict[str, float] = field(default_factory=dict)
+    failed_keys: dict[str, tuple[float, bool]] = field(default_factory=dict)
     # actor uri -> monotonic time of its last refetch after a failed verification
     refetched: dict[str, float] = field(default_factory=dict)
     # host -> the signature profile that host accepted last ("double knock" memory)
@@ -115,19 +115,23 @@ class Federation:
             self.domain_verdicts.put(domain, verdict)
         return verdict
 
-    def key_recently_failed(self, key_id: str) -> bool:
-        until = self.failed_keys.get(key_id)
-        if until is None:
-            return False
+    def key_failure(self, key_id: str) -> bool | None:
+        """None unless fetching `key_id` failed in the last minutes; then whether that
+        failure was temporary (the inbox answers 503 again, not 401, for a key whose
+        host was only down: the sender retries instead of dropping the activity)."""
+        found = self.failed_keys.get(key_id)
+        if found is None:
+            return None
+        until, temporary = found
         if until < time.monotonic():
             del self.failed_keys[key_id]
-            return False
-        return True
+            return None
+        return temporary
 
-    def remember_failed_key(self, key_id: str) -> None:
+    def remember_failed_key(self, key_id: str, *, temporary: bool = False) -> None:
         if len(self.failed_keys) > CACHE_LIMIT:  # bounded: a flood of bad ids cannot grow it
             self.failed_keys.clear()
-        self.failed_keys[key_id] = time.monotonic() + NEGATIVE_KEY_TTL
+        self.failed_keys[key_id] = (time.monotonic() + NEGATIVE_KEY_TTL, temporary)
 
     def may_refetch_actor(self, uri: str) -> bool:
         """At most one refetch a minute per actor: bad signatures cannot make us fetch."""

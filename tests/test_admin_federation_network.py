@@ -28,6 +28,8 @@ from node.models import (
     Event,
     Follow,
     Neighbourhood,
+    Notification,
+    NotificationKind,
     OutgoingFollow,
     Role,
 )
@@ -311,6 +313,13 @@ async def test_a_neighbourhood_that_approves_followers_waits_for_the_admin(
     assert await Follow.filter(status=FollowStatus.PENDING).count() == 2
     page = await admin.client.get(PAGE)
     assert "Followers waiting for approval" in page.text and "@alice@" in page.text
+    # The node's admins are told that someone waits (their notifications link here).
+    asks = await Notification.filter(kind=NotificationKind.FOLLOW_REQUEST).values_list(
+        "note", flat=True
+    )
+    assert len(asks) == 2 and all("Jette" in note for note in asks), asks
+    told = await admin.client.get("/notifications")
+    assert "/admin/federation/network" in told.text and "@alice@" in told.text
 
     rows = {r.activity_uri: r for r in await Follow.all()}
     ok = await post(admin, PAGE + "/followers", follow=str(rows[alice].id), decision="accept")

@@ -146,6 +146,7 @@ ROUTES: list[tuple[str, str, Rule]] = [
     ("POST", "/admin/o/{org}/export.csv", Rule.DASHBOARD),
     ("POST", "/admin/o/{org}/summary.csv", Rule.DASHBOARD),
     ("GET", "/admin/o/{org}/staff", Rule.DASHBOARD),
+    ("GET", "/admin/o/{org}/followers", Rule.DASHBOARD),
     # Managing the organisation.
     ("POST", "/admin/o/{org}/staff", Rule.MANAGE),
     ("GET", "/admin/o/{org}/profile", Rule.MANAGE),

@@ -142,7 +142,20 @@ async def test_key_host_down_is_still_a_503(node: Node, remote: FakeRemote, hood
     actor = f"http://127.0.0.1:{free_port()}/users/alice"  # nothing listens there
     response = await _post_with_key(node, remote, actor, actor + "#main-key")
     assert response.status_code == 503
+    # Asked again within the minutes the failure is remembered: still "try later" (a 401
+    # would make the sender drop what it sends while its server was only down).
+    again = await _post_with_key(node, remote, actor, actor + "#main-key")
+    assert again.status_code == 503 and "recently unavailable" in again.json()["error"]
     assert await Follow.all().count() == 0
+
+
+async def test_a_refused_key_stays_refused_when_asked_again(
+    strict_node: Node, remote: FakeRemote, hood
+) -> None:
+    actor = "https://10.1.2.3/users/alice"
+    first = await _post_with_key(strict_node, remote, actor, actor + "#main-key")
+    again = await _post_with_key(strict_node, remote, actor, actor + "#main-key")
+    assert (first.status_code, again.status_code) == (401, 401)
 
 
 # 3. `updated` only after a real change ----------------------------------------------

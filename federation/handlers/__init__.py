@@ -22,8 +22,6 @@ from federation.handlers.registry import (
 )
 
 # isort: split
-# After the registry's names: a handler module that still imports them from this
-# package (rather than from `registry`) finds them bound.
 from federation.handlers import (
     actors,
     agreements,

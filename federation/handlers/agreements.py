@@ -6,8 +6,8 @@ as Accept or Reject of the Offer (see federation.conversations).
 
 from __future__ import annotations
 
-from federation.handlers import Incoming, Outcome, handles
 from federation.handlers.local import local_post
+from federation.handlers.registry import Incoming, Outcome, handles
 from federation.parse import html_to_text
 from federation.vocab import id_of
 from node.errors import Conflict

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from federation import follows_outgoing
-from federation.handlers import Incoming, Outcome, handles
 from federation.handlers.local import local_actor
+from federation.handlers.registry import Incoming, Outcome, handles
 from federation.vocab import id_of
 from node.errors import NotFound
-from node.models import Follow, Reaction
-from node.services import remote_content, remote_follows
+from node.models import Follow
+from node.services import remote_follows
 from node.states import FollowStatus
 
 
@@ -47,16 +47,14 @@ async def reject(incoming: Incoming) -> Outcome:
 
 @handles("Undo", objects="follow")
 async def undo(incoming: Incoming) -> Outcome:
-    """Undo of a Follow, Like or Announce, named by its activity id (object embedded or not)."""
+    """Undo of a Follow, named by its activity id (object embedded or not); Undo of a
+    reaction is handled with the reactions."""
     undone_id = id_of(incoming.object)
     if undone_id is None:
         return Outcome.rejected("Undo of nothing")
     if await Follow.exists(activity_uri=undone_id, follower_remote=incoming.actor):
         await remote_follows.undo_remote_follow(incoming.actor, undone_id, None)
         return Outcome.processed("unfollowed")
-    if await Reaction.exists(activity_uri=undone_id, actor=incoming.actor):
-        await remote_content.remove_reaction(incoming.actor, undone_id)
-        return Outcome.processed("reaction removed")
     obj = incoming.object
     if isinstance(obj, dict) and obj.get("type") == "Follow":
         # Some servers send a new id for the Follow they undo: fall back to its target.

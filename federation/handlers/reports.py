@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from federation.handlers import Incoming, Outcome, handles
+from federation.handlers.registry import Incoming, Outcome, handles
 from federation.parse import is_http_url
 from federation.vocab import as_list, id_of
 from node.services import domain_policy, reports

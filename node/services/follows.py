@@ -6,6 +6,9 @@ for other servers only (partner nodes, see `remote_follows`); its residents just
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
 from node import db, events
 from node.errors import Conflict, NotFound
 from node.models import Account, Follow, FollowTarget, Neighbourhood, NotificationKind, Organisation
@@ -78,3 +81,34 @@ async def is_following(follower: Account | None, target: Target) -> bool:
     if follower is None:
         return False
     return await Follow.filter(follower=follower, **target_lookup(target)).exists()
+
+
+@dataclass(frozen=True, slots=True)
+class FollowerEntry:
+    """One accepted follower, for the followed organisation's own staff (the public and
+    other servers see only the count: who follows a social-services NGO is sensitive)."""
+
+    name: str
+    handle: str
+    local: bool
+    since: datetime
+
+
+async def followers_of(target: Target, *, limit: int = 500) -> list[FollowerEntry]:
+    """Who follows `target`, newest first: residents here and accounts elsewhere."""
+    rows = (
+        await Follow.filter(status=FollowStatus.ACCEPTED, **target_lookup(target))
+        .order_by("-created_at")
+        .limit(limit)
+        .prefetch_related("follower", "follower_remote")
+    )
+    found = []
+    for row in rows:
+        if row.follower is not None:
+            who = row.follower
+            found.append(FollowerEntry(who.display_name, f"@{who.username}", True, row.created_at))
+        elif row.follower_remote is not None:
+            remote = row.follower_remote
+            name = remote.display_name or remote.username
+            found.append(FollowerEntry(name, remote.handle, False, row.created_at))
+    return found

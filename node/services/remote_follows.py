@@ -8,9 +8,11 @@ from node.models import (
     Account,
     Follow,
     Neighbourhood,
+    Notification,
     NotificationKind,
     OutgoingFollow,
     RemoteActor,
+    Role,
 )
 from node.services import local_actors
 from node.services.follows import Target, target_fields, target_lookup
@@ -53,7 +55,21 @@ async def follow_from_remote(remote: RemoteActor, target: Target, activity_uri: 
         await events.emit(events.FollowChanged(row.id, row.status.value))
         if isinstance(target, Account):
             await notify(target.id, NotificationKind.FOLLOW)
+        elif isinstance(target, Neighbourhood) and row.status == FollowStatus.PENDING:
+            await _ask_admins(remote, target)
     return row
+
+
+async def _ask_admins(remote: RemoteActor, hood: Neighbourhood) -> None:
+    """A server asks to follow a neighbourhood that approves followers: its admins are
+    told (they decide at /admin/federation/network)."""
+    admins = await Account.filter(role=Role.ADMIN, is_active=True).values_list("id", flat=True)
+    for admin_id in admins:
+        await Notification.create(
+            recipient_id=admin_id,
+            kind=NotificationKind.FOLLOW_REQUEST,
+            note=f"{remote.handle} → {hood.name}",
+        )
 
 
 async def undo_remote_follow(

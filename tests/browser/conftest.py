@@ -99,6 +99,7 @@ PAGES = [
     # An organisation's dashboard, as the demo's coordinator of Tussen Buren.
     MainPage("admin-dashboard", "/admin/o/tussen-buren", user="els"),
     MainPage("admin-staff", "/admin/o/tussen-buren/staff", user="els"),
+    MainPage("admin-org-followers", "/admin/o/tussen-buren/followers", user="els"),
     MainPage("admin-profile", "/admin/o/tussen-buren/profile", user="els"),
     MainPage("admin-case", "/admin/o/tussen-buren/r/{org_post}", user="els"),
     MainPage("admin-org-report", "/admin/o/tussen-buren/reports/{report}", user="els"),
