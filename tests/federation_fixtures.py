@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -66,9 +67,11 @@ async def remote() -> AsyncIterator[FakeRemote]:
         await fake.stop()
 
 
-@pytest.fixture
-async def node(database: str) -> AsyncIterator[Node]:
-    settings = Settings(database_url=database, base_url=BASE, allow_private_addresses=True)
+@contextlib.asynccontextmanager
+async def serving(database: str, *, allow_private: bool = True) -> AsyncIterator[Node]:
+    """The node app on `database`; `allow_private=False` is production's address rules
+    (no loopback or private addresses, no plain http)."""
+    settings = Settings(database_url=database, base_url=BASE, allow_private_addresses=allow_private)
     app = create_app(settings, manage_database=False)
     await factories.node_row()
     transport = httpx.ASGITransport(app=app)
@@ -77,6 +80,12 @@ async def node(database: str) -> AsyncIterator[Node]:
             yield Node(settings, client, app.state.federation)
         finally:
             await app.state.federation.close()
+
+
+@pytest.fixture
+async def node(database: str) -> AsyncIterator[Node]:
+    async with serving(database) as started:
+        yield started
 
 
 @pytest.fixture(scope="module")

@@ -39,7 +39,7 @@ from node.text import camel_hashtag, hashtag_spans, hashtags
 from node.timeutil import utcnow
 from tests import factories
 from tests.fakeremote import FakeRemote
-from tests.federation_fixtures import BASE, Node
+from tests.federation_fixtures import BASE, Node, serving
 from tests.nodes import free_port
 from tests.webclient import browser
 
@@ -85,15 +85,8 @@ async def test_outbox_links_its_first_page_and_pages_on(node: Node, hood) -> Non
 @pytest.fixture
 async def strict_node(database: str) -> AsyncIterator[Node]:
     """A node as in production: no loopback or private addresses, no plain http."""
-    settings = Settings(database_url=database, base_url=BASE, allow_private_addresses=False)
-    app = create_app(settings, manage_database=False)
-    await factories.node_row()
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url=BASE) as client:
-        try:
-            yield Node(settings, client, app.state.federation)
-        finally:
-            await app.state.federation.close()
+    async with serving(database, allow_private=False) as started:
+        yield started
 
 
 async def _post_with_key(node: Node, remote: FakeRemote, actor: str, key_id: str):

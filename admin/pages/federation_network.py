@@ -29,12 +29,13 @@ from node.i18n import N_, gettext
 from node.services import partnerships
 from node.services.remote_actors import RemoteActorData
 from web.shell.forms import read_form
+from web.shell.lookup_messages import LOOKUP_FAILURES
 
 log = logging.getLogger("nabuur.admin")
 
 PATH = f"{uris.ADMIN}/federation/network"
 MAX_ADDRESS = 500
-PROBLEMS = {
+PROBLEMS = LOOKUP_FAILURES | {
     "missing": N_("Give an address: @name@server, or the URL of its page on that server."),
     "bad": N_("This is not an address: write @name@server.example or https://server.example/…"),
     "ours": N_("This address is on this node: follow only neighbourhoods and nodes elsewhere."),
@@ -43,13 +44,6 @@ PROBLEMS = {
         "organisations and nodes."
     ),
     "already": N_("This is followed already (or the request is on its way)."),
-    "blocked": N_("This node does not exchange messages with that server."),
-    "refused": N_("That server cannot be contacted from this node."),
-    "unreachable": N_("That server could not be reached. Please try again later."),
-    "timeout": N_("That server took too long to answer. Please try again in a moment."),
-    "not_found": N_("That server does not know this address."),
-    "no_template": N_("That server gave an answer this node cannot use."),
-    "not_actor": N_("There is nothing to follow at this address."),
 }
 DONE = {
     "follow": N_("The follow is on its way; the list shows when the other server accepts."),

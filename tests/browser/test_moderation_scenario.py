@@ -51,8 +51,15 @@ def commune(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InitNodeProces
     )
     started.init()
     added = started.cli(
-        "neighbourhood", "add", HOOD, "--name", "Jette Centrum", "--centre", "50.878,4.325",
-        "--radius", "1500",
+        "neighbourhood",
+        "add",
+        HOOD,
+        "--name",
+        "Jette Centrum",
+        "--centre",
+        "50.878,4.325",
+        "--radius",
+        "1500",
     )
     assert added.returncode == 0, added.stdout + added.stderr
     started.start()
@@ -142,7 +149,8 @@ def test_a_reported_post_is_hidden_and_deleted_everywhere(
     mod.goto("/admin/")  # a moderator's dashboard is the queue
     page = mod.page
     assert page.url.endswith("/admin/moderation")
-    assert click_and_wait(page, page.locator(f"a[href='/admin/moderation/reports/{report_id}']")) == 200
+    link = page.locator(f"a[href='/admin/moderation/reports/{report_id}']")
+    assert click_and_wait(page, link) == 200
     assert SPAM_TITLE in page.locator("main").inner_text()  # the content in context
     screenshot(page, "moderation-report-en")
     hide = page.locator("form.decision:has(input[name=action][value=hide_post])")

@@ -22,6 +22,7 @@ from node.services import local_actors, remote_follows
 from node.services.remote_actors import RemoteActorData
 from node.text import sanitise_html
 from web.shell.forms import local_path, read_form
+from web.shell.lookup_messages import LOOKUP_FAILURES
 from web.shell.session import viewer
 
 log = logging.getLogger("nabuur.web")
@@ -30,13 +31,7 @@ PATH = "/authorize_interaction"
 MAX_URI = 2000
 MISSING = N_("There is no address to look up. Go back and try again.")
 NOT_HERE = N_("There is nothing at this address on this node.")
-FAILURES = {
-    "blocked": N_("This node does not exchange messages with that server."),
-    "refused": N_("That server cannot be contacted from this node."),
-    "unreachable": N_("That server could not be reached. Please try again later."),
-    "timeout": N_("That server took too long to answer. Please try again in a moment."),
-    "not_found": N_("That server does not know this address."),
-    "no_template": N_("That server gave an answer this node cannot use."),
+FAILURES = LOOKUP_FAILURES | {
     "not_actor": N_(
         "Only people, groups and organisations on other servers can be followed from here."
     ),
