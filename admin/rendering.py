@@ -3,11 +3,13 @@ after a form was saved, around the page's own template in `admin/templates/`."""
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
+from admin.audit_labels import action_label
 from node.i18n import N_, gettext
 from node.models import Role
 from node.services import organisations
@@ -51,6 +53,7 @@ async def render(
         {
             "is_admin": is_admin,
             "is_moderator": is_moderator,
+            "action_label": functools.partial(action_label, locale),
             "my_organisations": mine,
             "dashboard": is_moderator or bool(mine),
             "notice": gettext(locale, DONE[done]) if done in DONE else None,

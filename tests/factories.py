@@ -34,12 +34,12 @@ async def account(username: str | None = None, **kwargs: object) -> Account:
     return await accounts.create_account(username, username.title(), **kwargs)
 
 
-async def admin(username: str = "admin") -> Account:
-    return await account(username, role=Role.ADMIN)
+async def admin(username: str = "admin", **kwargs: object) -> Account:
+    return await account(username, role=Role.ADMIN, **kwargs)
 
 
-async def moderator(username: str = "moderator") -> Account:
-    return await account(username, role=Role.MODERATOR)
+async def moderator(username: str = "moderator", **kwargs: object) -> Account:
+    return await account(username, role=Role.MODERATOR, **kwargs)
 
 
 async def organisation(slug: str | None = None, staff: list[Account] | None = None) -> Organisation:

@@ -54,6 +54,21 @@ async def test_an_admin_blocks_a_server_and_the_about_page_lists_it(web: Browser
     about = (await web.get("/about")).text
     assert "spam.*******.org" in about and "spam.example.org" not in about
 
+    # Saving the same server again does not quietly downgrade it or lose its comments.
+    again = await web.submit(
+        PAGE + "/blocks", {"domain": "spam.example.org", "policy": "limit"}, page=PAGE
+    )
+    assert again.status_code == 400 and "Change the existing rule" in again.text
+    kept = await DomainRule.get(domain="spam.example.org")
+    assert (kept.policy, kept.public_comment) == ("suspend", "Spam")
+    changed = await web.submit(
+        PAGE + "/blocks",
+        {"domain": "spam.example.org", "policy": "limit", "replace": "yes"},
+        page=PAGE,
+    )
+    assert changed.status_code == 303
+    assert (await DomainRule.get(domain="spam.example.org")).policy == "limit"
+
     lifted = await web.submit(PAGE + "/blocks/remove", {"domain": "spam.example.org"}, page=PAGE)
     assert lifted.status_code == 303
     assert not await DomainRule.exists(domain="spam.example.org")

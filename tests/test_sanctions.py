@@ -120,7 +120,7 @@ async def test_the_post_page_is_410_for_the_public_and_marked_for_its_author(
             await web.log_in_as(account)
             page = await web.get(f"/r/{post.id}")
             assert page.status_code == 200
-            assert REASON in page.text and "hid this post" in page.text
+            assert REASON in page.text and 'class="problem" role="status"' in page.text
         doc = await web.get(f"/r/{post.id}", headers={"accept": "application/activity+json"})
         assert doc.status_code == 410, doc.text[:500]
         assert doc.json()["type"] == "Tombstone"

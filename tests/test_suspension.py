@@ -46,7 +46,7 @@ async def hood(database: str) -> Neighbourhood:
 
 @pytest.fixture
 async def els(database: str) -> Account:
-    account = await factories.account("els")
+    account = await factories.account("els", languages=["en"])
     account.password_hash = await hash_password(PASSWORD)
     await account.save()
     return account
@@ -55,7 +55,7 @@ async def els(database: str) -> Account:
 async def test_a_suspended_account_cannot_log_in_and_is_told_why(
     web: Browser, els: Account
 ) -> None:
-    await sanctions.suspend_account(await factories.moderator(), els, REASON)
+    await sanctions.suspend_account(await factories.moderator(languages=["en"]), els, REASON)
     refused = await web.submit("/login", {"username": "els", "password": PASSWORD})
     assert refused.status_code == 403
     assert "suspended this account" in refused.text
@@ -70,7 +70,7 @@ async def test_a_suspended_account_cannot_log_in_and_is_told_why(
 async def test_suspension_ends_the_sessions_it_had(web: Browser, els: Account) -> None:
     await web.log_in_as(els)
     assert (await web.get("/notifications")).status_code == 200
-    await sanctions.suspend_account(await factories.moderator(), els, REASON)
+    await sanctions.suspend_account(await factories.moderator(languages=["en"]), els, REASON)
     assert (await web.get("/notifications")).status_code == 303  # to the log-in page
 
 
@@ -78,7 +78,7 @@ async def test_its_profile_posts_and_actor_answer_410(
     web: Browser, els: Account, hood: Neighbourhood
 ) -> None:
     post = await factories.post(els, hood)
-    moderator = await factories.moderator()
+    moderator = await factories.moderator(languages=["en"])
     await sanctions.suspend_account(moderator, els, REASON)
     profile = await web.get("/@els")
     assert profile.status_code == 410 and "suspended this account" in profile.text
@@ -108,14 +108,14 @@ async def test_its_pending_deliveries_are_cancelled(els: Account) -> None:
         host="mastodon.example",
         next_attempt_at=utcnow(),
     )
-    await sanctions.suspend_account(await factories.moderator(), els, REASON)
+    await sanctions.suspend_account(await factories.moderator(languages=["en"]), els, REASON)
     assert (await Delivery.get(id=pending.id)).status == DeliveryStatus.CANCELLED
     [entry] = await AuditEntry.filter(action="moderation.suspended")
     assert entry.detail == {"deliveries_cancelled": 1}
 
 
 async def test_after_30_days_the_suspension_is_federated_once(els: Account) -> None:
-    await sanctions.suspend_account(await factories.moderator(), els, REASON)
+    await sanctions.suspend_account(await factories.moderator(languages=["en"]), els, REASON)
     suspended_at = (await Account.get(id=els.id)).suspended_at
     assert suspended_at is not None
     assert await sanctions.federate_old_suspensions(suspended_at + timedelta(days=29)) == 0
@@ -138,8 +138,8 @@ async def test_an_admin_lifts_it_and_everything_comes_back(
     web: Browser, els: Account, hood: Neighbourhood
 ) -> None:
     post = await factories.post(els, hood)
-    admin = await factories.admin("root")
-    await sanctions.suspend_account(await factories.moderator(), els, REASON)
+    admin = await factories.admin("root", languages=["en"])
+    await sanctions.suspend_account(await factories.moderator(languages=["en"]), els, REASON)
     suspended_at = (await Account.get(id=els.id)).suspended_at
     assert suspended_at is not None
     await sanctions.federate_old_suspensions(suspended_at + timedelta(days=31))
@@ -164,8 +164,8 @@ async def test_an_admin_lifts_it_and_everything_comes_back(
 async def test_the_moderation_page_refuses_what_a_moderator_may_not_do(
     web: Browser, els: Account
 ) -> None:
-    moderator = await factories.moderator()
-    admin = await factories.admin("root")
+    moderator = await factories.moderator(languages=["en"])
+    admin = await factories.admin("root", languages=["en"])
     await web.log_in_as(moderator)
     page = "/admin/people/els/moderation"
     empty = await web.submit(page, {"action": "suspend", "reason": "  "}, page=page)

@@ -115,6 +115,7 @@ def _rule_values(form: Form, policy: str) -> RuleValues:
         reject_media=form.get("reject_media") == "yes",
         reject_reports=form.get("reject_reports") == "yes",
         obfuscate=form.get("obfuscate") == "yes",
+        replace=form.get("replace") == "yes",
     )
 
 

@@ -157,6 +157,9 @@ def _query(search: AuditSearch, zone: tzinfo) -> QuerySet[AuditEntry]:
             | Q(action__icontains=search.text)
             | Q(subject__icontains=search.text)
             | Q(reason__icontains=search.text)
+            # "What did we do about Anna's post?": the post's title and author count too.
+            | Q(post__title__icontains=search.text)
+            | Q(post__author__username__icontains=search.text)
         )
     if search.action:
         query = query.filter(action=search.action)

@@ -200,6 +200,9 @@ class RuleValues:
     reject_media: bool = False
     reject_reports: bool = False
     obfuscate: bool = False
+    # An existing block of the same domain is replaced (the CLI, imports); the page's
+    # add form sets it only when the admin ticks "change the existing rule".
+    replace: bool = True
 
 
 def _comment(field: str, text: str) -> str:
@@ -225,6 +228,14 @@ async def _checked(settings: Settings | None, values: RuleValues) -> RuleValues:
             else N_("this domain is blocked: lift the block first")
         )
         raise InvalidInput("domain", message)
+    if existing is not None and not values.replace:
+        raise InvalidInput(
+            "domain",
+            N_(
+                "this server has a rule already (see the list): tick “Change the existing "
+                "rule” to replace it, comments included"
+            ),
+        )
     return RuleValues(
         domain=name,
         policy=DomainPolicy(values.policy),

@@ -98,10 +98,19 @@ async def actions_for(account: Account | None, report: Report) -> list[Action]:
         return chosen
     if report.response_id is not None:
         chosen.append(Action.HIDE_RESPONSE)
-    if await offender(report) is not None:
-        chosen += [Action.WARN, Action.SILENCE, Action.SUSPEND]
-    if await remote_offender(report) is not None:
-        chosen += [Action.LIMIT_REMOTE, Action.SUSPEND_REMOTE]
+    account = await offender(report)
+    if account is not None:  # what is already in force is not offered again
+        chosen.append(Action.WARN)
+        if account.silenced_at is None and account.suspended_at is None:
+            chosen.append(Action.SILENCE)
+        if account.suspended_at is None:
+            chosen.append(Action.SUSPEND)
+    remote = await remote_offender(report)
+    if remote is not None:
+        if remote.standing == "":
+            chosen.append(Action.LIMIT_REMOTE)
+        if remote.standing != "suspended":
+            chosen.append(Action.SUSPEND_REMOTE)
     return chosen
 
 

@@ -22,10 +22,9 @@ from web.shell.session import (
 )
 
 WRONG_CREDENTIALS = N_("The username or password is not right.")
-SUSPENDED = N_(
-    "The moderators of this node suspended this account, so you cannot log in. "
-    "If you think this is a mistake, write to the node's admins (see the About page)."
-)
+SUSPENDED = N_("The moderators of this node suspended this account, so you cannot log in.")
+# Only when the node gives an address: a node set up without one has nowhere to point.
+SUSPENDED_CONTACT = N_("If you think this is a mistake, write to %(email)s.")
 ONE_YEAR = 365 * 24 * 3600
 
 
@@ -68,6 +67,9 @@ async def login(request: Request) -> Response:
             status = 429
         except accounts.AccountSuspended:
             errors["_form"] = gettext(locale, SUSPENDED)
+            contact = (await request.app.state.profile_cache.get()).contact_email
+            if contact:
+                errors["_form"] += " " + gettext(locale, SUSPENDED_CONTACT) % {"email": contact}
             status = 403
         else:
             if account is not None:
