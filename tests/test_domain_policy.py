@@ -208,7 +208,8 @@ async def test_limit_hides_from_listings_unless_followed(database: str) -> None:
     await domain_policy.set_domain_policy("quiet.example", DomainPolicy.LIMIT)
     await domain_policy.set_domain_policy("gone.example", DomainPolicy.SUSPEND)
     await domain_policy.set_domain_policy("partner.example", DomainPolicy.ALLOW)
-    hidden = await domain_policy.hidden_hosts()
+    shown = ["social.quiet.example", "gone.example", "x.gone.example", "partner.example"]
+    hidden = await domain_policy.hidden_hosts([*shown, "quiet.example", "a.example"])
     assert hidden.hides("social.quiet.example") and not hidden.hides(
         "social.quiet.example", followed=True
     )

@@ -172,7 +172,8 @@ async def nearby(hood: Neighbourhood | None, *, limit: int = 20) -> list[NearbyP
             actor_uri="actor__uri",
         )
     )
-    rows = (await domain_policy.hidden_hosts()).keep(rows)  # limited or suspended servers
+    hidden = await domain_policy.hidden_hosts(row["domain"] for row in rows)
+    rows = hidden.keep(rows)  # limited or suspended servers
     if hood is not None and hood.centre_lat is not None and hood.centre_lon is not None:
         rows = [
             row

@@ -133,7 +133,9 @@ async def _page(
     org_voice = None
     if org is not None and not org.show_staff_names:
         org_voice = (org.name, uris.organisation(org.slug))
-    hidden = await domain_policy.hidden_hosts()
+    hidden = await domain_policy.hidden_hosts(
+        row.remote_author.domain for row in view.responses if row.remote_author_id
+    )
     shown = [
         _shown(row, account, org_voice if row.author_id in view.team_ids else None)
         for row in removals.shown_responses(view.responses, account, hidden)
