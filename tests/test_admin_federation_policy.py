@@ -175,7 +175,7 @@ async def test_import_with_bad_rows_lists_them_and_stores_nothing(web: Browser) 
     assert await DomainRule.exists(domain="good.example")
     assert (await AuditEntry.get(action="domain.imported")).reason == "NL list"
     summary = await web.get(chosen.headers["location"])
-    assert "1 new rules" in summary.text
+    assert "New rules: 1." in summary.text
 
 
 @pytest.mark.parametrize(
