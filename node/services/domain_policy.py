@@ -109,17 +109,7 @@ async def is_domain_allowed(settings: Settings, domain: str) -> bool:
     """Whether federation with `domain` is allowed under the effective federation mode:
     never when off or suspended; in allowlist mode only under an allow rule (a more
     specific limit rule below it still federates, limited)."""
-    mode = await federation_mode(settings)
-    if mode == "off":
-        return False
-    names = candidates(domain)
-    rules = {r.domain: r.policy for r in await DomainRule.filter(domain__in=names)}
-    matching = [rules[name] for name in names if name in rules]
-    if matching and matching[0] == DomainPolicy.SUSPEND:
-        return False
-    if mode == "allowlist":
-        return DomainPolicy.ALLOW in matching
-    return True
+    return domain not in await refused_among(settings, [domain])
 
 
 async def refused_among(settings: Settings, hosts: Iterable[str]) -> set[str]:
