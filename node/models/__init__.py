@@ -36,7 +36,7 @@ from node.models.reactions import Reaction, ReactionKind
 from node.models.remote import RemoteActor, RemoteStanding
 from node.models.remote_posts import RemotePost
 from node.models.responses import Response, ResponseKind
-from node.models.sessions import Invitation, LoginFailure, Session
+from node.models.sessions import Invitation, LoginFailure, RateEvent, Session, UsedToken
 
 __all__ = [
     "Account",
@@ -71,6 +71,7 @@ __all__ = [
     "OutgoingFollow",
     "PostKind",
     "PostPartner",
+    "RateEvent",
     "Reaction",
     "ReactionKind",
     "RemoteActor",
@@ -85,5 +86,6 @@ __all__ = [
     "Role",
     "Session",
     "StaffRole",
+    "UsedToken",
     "Visibility",
 ]

@@ -34,6 +34,9 @@ class Organisation(Model):
     # The organisation speaks with one voice: its staff's names are not shown on its
     # posts and messages unless it chooses so.
     show_staff_names = fields.BooleanField(default=False, db_default=False)
+    # Followers see the organisation's followers-only posts, so each is approved by its
+    # staff unless the organisation chooses to accept everyone.
+    manually_approves_followers = fields.BooleanField(default=True, db_default=True)
     # The actor's RSA key pair for HTTP signatures (see node.keys); never serialised.
     public_key_pem = fields.TextField(null=True)
     private_key_pem = fields.TextField(null=True)

@@ -16,7 +16,10 @@ class PostKind(StrEnum):
 
 class Visibility(StrEnum):
     PUBLIC = "public"
-    FOLLOWERS = "followers"  # followers of the posting actor (organisation or author)
+    # Approved followers of the posting actor (the organisation, or the author).
+    FOLLOWERS = "followers"
+    # Accounts of this node that live in the post's neighbourhood or follow it.
+    NEIGHBOURS = "neighbours"
     MEMBERS = "members"  # logged-in accounts of this node
 
 

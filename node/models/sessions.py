@@ -34,6 +34,31 @@ class LoginFailure(Model):
         table = "login_failures"
 
 
+class RateEvent(Model):
+    """One attempt counted against a limit (a sign-up from an address, say), shared by
+    all processes; rows older than the longest window are purged."""
+
+    id = fields.IntField(primary_key=True)
+    key = fields.CharField(max_length=200)
+    at = fields.DatetimeField()
+
+    class Meta:
+        table = "rate_events"
+        indexes = (("key", "at"),)
+
+
+class UsedToken(Model):
+    """A value that may be used once while it is valid (a signature on a GET of a
+    private object, a single-use link): the unique key makes a second use fail."""
+
+    id = fields.IntField(primary_key=True)
+    key = fields.CharField(max_length=100, unique=True)
+    expires_at = fields.DatetimeField(db_index=True)
+
+    class Meta:
+        table = "used_tokens"
+
+
 class Invitation(Model):
     """A code that lets someone sign up when the node does not take open sign-ups."""
 
