@@ -76,7 +76,7 @@ routes: list[BaseRoute] = [
     Route("/o/{slug}/export.csv", dashboard.export_posts, methods=POST),
     Route("/o/{slug}/summary.csv", dashboard.export_summary, methods=POST),
     Route("/o/{slug}/staff", staff.staff, methods=FORM),
-    Route("/o/{slug}/followers", org_followers.followers),
+    Route("/o/{slug}/followers", org_followers.followers, methods=FORM),
     Route("/o/{slug}/profile", organisations.edit_organisation, methods=FORM),
     Route("/o/{slug}/icon", organisations.upload_icon, methods=POST),
     Route("/o/{slug}/r/{post_id}", case.case),

@@ -16,17 +16,18 @@ from tortoise.transactions import in_transaction
 from federation import activities, outbox, publishing
 from federation.context import Federation
 from node import uris
-from node.models import Account, OutboxActivity, RemoteActor, Report, Response, Visibility
+from node.models import Account, OutboxActivity, RemoteActor, Report, Response
 from node.services import domain_policy, local_actors
 from node.services.follows import THIS_NODE
 from node.services.remote_follows import remote_followers
+from node.services.visibility import is_federated
 from node.timeutil import utcnow
 
 
 async def on_post_hidden(fed: Federation, payload: dict) -> str | None:
     """Hidden like a withdrawal: pending deliveries cancelled, a Delete to every holder."""
     post = await publishing.load_post(payload["post_id"])
-    if post is None or post.hidden_at is None or post.visibility == Visibility.MEMBERS:
+    if post is None or post.hidden_at is None or not is_federated(post.visibility):
         return None  # unhidden again before we got here, or never left the node
     return await publishing.send_delete(fed, post)
 

@@ -81,7 +81,8 @@ def attributed_path(post: HelpPost) -> str:
 
 
 def audience(settings: Settings, post: HelpPost) -> tuple[list[str], list[str]]:
-    """(to, cc) for a post; members-only posts are never addressed outside the node."""
+    """(to, cc) for a post: public, or the approved followers of whoever posts it (levels
+    that stay on this node are never addressed outside it)."""
     followers = uris.absolute(settings, uris.followers(attributed_path(post)))
     if post.visibility == Visibility.PUBLIC:
         group = uris.absolute(settings, uris.neighbourhood(post.neighbourhood.slug))

@@ -34,6 +34,7 @@ from node.services import domain_policy, remote_actors
 from node.services.follows import THIS_NODE
 from node.services.remote_follows import remote_followers
 from node.services.responses import accepted_counts
+from node.services.visibility import is_federated
 from node.states import FollowStatus, PostStatus
 
 GONE = (PostStatus.WITHDRAWN, PostStatus.EXPIRED)
@@ -214,7 +215,7 @@ async def send_delete(fed: Federation, post: HelpPost) -> str:
 
 def _federated(post: HelpPost | None) -> bool:
     """Whether other servers hear of this post at all (hidden posts: only their Delete)."""
-    return post is not None and post.visibility != Visibility.MEMBERS and post.hidden_at is None
+    return post is not None and is_federated(post.visibility) and post.hidden_at is None
 
 
 async def on_post_published(fed: Federation, payload: dict) -> str | None:

@@ -149,13 +149,48 @@ OFFER_GRAPH = StateGraph(
     },
 )
 
+
+class PostAction(StrEnum):
+    """What people do on a help post besides moving it along POST_GRAPH."""
+
+    EDIT = "edit"
+    OFFER = "offer"  # offer help (or take up an offer)
+    COMMENT = "comment"
+    ACCEPT = "accept"  # accept a helper into a slot
+    DECLINE = "decline"  # decline an offer, or release an accepted helper
+    WITHDRAW_OFFER = "withdraw-offer"  # a helper takes their offer back
+    RENEW = "renew"  # push the expiry further
+
+
+# The statuses in which each action is allowed; the services refuse it in any other (and
+# the post's page draws no button for it). A withdrawn or expired post is over: nothing
+# on it changes any more. A done one may still be reopened, so its offers may still be
+# answered and taken back.
+_LIVE, _ANSWERED = {P.OPEN, P.MATCHED}, {P.OPEN, P.MATCHED, P.DONE}
+POST_ACTIONS: Mapping[PostAction, frozenset[PostStatus]] = {
+    PostAction.EDIT: frozenset(_LIVE),
+    PostAction.OFFER: frozenset({P.OPEN}),
+    PostAction.COMMENT: frozenset(_LIVE),
+    PostAction.ACCEPT: frozenset({P.OPEN}),
+    PostAction.DECLINE: frozenset(_ANSWERED),
+    PostAction.WITHDRAW_OFFER: frozenset(_ANSWERED),
+    PostAction.RENEW: frozenset(_LIVE),
+}
+
+
+def post_allows(status: str, action: PostAction) -> bool:
+    """Whether `action` may be done on a post in `status`."""
+    return status in POST_ACTIONS[action]
+
+
 FOLLOW_GRAPH = StateGraph(
     "follow",
     F.PENDING,
     {
         F.PENDING: {F.ACCEPTED, F.REJECTED},
-        # Unfollowing deletes the row; nothing moves out of these.
-        F.ACCEPTED: set(),
+        # Unfollowing deletes the row; the followed may remove a follower from elsewhere
+        # (answered with Reject, kept so a late Undo still finds it).
+        F.ACCEPTED: {F.REJECTED},
         F.REJECTED: set(),
     },
 )

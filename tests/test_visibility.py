@@ -9,7 +9,7 @@ import pytest
 
 from node.errors import NotFound
 from node.models import Account, HelpPost, Neighbourhood
-from node.services import follows, listings, posts, responses
+from node.services import follow_requests, follows, listings, posts, responses
 from node.services.permissions import can_see_private_location
 from node.states import PostStatus
 from tests import factories
@@ -74,7 +74,10 @@ async def test_followers_post_of_organisation_needs_follow_of_organisation(
     viewer = await factories.account("viewer")
     await follows.follow(viewer, author)  # the posting actor is the organisation
     assert not await _sees(viewer, post)
-    await follows.follow(viewer, org)
+    row = await follows.follow(viewer, org)
+    assert not await _sees(viewer, post)  # organisations approve each follower
+    coordinator = await factories.coordinator_of(org)
+    await follow_requests.decide(coordinator, org, row.id, True)
     assert await _sees(viewer, post)
     assert not await _sees(None, post)
 

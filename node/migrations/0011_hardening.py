@@ -1,5 +1,6 @@
 from tortoise import migrations
 from tortoise.migrations import operations as ops
+from node.models.notifications import NotificationKind
 from node.models.posts import Visibility
 from tortoise import fields
 from tortoise.indexes import Index
@@ -70,5 +71,14 @@ class Migration(migrations.Migration):
             model_name="Organisation",
             name="manually_approves_followers",
             field=fields.BooleanField(default=True, db_default=True),
+        ),
+        AlterChoices(
+            model_name="Notification",
+            name="kind",
+            field=fields.CharEnumField(
+                description="RESPONSE: response\nACCEPTED: accepted\nDECLINED: declined\nHELPER_WITHDREW: helper_withdrew\nSTATUS: status\nFOLLOW: follow\nFOLLOW_REQUEST: follow_request\nASKS_TO_FOLLOW: asks_to_follow\nMODERATION: moderation\nREPORT: report",
+                enum_type=NotificationKind,
+                max_length=16,
+            ),
         ),
     ]

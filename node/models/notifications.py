@@ -13,7 +13,10 @@ class NotificationKind(StrEnum):
     HELPER_WITHDREW = "helper_withdrew"
     STATUS = "status"  # a post you help with changed status
     FOLLOW = "follow"
-    FOLLOW_REQUEST = "follow_request"  # someone asks to follow (approval needed)
+    FOLLOW_REQUEST = "follow_request"  # a server asks to follow a neighbourhood
+    # Someone asks to follow you, or your organisation when `organisation` is set: the
+    # actor when they are here, else their handle in `note`.
+    ASKS_TO_FOLLOW = "asks_to_follow"
     # A moderator hid your post or response, warned, silenced or suspended you; the
     # reason is in `note`.
     MODERATION = "moderation"

@@ -1,7 +1,9 @@
 """Follows of neighbourhoods, organisations and accounts by local accounts.
 
-Local follows are accepted at once: a neighbourhood that approves its followers does so
-for other servers only (partner nodes, see `remote_follows`); its residents just follow.
+Local follows of a neighbourhood are accepted at once: a neighbourhood that approves its
+followers does so for other servers only (partner nodes, see `remote_follows`); its
+residents just follow. Organisations and residents that approve their followers decide
+on each follow, from here or elsewhere (`follow_requests`).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from datetime import datetime
 from node import db, events
 from node.errors import Conflict, NotFound
 from node.models import Account, Follow, FollowTarget, Neighbourhood, NotificationKind, Organisation
+from node.services import follow_requests
 from node.services.notifications import notify
 from node.states import FOLLOW_GRAPH, FollowStatus
 
@@ -53,6 +56,9 @@ async def follow(follower: Account, target: Target) -> Follow:
         if await Follow.filter(follower=follower, **lookup).exists():
             raise Conflict("you already follow this")
         row = await Follow.create(follower=follower, **fields)
+        if follow_requests.approves_followers(target):
+            await follow_requests.ask(target, local=follower)
+            return row
         FOLLOW_GRAPH.check(row.status, FollowStatus.ACCEPTED)
         row.status = FollowStatus.ACCEPTED
         await row.save(update_fields=["status"])
@@ -78,9 +84,16 @@ async def follower_count(target: Target) -> int:
 
 
 async def is_following(follower: Account | None, target: Target) -> bool:
+    """Whether `follower` follows `target` (an accepted follow)."""
+    return await follow_status(follower, target) == FollowStatus.ACCEPTED
+
+
+async def follow_status(follower: Account | None, target: Target) -> FollowStatus | None:
+    """Where `follower`'s follow of `target` stands: accepted, pending, or None."""
     if follower is None:
-        return False
-    return await Follow.filter(follower=follower, **target_lookup(target)).exists()
+        return None
+    row = await Follow.get_or_none(follower=follower, **target_lookup(target))
+    return None if row is None else FollowStatus(row.status)
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ async def notify(
     post: HelpPost | None = None,
     response: Response | None = None,
     organisation_id: int | None = None,
+    note: str = "",
 ) -> Notification:
     """Tell one account; `organisation_id`: the actor acted for that organisation, which
     the notification names instead of them."""
@@ -25,6 +26,7 @@ async def notify(
         post=post,
         response=response,
         organisation_id=organisation_id,
+        note=note,
     )
 
 

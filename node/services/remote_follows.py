@@ -10,22 +10,24 @@ from node.models import (
     Neighbourhood,
     Notification,
     NotificationKind,
+    Organisation,
     OutgoingFollow,
     RemoteActor,
     Role,
 )
-from node.services import local_actors
+from node.services import follow_requests, local_actors
 from node.services.follows import Target, target_fields, target_lookup
 from node.services.notifications import notify
 from node.states import FOLLOW_GRAPH, FollowStatus
 
 
 def is_locked(target: Target) -> bool:
-    """Whether follows from other servers wait for a decision: an account that approves
-    its followers, or a neighbourhood whose admins approve partner nodes first."""
-    if isinstance(target, Account | Neighbourhood):
+    """Whether follows from other servers wait for a decision: an organisation or an
+    account that approves its followers, or a neighbourhood whose admins approve partner
+    nodes first."""
+    if isinstance(target, Neighbourhood):
         return target.manually_approves_followers
-    return False
+    return follow_requests.approves_followers(target)
 
 
 async def follow_from_remote(remote: RemoteActor, target: Target, activity_uri: str) -> Follow:
@@ -53,10 +55,13 @@ async def follow_from_remote(remote: RemoteActor, target: Target, activity_uri: 
             row.status = FollowStatus.ACCEPTED
             await row.save(update_fields=["status"])
         await events.emit(events.FollowChanged(row.id, row.status.value))
-        if isinstance(target, Account):
-            await notify(target.id, NotificationKind.FOLLOW)
-        elif isinstance(target, Neighbourhood) and row.status == FollowStatus.PENDING:
+        if row.status == FollowStatus.ACCEPTED:
+            if isinstance(target, Account):
+                await notify(target.id, NotificationKind.FOLLOW)
+        elif isinstance(target, Neighbourhood):
             await _ask_admins(remote, target)
+        elif isinstance(target, Account | Organisation):
+            await follow_requests.ask(target, handle=remote.handle)
     return row
 
 

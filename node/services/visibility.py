@@ -1,4 +1,18 @@
-"""Who may see a help post: public, followers of the posting actor, or node members."""
+"""Who may see a help post. The levels, as the compose form names them:
+
+- public: everyone, here and on other servers;
+- followers: the approved followers of whoever posts it (the organisation when posted
+  for one, else the author), here and on their servers. Organisations approve each
+  follower unless they choose otherwise; residents may choose to (`follow_requests`);
+- neighbours: accounts of this node that live in the post's neighbourhood or follow it.
+  Not federated: Mastodon would show a Note addressed to a group's audience only to
+  people who follow its author, so the promise could not be kept elsewhere;
+- members: every account of this node. Not federated.
+
+Whatever the level, the author, the staff of the post's organisation, and the node's
+moderators and admins see it. The same rules serve pages, listings, ActivityPub fetches
+(`federation.documents`) and deliveries (`federation.publishing`).
+"""
 
 from __future__ import annotations
 
@@ -8,15 +22,24 @@ from node.models import Account, Follow, HelpPost, Role, Visibility
 from node.services.organisations import staff_organisation_ids
 from node.states import FollowStatus
 
+# Levels that never leave this node: no Note is served or delivered elsewhere.
+LOCAL_ONLY = frozenset({Visibility.NEIGHBOURS, Visibility.MEMBERS})
 
-async def _followed(viewer: Account) -> tuple[list[int], list[int]]:
-    """Ids of accounts and organisations `viewer` follows with an accepted follow."""
+
+def is_federated(visibility: str) -> bool:
+    """Whether other servers may be sent, or fetch, a post of this level."""
+    return visibility not in LOCAL_ONLY
+
+
+async def _followed(viewer: Account) -> tuple[list[int], list[int], list[int]]:
+    """Ids of the accounts, organisations and neighbourhoods `viewer` follows (accepted)."""
     rows = await Follow.filter(follower_id=viewer.id, status=FollowStatus.ACCEPTED).values_list(
-        "account_id", "organisation_id"
+        "account_id", "organisation_id", "neighbourhood_id"
     )
-    accounts = [a for a, _ in rows if a is not None]
-    orgs = [o for _, o in rows if o is not None]
-    return accounts, orgs
+    accounts = [a for a, _, _ in rows if a is not None]
+    orgs = [o for _, o, _ in rows if o is not None]
+    hoods = [h for _, _, h in rows if h is not None]
+    return accounts, orgs, hoods
 
 
 async def visible_posts_filter(viewer: Account | None) -> Q:
@@ -26,7 +49,9 @@ async def visible_posts_filter(viewer: Account | None) -> Q:
         return public
     if viewer.role in (Role.MODERATOR, Role.ADMIN):
         return Q()
-    followed_accounts, followed_orgs = await _followed(viewer)
+    followed_accounts, followed_orgs, followed_hoods = await _followed(viewer)
+    if viewer.home_neighbourhood_id is not None:  # type: ignore[attr-defined]
+        followed_hoods.append(viewer.home_neighbourhood_id)  # type: ignore[attr-defined]
     own_orgs = await staff_organisation_ids(viewer)
     return (
         public
@@ -40,6 +65,7 @@ async def visible_posts_filter(viewer: Account | None) -> Q:
             author_id__in=followed_accounts or [0],
         )
         | Q(visibility=Visibility.FOLLOWERS, organisation_id__in=followed_orgs or [0])
+        | Q(visibility=Visibility.NEIGHBOURS, neighbourhood_id__in=followed_hoods or [0])
     )
 
 

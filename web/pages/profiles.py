@@ -7,14 +7,17 @@ from node import uris
 from node.services import accounts, listings, organisations, removals
 from web.pages.cards import cards_from_rows
 from web.pages.feeds import feed_links
+from web.pages.following import follow_context
 from web.pages.post import removed_page
 from web.pages.remote_follow import form_headers
 from web.shell.page_cache import for_anonymous
+from web.shell.session import viewer
 
 
 async def _cards(request: Request, **match: object) -> list:
+    """Open posts the viewer may see (followers see followers-only posts here too)."""
     locale = request.app.state.renderer.locale_for(request)
-    rows = await listings.open_card_rows(None, None, limit=50, **match)
+    rows = await listings.open_card_rows(None, viewer(request), limit=50, **match)
     return await cards_from_rows(rows, locale)
 
 
@@ -42,6 +45,8 @@ async def person(request: Request) -> Response:
             "cards": cards,
             "activitypub_url": uris.absolute(settings, uris.account(account.username)),
             "report_path": f"/report?account={account.username}",
+            "follow_path": uris.account(account.username),
+            **await follow_context(request, account),
         },
         headers=form_headers(settings),
     )
@@ -64,6 +69,8 @@ async def organisation(request: Request) -> Response:
             "cards": await _cards(request, organisation_id=org.id),
             "activitypub_url": uris.absolute(settings, uris.organisation(org.slug)),
             "report_path": f"/report?organisation={org.slug}",
+            "follow_path": uris.organisation(org.slug),
+            **await follow_context(request, org),
             "feeds": feed_links(settings, uris.organisation(org.slug), org.name),
             "calendar_url": uris.calendar(uris.organisation(org.slug)),
         },
