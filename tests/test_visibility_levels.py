@@ -78,3 +78,28 @@ async def test_the_compose_form_names_each_level(database: str) -> None:
         assert "Neighbours on this node" in page and "Not sent to other servers." in page
         assert "Only followers of the neighbourhood" not in page  # the old, untrue label
         assert "Anyone can follow you" in page  # amina does not approve followers
+
+
+async def test_a_resident_says_where_they_live_and_then_sees_their_neighbours(
+    database: str,
+) -> None:
+    await factories.node_row()
+    kuregem = await factories.neighbourhood("kuregem")
+    author = await factories.account("amina", home_neighbourhood=kuregem)
+    post = await factories.post(author, kuregem, visibility="neighbours")
+    sam = await factories.account("sam", languages=["en"])
+    assert not await _sees(sam, post)
+    async with browser(database) as web:
+        await web.log_in_as(sam)
+        page = await web.get("/settings/neighbourhood")
+        assert page.status_code == 200 and 'value="kuregem"' in page.text
+        bad = await web.submit(
+            "/settings/neighbourhood", {"home_neighbourhood": "atlantis"}, page="/settings"
+        )
+        assert bad.status_code == 400 and "no such neighbourhood" in bad.text.lower()
+        assert (await Account.get(id=sam.id)).home_neighbourhood_id is None
+        good = await web.submit(
+            "/settings/neighbourhood", {"home_neighbourhood": "kuregem"}, page="/settings"
+        )
+        assert good.status_code == 303
+    assert await _sees(await Account.get(id=sam.id), post)

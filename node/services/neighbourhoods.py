@@ -249,6 +249,17 @@ async def home_slug(account: Account) -> str | None:
     )
 
 
+async def set_home(account: Account, slug: str | None) -> None:
+    """Where `account` lives (None: nowhere said): it sees its neighbours' posts."""
+    hood = None
+    if slug:
+        hood = await Neighbourhood.get_or_none(slug=validation.as_slug(slug), archived_at=None)
+        if hood is None:
+            raise InvalidInput("home_neighbourhood", N_("no such neighbourhood"))
+    account.home_neighbourhood = hood  # type: ignore[assignment]
+    await account.save(update_fields=["home_neighbourhood_id"])
+
+
 async def add_connector(
     neighbourhood: Neighbourhood, account: Account, *, by: Account | None = None
 ) -> Connector:
