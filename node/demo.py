@@ -13,7 +13,7 @@ from node.models import Account, Follow, HelpPost, Neighbourhood, Organisation, 
 from node.passwords import hash_password
 from node.services import follows, neighbourhoods, organisations, posts, reports, responses
 from node.services.accounts import create_account
-from node.states import PostStatus
+from node.states import FollowStatus, PostStatus
 from node.timeutil import utcnow
 
 log = logging.getLogger("nabuur.demo")
@@ -54,6 +54,12 @@ async def _people(
             await follows.follow(account, org)
     shared_hash = await hash_password(DEMO_PASSWORD)
     await Account.filter(username__in=list(people)).update(password_hash=shared_hash)
+    # Organisations approve their followers: the demo's were approved long ago, but for
+    # the last resident's, which wait on the organisations' dashboards.
+    waiting = list(people.values())[-1]
+    await Follow.filter(status=FollowStatus.PENDING, organisation_id__not_isnull=True).exclude(
+        follower=waiting
+    ).update(status=FollowStatus.ACCEPTED)
     return people
 
 
