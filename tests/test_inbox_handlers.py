@@ -125,13 +125,21 @@ async def test_reply_becomes_a_sanitised_response_and_notifies(
     assert await Notification.filter(recipient=author, response=response).exists()
 
 
-async def test_reply_to_a_followers_only_post_is_rejected(node: Node, remote: FakeRemote) -> None:
+async def test_reply_to_a_followers_only_post_needs_an_accepted_follow(
+    node: Node, remote: FakeRemote
+) -> None:
     _, _, post = await hood_and_post(visibility="followers")
     create = remote.activity("alice", "Create", remote.note("alice", f"{BASE}/r/{post.id}", "hi"))
     await node.post_activity(remote, "alice", create)
     await node.work()
     assert await Response.all().count() == 0
     assert (await outcome())[0] == InboxStatus.REJECTED
+    # An accepted follower of the author saw the post in their timeline and answers it.
+    await node.post_activity(remote, "alice", remote.activity("alice", "Follow", f"{BASE}/@greet"))
+    again = remote.activity("alice", "Create", remote.note("alice", f"{BASE}/r/{post.id}", "hi"))
+    await node.post_activity(remote, "alice", again)
+    await node.work()
+    assert await Response.filter(post=post).count() == 1
 
 
 async def test_note_attributed_to_someone_else_is_rejected(node: Node, remote: FakeRemote) -> None:

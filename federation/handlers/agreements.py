@@ -11,8 +11,8 @@ from federation.handlers.registry import Incoming, Outcome, handles
 from federation.parse import html_to_text
 from federation.vocab import id_of
 from node.errors import Conflict
-from node.models import Visibility
 from node.services import remote_content
+from node.services.visibility import remote_may_see
 from node.text import sanitise_html
 
 
@@ -26,8 +26,8 @@ async def offer(incoming: Incoming) -> Outcome:
     post = await local_post(incoming.fed, (intent or "").split("#", 1)[0], incoming.cache)
     if post is None:
         return Outcome.rejected("the agreement satisfies none of our requests or offers")
-    if post.visibility != Visibility.PUBLIC:
-        return Outcome.rejected("not a public post")
+    if not await remote_may_see(incoming.actor, post):
+        return Outcome.rejected("a post this actor may not see")
     content = incoming.activity.get("content")
     html = sanitise_html(content) if isinstance(content, str) else ""
     try:

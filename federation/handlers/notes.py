@@ -8,8 +8,8 @@ from federation.parse import ParseError, parse_note, same_host
 from federation.vocab import id_of
 from node import uris
 from node.errors import Conflict
-from node.models import Visibility
 from node.services import remote_content
+from node.services.visibility import remote_may_see
 
 
 @handles("Create", objects=Family.NOTE)
@@ -23,9 +23,10 @@ async def create(incoming: Incoming) -> Outcome:
     post = await local_post(incoming.fed, note.in_reply_to, incoming.cache)
     if post is None:
         return Outcome.ignored("not a reply to one of our posts")
-    # A remote reader can only answer what they could see: public posts.
-    if post.visibility != Visibility.PUBLIC:
-        return Outcome.rejected("reply to a post that is not public")
+    # A remote reader can only answer what they could see: public posts, and followers-
+    # only posts of an owner they follow (with approval).
+    if not await remote_may_see(incoming.actor, post):
+        return Outcome.rejected("reply to a post this actor may not see")
     try:
         await remote_content.add_remote_reply(
             incoming.actor, post, object_uri=note.id, html=note.html, text=note.text

@@ -8,7 +8,7 @@ from federation.handlers.registry import Family, Incoming, Outcome, handles
 from federation.vocab import id_of
 from node.models import Reaction, ReactionKind
 from node.services import remote_content
-from node.services.visibility import can_view
+from node.services.visibility import remote_may_see
 
 
 async def _react(incoming: Incoming, kind: ReactionKind) -> Outcome:
@@ -17,8 +17,8 @@ async def _react(incoming: Incoming, kind: ReactionKind) -> Outcome:
         # Announces of remote objects (relays, boosts of others) are read in a later step;
         # we never trust an embedded copy of another server's object.
         return Outcome.ignored("not one of our posts")
-    if not await can_view(None, post):
-        return Outcome.rejected("not a public post")
+    if not await remote_may_see(incoming.actor, post):
+        return Outcome.rejected("a post this actor may not see")
     await remote_content.add_reaction(incoming.actor, post, kind, incoming.activity["id"])
     return Outcome.processed(f"{kind} counted")
 

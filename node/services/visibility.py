@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from tortoise.expressions import Q
 
-from node.models import Account, Follow, HelpPost, Role, Visibility
+from node.models import Account, Follow, HelpPost, PostPartner, RemoteActor, Role, Visibility
 from node.services.organisations import staff_organisation_ids
 from node.states import FollowStatus
 
@@ -67,6 +67,24 @@ async def visible_posts_filter(viewer: Account | None) -> Q:
         | Q(visibility=Visibility.FOLLOWERS, organisation_id__in=followed_orgs or [0])
         | Q(visibility=Visibility.NEIGHBOURS, neighbourhood_id__in=followed_hoods or [0])
     )
+
+
+async def remote_may_see(actor: RemoteActor, post: HelpPost) -> bool:
+    """Whether an actor on another server may see (fetch, answer, react to) a post:
+    public ones; followers-only ones when it is an accepted follower of whoever posts it,
+    or a partner organisation named on it."""
+    if post.visibility == Visibility.PUBLIC:
+        return True
+    if post.visibility != Visibility.FOLLOWERS:
+        return False
+    owner = (
+        {"organisation_id": post.organisation_id}
+        if post.organisation_id
+        else {"account_id": post.author_id}  # type: ignore[attr-defined]
+    )
+    if await Follow.exists(follower_remote=actor, status=FollowStatus.ACCEPTED, **owner):
+        return True
+    return await PostPartner.exists(post_id=post.id, remote_actor=actor)
 
 
 async def can_view(viewer: Account | None, post: HelpPost) -> bool:
