@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from node.models import Account, HelpPost, Notification, NotificationKind, Response
 from node.services.organisations import staff_account_ids
+from node.services.visibility import visible_posts_filter
 from node.timeutil import utcnow
 
 
@@ -54,17 +55,38 @@ async def notify_team(
             await notify(recipient, kind, actor=actor, post=post, response=response)
 
 
+async def _unseen_posts(account: Account, post_ids: set[object]) -> set[str]:
+    """Which of these posts `account` may not see (any more: a follower removed since),
+    as strings (a post id's type differs between database backends)."""
+    if not post_ids:
+        return set()
+    seen = await HelpPost.filter(await visible_posts_filter(account), id__in=post_ids).values_list(
+        "id", flat=True
+    )
+    return {str(i) for i in post_ids} - {str(i) for i in seen}
+
+
 async def list_notifications(account: Account, *, limit: int = 50) -> list[Notification]:
-    return (
+    """The newest notifications, without those naming a post the account may not see:
+    a notification tells no more than the post's page would."""
+    rows = (
         await Notification.filter(recipient_id=account.id)
         .order_by("-created_at", "-id")
         .limit(limit)
         .prefetch_related("actor", "post", "organisation", "report__organisation")
     )
+    unseen = await _unseen_posts(account, {n.post.id for n in rows if n.post is not None})
+    return [n for n in rows if n.post is None or str(n.post.id) not in unseen]
 
 
 async def unread_count(account: Account) -> int:
-    return await Notification.filter(recipient_id=account.id, read_at=None).count()
+    """Unread notifications, counted as `list_notifications` shows them."""
+    unread = Notification.filter(recipient_id=account.id, read_at=None)
+    post_ids = (
+        await unread.filter(post_id__not_isnull=True).distinct().values_list("post_id", flat=True)
+    )
+    unseen = await _unseen_posts(account, set(post_ids))
+    return await (unread.exclude(post_id__in=list(unseen)) if unseen else unread).count()
 
 
 async def mark_all_read(account: Account) -> int:

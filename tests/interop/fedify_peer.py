@@ -14,6 +14,8 @@ activities. See peer.mjs for the API.
 - ``send(to, activity)`` parses any activity (JSON-LD) with Fedify and delivers it signed with
   alice's keys, also when its ``actor`` is not alice (signer != actor, for negative tests).
   Fedify refusing to send it raises ``FedifyPeerError`` ("Fedify refused to send ...").
+- ``fetch(url, signed=...)`` GETs a URL as alice's server would (signed with her key, or not)
+  and answers the HTTP status with the document.
 
 Usage::
 
@@ -290,6 +292,14 @@ class FedifyPeer:
         Answers ``{"id", "activity" (as Fedify parsed it), "delivered", ...}``.
         """
         return await self._call("POST", "send", {"to": to, "activity": activity, "signed": signed})
+
+    async def fetch(self, url: str, *, signed: bool) -> dict[str, Any]:
+        """GET ``url`` as ActivityStreams from alice's server, signed with her key or not.
+
+        Answers ``{"status" (of the last try), "profiles", "document" (None unless 2xx)}``;
+        a signed GET may take two tries (Fedify's double knock).
+        """
+        return await self._call("POST", "fetch", {"url": url, "signed": signed})
 
     async def inbox(self) -> list[dict[str, Any]]:
         """Every activity Fedify verified and handed to alice's inboxes, oldest first."""

@@ -28,6 +28,10 @@
 //                          parsed, so properties it does not know are dropped.  Answers
 //                          {"id", "activity" (as parsed), ...}; when Fedify refuses to send
 //                          it (e.g. no actor), the error says "Fedify refused to send ...".
+//   POST /control/fetch    {"url", "signed"}  -> GET of the URL (ActivityStreams), signed with
+//                          alice's key when "signed" is true, else unsigned:
+//                          {"status" (of the last try), "profiles" (signature of each try),
+//                           "document" (the JSON when 2xx, else null)}
 //
 // Update/Delete/Like/Follow/... and Create are addressed to the target actor ("to") with the
 // Public collection in "cc" where Mastodon does the same (Create, Update, Delete).
@@ -652,6 +656,31 @@ const control = {
       }
       throw error;
     }
+  },
+  "POST /control/fetch": async (body) => {
+    const ctx = controlContext();
+    const url = requireUrl(body, "url");
+    const store = requestStore.getStore();
+    let document = null;
+    try {
+      if (body.signed) {
+        // As a server fetches for its user: Fedify's authenticated document loader signs
+        // with alice's key (double knock: RFC 9421 first, then draft-cavage).
+        const loader = await ctx.getDocumentLoader({ identifier: IDENTIFIER });
+        document = (await loader(url.href)).document;
+      } else {
+        const response = await fetch(url, { headers: { accept: "application/activity+json" } });
+        if (response.ok) document = await response.json();
+      }
+    } catch {
+      // A refused fetch: its status is in the requests recorded below.
+    }
+    const tries = (store?.requests ?? []).filter((r) => r.method === "GET" && r.url === url.href);
+    return {
+      status: tries.at(-1)?.status ?? null,
+      profiles: tries.map((r) => r.profile),
+      document,
+    };
   },
 };
 
