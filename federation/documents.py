@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -13,7 +12,7 @@ from tortoise.queryset import QuerySet
 from federation import proposals, serialize
 from federation.verification import Unauthorized, signed_request, verify_request
 from federation.vocab import AP_MEDIA_TYPE
-from node import uris
+from node import uris, validation
 from node.config import Settings
 from node.models import (
     Account,
@@ -26,9 +25,10 @@ from node.models import (
     OutgoingFollow,
     Visibility,
 )
-from node.services import local_actors, media, node_profile, removals
+from node.services import actor_keys, local_actors, media, node_profile, removals
 from node.services.follows import THIS_NODE, Target, target_lookup
 from node.services.responses import accepted_counts
+from node.services.visibility import is_federated, remote_may_see
 from node.states import FollowStatus, PostStatus
 
 PAGE_SIZE = 20
@@ -67,7 +67,8 @@ async def _actor_from_path(request: Request) -> tuple[Target | None, str]:
 async def document_of(settings: Settings, actor: Target) -> dict[str, Any]:
     """The actor document of one of our actors, as served and as sent in an `Update`."""
     if isinstance(actor, Account):
-        return serialize.person(settings, actor)
+        # A resident's key pair is made the first time their actor is published.
+        return serialize.person(settings, await actor_keys.ensure(actor))
     if isinstance(actor, Neighbourhood):
         return serialize.group(settings, actor, await media.path_of(actor.icon_id))
     if isinstance(actor, Organisation):
@@ -92,7 +93,8 @@ def _page_number(request: Request) -> int | None:
     raw = request.query_params.get("page")
     if raw is None:
         return None
-    return int(raw) if raw.isdigit() and 0 < int(raw) < 100_000 else 1
+    number = validation.as_id(raw)
+    return number if number is not None and number < 100_000 else 1
 
 
 def _count_only(collection_id: str, total: int) -> Response:
@@ -169,16 +171,14 @@ async def outbox(request: Request) -> Response:
 
 
 async def _follower_may_see(request: Request, post: HelpPost) -> bool:
-    """A followers-only post is shown to a signed fetch by an accepted follower only."""
+    """A followers-only post is shown to a signed fetch by an accepted follower (or a
+    partner named on it) only."""
     fed = request.app.state.federation
     try:
         actor = await verify_request(fed, signed_request(fed, request, None))
     except Unauthorized:
         return False
-    target = post.organisation if post.organisation_id else post.author
-    return await Follow.exists(
-        follower_remote=actor, status=FollowStatus.ACCEPTED, **target_lookup(target)
-    )
+    return await remote_may_see(actor, post)
 
 
 async def post_document(request: Request) -> Response:
@@ -188,14 +188,14 @@ async def post_document(request: Request) -> Response:
     follower's server and must not be kept for anyone else.
     """
     settings: Settings = request.app.state.settings
-    try:
-        post_id = uuid.UUID(request.path_params["post_id"])
-    except ValueError:
+    # Served only at its id: other spellings of the UUID are not this Note's URL.
+    post_id = uris.id_key(request.path_params["post_id"])
+    if post_id is None:
         return not_found("object")
     post = await HelpPost.get_or_none(id=post_id).prefetch_related(
         "author", "organisation", "neighbourhood"
     )
-    if post is None or post.visibility == Visibility.MEMBERS:
+    if post is None or not is_federated(post.visibility):
         return not_found("object")
     if post.visibility == Visibility.FOLLOWERS and not await _follower_may_see(request, post):
         return not_found("object")

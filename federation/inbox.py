@@ -1,9 +1,11 @@
 """The inbox endpoints: check, verify, store, answer 202. Processing happens later.
 
-Order of checks: content type, size, JSON shape, domain policy (202, dropped, before any
-key is fetched), signature and signer = actor (401, with the reason; a key whose fetch the
-SSRF guard refuses is a 401 too, as the sender cannot fix it by retrying; only a key
-that could not be fetched for now, a timeout or its host's 5xx, is a 503), origin (400),
+Order of checks: content type, size, JSON shape (an object with an id, a type and an
+actor, that the database can store: no U+0000, bounded nesting), domain policy (202,
+dropped, before any key is fetched), signature and signer = actor (401, with the
+reason; a key whose fetch the SSRF guard refuses is a 401 too, as the sender cannot fix
+it by retrying; only a key that could not be fetched for now, a timeout or its host's
+5xx, is a 503), origin (400),
 then the durable store (503 if it fails, so the sender retries), where a repeated
 activity id is dropped by the unique index: the 202 is the same, and no query per
 request is spent on it.
@@ -55,6 +57,30 @@ async def _read_body(request: Request) -> bytes:
     return b"".join(chunks)
 
 
+# Deeper than any activity needs, and well below what the JSON column's encoder writes
+# (orjson reads 1024 levels but writes only 254: a deeper activity could not be stored).
+MAX_DEPTH = 64
+
+
+def _unstorable(document: object) -> str | None:
+    """Why `document` cannot be stored as it stands, or None. PostgreSQL's JSON holds no
+    U+0000 (SQLite would, and then only one database would refuse it)."""
+    stack = [(document, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                return "activity contains a NUL character"
+        elif isinstance(value, dict | list):
+            if depth >= MAX_DEPTH:
+                return "activity is nested too deeply"
+            if isinstance(value, dict):
+                stack.extend((key, depth) for key in value)
+                value = list(value.values())
+            stack.extend((inner, depth + 1) for inner in value)
+    return None
+
+
 def _parse_activity(body: bytes) -> dict:
     try:
         activity = orjson.loads(body)
@@ -62,6 +88,9 @@ def _parse_activity(body: bytes) -> dict:
         raise Rejected(400, "body is not JSON") from None
     if not isinstance(activity, dict):
         raise Rejected(400, "activity is not a JSON object")
+    unstorable = _unstorable(activity)
+    if unstorable is not None:
+        raise Rejected(400, unstorable)
     if not is_http_url(activity.get("id")):
         raise Rejected(400, "activity has no id")
     if not isinstance(activity.get("type"), str) or not activity["type"]:
@@ -96,5 +125,9 @@ async def receive(request: Request) -> Response:
     except Unauthorized as exc:
         log.info("inbox refused %s: %s", request.url.path, exc.reason)
         return _error(503 if exc.temporary else 401, exc.reason)
-    await writer.store(Received(activity["id"], activity["type"][:40], actor_uri, activity))
+    try:
+        await writer.store(Received(activity["id"], activity["type"][:40], actor_uri, activity))
+    except Exception as exc:  # the database refused or is away: the sender retries later
+        log.warning("inbox could not store %s: %s", activity["id"], type(exc).__name__)
+        return _error(503, "the activity could not be stored now")
     return Response(status_code=202)

@@ -6,13 +6,15 @@ and raise `ParseError` (never anything else) for what they cannot use.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from federation.vocab import PUBLIC_ALIASES, as_list, id_of
+from federation.vocab import PUBLIC_ALIASES, as_list, id_of, type_of
+from node import validation
 from node.services.remote_actors import RemoteActorData
 from node.services.remote_posts import RemotePostData
 from node.taxonomy import BY_SLUG as CATEGORY_SLUGS
@@ -51,7 +53,7 @@ def parse_actor(document: dict[str, Any], fetched_from: str) -> RemoteActorData:
     actor_id = document.get("id")
     if not is_http_url(actor_id) or actor_id != fetched_from.split("#", 1)[0]:
         raise ParseError("actor id does not match where it was fetched from")
-    if document.get("type") not in ACTOR_TYPES:
+    if type_of(document) not in ACTOR_TYPES:
         raise ParseError(f"not an actor: {document.get('type')!r}")
     inbox = document.get("inbox")
     if not is_http_url(inbox) or not same_host(inbox, actor_id):
@@ -144,6 +146,23 @@ def parse_note(obj: object, actor_uri: str) -> NoteData:
 
 
 PROPOSAL_TYPES = frozenset({"Note", "Proposal", "Page", "Article"})
+MAX_LANGUAGES = 20
+# A BCP 47 tag as contentMap keys carry it: a language, then subtags ("pt-BR", "zh-Hant").
+_LANGUAGE_KEY = re.compile(r"([A-Za-z]{2,3})((?:-[A-Za-z0-9]{1,8})*)")
+
+
+def language_of(key: object) -> str | None:
+    """A contentMap key as the tag we store (at most 8 characters: "pt-BR" stays,
+    "zh-Hant-TW" becomes "zh"), or None for a key that names no language we know
+    ("xx", "", markup): such entries are ignored, the rest of the object is kept."""
+    if not isinstance(key, str):
+        return None
+    match = _LANGUAGE_KEY.fullmatch(key.replace("_", "-"))
+    if match is None or not validation.is_language(match.group(1).lower()):
+        return None
+    primary = match.group(1).lower()
+    tag = primary + match.group(2)
+    return tag if len(tag) <= 8 else primary
 
 
 def _quantity(value: object) -> int | None:
@@ -169,7 +188,7 @@ def _time(value: object) -> datetime | None:
 def is_proposal(obj: object) -> bool:
     return (
         isinstance(obj, dict)
-        and obj.get("type") in PROPOSAL_TYPES
+        and type_of(obj) in PROPOSAL_TYPES
         and obj.get("purpose") in ("request", "offer")
     )
 
@@ -184,11 +203,12 @@ def parse_proposal(obj: object, actor_uri: str) -> RemotePostData:
     assert isinstance(obj, dict)
     note = parse_note(obj, actor_uri)
     content_map = obj.get("contentMap") if isinstance(obj.get("contentMap"), dict) else {}
-    languages = {
-        str(lang)[:8]: sanitise_html(html)[:20_000]
-        for lang, html in content_map.items()
-        if isinstance(html, str)
-    } or {"": note.html}
+    languages: dict[str, str] = {}
+    for key, html in itertools.islice(content_map.items(), MAX_LANGUAGES):
+        lang = language_of(key)
+        if lang and lang not in languages and isinstance(html, str):
+            languages[lang] = sanitise_html(html)[:20_000]
+    languages = languages or {"": note.html}
     intent = obj.get("publishes") if isinstance(obj.get("publishes"), dict) else {}
     conforms = id_of(intent.get("resourceConformsTo")) or ""
     category = conforms.rsplit("/", 1)[-1] if conforms.startswith(CATEGORY_BASE) else "other"

@@ -130,7 +130,7 @@ def organisation(
         fields.append(_field("Contact", _escape(org.contact)))
     if fields:
         document["attachment"] = fields
-    return document
+    return document | {"manuallyApprovesFollowers": org.manually_approves_followers}
 
 
 def group(settings: Settings, hood: Neighbourhood, icon_path: str | None = None) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from node.config import Settings
 from node.errors import NotFound
 from node.keys import load_private_key
 from node.models import LocalActorKind, NodeSettings
-from node.services import local_actors
+from node.services import actor_keys, local_actors
 from node.services.follows import THIS_NODE
 
 if TYPE_CHECKING:
@@ -51,6 +51,8 @@ async def local_key(settings: Settings, kind: LocalActorKind | str, key: int | N
     """The signing key of one of our actors (`key` is its id; None for the instance)."""
     actor = await local_actors.load(kind, key)
     holder = await NodeSettings.get(id=1) if actor is THIS_NODE else actor
+    # A resident's key pair is made the first time they sign something (actor_keys).
+    holder = await actor_keys.ensure(holder)
     if not holder.private_key_pem:
         raise NotFound(f"{kind} {key} has no key pair")
     actor_id = uris.absolute(settings, local_actors.path(actor))

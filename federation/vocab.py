@@ -56,3 +56,11 @@ def id_of(value: object) -> str | None:
     if isinstance(value, dict) and isinstance(value.get("id"), str):
         return value["id"]
     return None
+
+
+def type_of(value: object) -> str | None:
+    """An object's `type` when it is one string. AS2 also allows a list (and senders
+    send anything): such an object has no type we act on, and is never looked up in a
+    set of types, which would fail on a list."""
+    kind = value.get("type") if isinstance(value, dict) else None
+    return kind if isinstance(kind, str) else None

@@ -25,7 +25,7 @@ from tortoise.transactions import in_transaction
 from federation.context import Federation
 from federation.delivery import apply, deliver
 from federation.handlers import Incoming, Outcome
-from federation.handlers.families import dispatch
+from federation.handlers.families import dispatch, names_usable_id
 from federation.retry import Decision, Verdict, backoff
 from node.models import Delivery, InboxItem, OutboxActivity, RemoteActor, RemoteStanding
 from node.services import hosts, remote_actors
@@ -75,6 +75,8 @@ async def _handle(
     if actor is None:
         return Outcome.rejected("sender no longer known")
     incoming = Incoming(fed, actor, item.payload, cache)
+    if not names_usable_id(incoming.object):
+        return Outcome.rejected("the object's id is not a usable URL")
     family, handler = await dispatch(incoming, item.activity_type)
     if handler is None:
         what = item.activity_type if family is None else f"{item.activity_type} of {family}"

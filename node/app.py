@@ -9,12 +9,14 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
+from starlette.types import ASGIApp
 
 import admin.routes
 import federation.routes
@@ -27,7 +29,8 @@ from node.config import Settings, load_settings
 from node.logs import RequestLogMiddleware
 from node.logs import configure as configure_logging
 from node.scheduler import Job, QueueLock, Scheduler
-from node.services import login_limits, sessions
+from node.security_headers import SecurityHeaders
+from node.services import login_limits, sessions, signup_limits
 from node.services.node_profile import ProfileCache
 from node.services.node_setup import is_initialised
 from node.services.posts import expire_due_posts
@@ -37,6 +40,18 @@ from web.shell.rendering import Renderer
 from web.shell.session import SessionMiddleware
 
 log = logging.getLogger("nabuur.app")
+
+
+class NodeApp(Starlette):
+    """Starlette with the security headers around everything, its server-error handler
+    included, so that a 500 page carries them as well as any other response."""
+
+    def __init__(self, *, public_url: str, **kwargs: Any) -> None:
+        self.public_url = public_url
+        super().__init__(**kwargs)
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return SecurityHeaders(super().build_middleware_stack(), self.public_url)
 
 
 class NotReady(RuntimeError):
@@ -70,6 +85,7 @@ def periodic_jobs(settings: Settings) -> list[Job]:
         Job("expire-posts", settings.expiry_interval_seconds, expire_due_posts),
         # Expired sessions and old failed log-ins are of no use: an hour late is fine.
         Job("forget-stale-logins", 3600, _forget_stale_logins),
+        Job("forget-old-signup-counts", 3600, signup_limits.purge_old),
         # Suspensions not lifted within 30 days are told to other servers, once.
         Job("federate-suspensions", 3600, federate_old_suspensions),
     ]
@@ -114,7 +130,8 @@ def create_app(
             if manage_database:
                 await db.close_database()
 
-    app = Starlette(
+    app = NodeApp(
+        public_url=settings.public_url,
         routes=[
             Route(uris.HEALTH, healthz, name="healthz"),
             *federation.routes.routes,

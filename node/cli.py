@@ -176,6 +176,10 @@ def _serve(settings: Settings, workers: int = 1) -> int:
         "server_header": False,
         # The node speaks no WebSocket; not loading a WebSocket stack saves memory.
         "ws": "none",
+        # Uvicorn would otherwise believe X-Forwarded-For from 127.0.0.1 (its default
+        # FORWARDED_ALLOW_IPS) and rewrite the client; node.client_address reads it,
+        # from NABUUR_TRUSTED_PROXIES only.
+        "proxy_headers": False,
     }
     if workers == 1:
         uvicorn.run(create_app(settings), **options)

@@ -11,6 +11,7 @@ where it comes from. `Settings.sources` records which values were set explicitly
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from collections.abc import Callable, Mapping
@@ -61,10 +62,17 @@ class Settings:
     page_cache_seconds: int = 10
     # Who may create an account: anyone (open), people with an invitation code, or nobody.
     signups: str = "invitation"
+    # Sign-ups an hour (each costs a password hash) from one address (an IPv6 /64) and
+    # on the whole node; 0: no limit (node.services.signup_limits).
+    signups_per_address_per_hour: int = 5
+    signups_per_hour: int = 50
     # Whether `nabuur run` also works the queues; off when `nabuur worker` processes do.
     run_workers: bool = True
     # Where admins and visitors can write to (shown on /about); also editable in the browser.
     contact_email: str | None = None
+    # Reverse proxies whose X-Forwarded-For is believed (networks, normalised); none by
+    # default, so a client cannot pick the address its log-in attempts count against.
+    trusted_proxies: tuple[str, ...] = ()
     # Which values were set explicitly, and where: {"signups": "NABUUR_SIGNUPS"}.
     sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
@@ -184,6 +192,26 @@ def _parse_email(name: str, raw: Any) -> str:
     return value
 
 
+def _parse_networks(name: str, raw: Any) -> tuple[str, ...]:
+    items = raw if isinstance(raw, list | tuple) else str(raw).split(",")
+    found = []
+    for item in items:
+        text = str(item).strip()
+        if not text:
+            continue
+        try:
+            if "%" in text:  # a zone index names one of our interfaces, not a proxy
+                raise ValueError(text)
+            found.append(str(ipaddress.ip_network(text, strict=False)))
+        except ValueError:
+            raise SettingsError(
+                name,
+                "expected IP addresses or networks separated by commas, such as "
+                f"127.0.0.1,::1,10.0.0.0/8; {text!r} is neither",
+            ) from None
+    return tuple(dict.fromkeys(found))
+
+
 def _parse_str(name: str, raw: Any) -> str:
     value = str(raw).strip()
     if not value:
@@ -203,6 +231,8 @@ _PARSERS: dict[str, Callable[[str, Any], Any]] = {
     "allow_private_addresses": _parse_bool,
     "signature_profile": _parse_choice(("cavage", "rfc9421")),
     "signups": _parse_choice(SIGNUP_POLICIES),
+    "signups_per_address_per_hour": lambda n, r: _parse_int(n, r, 0, 100_000),
+    "signups_per_hour": lambda n, r: _parse_int(n, r, 0, 1_000_000),
     "page_cache_seconds": lambda n, r: _parse_int(n, r, 0, 3600),
     "log_level": _parse_choice(LOG_LEVELS, upper=True),
     "timezone": _parse_timezone,
@@ -210,6 +240,7 @@ _PARSERS: dict[str, Callable[[str, Any], Any]] = {
     "run_workers": _parse_bool,
     "delivery_lease_seconds": lambda n, r: _parse_int(n, r, 1, 86400),
     "contact_email": _parse_email,
+    "trusted_proxies": _parse_networks,
 }
 
 

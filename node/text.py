@@ -10,8 +10,29 @@ from __future__ import annotations
 import re
 import unicodedata
 
+# What plain text loses, and why; everything else stays, so that emoji sequences (ZWJ
+# U+200D, variation selectors, flag tags), Persian and Indic writing (ZWNJ U+200C) and
+# right-to-left text with its direction marks (LRM U+200E, RLM U+200F, ALM U+061C: they
+# only set the direction of neighbouring punctuation and cannot reorder letters) survive.
+# - C0 and C1 controls; tab and line breaks are turned into spaces or kept by the callers.
+# - Embeddings and overrides (U+202A-U+202E) and isolates (U+2066-U+2069): they reorder
+#   everything after them up to a terminator that may never come, so text shows in
+#   another order than it is stored ("Trojan Source"), spilling into the page around it.
+# - U+200B zero width space and U+FEFF (byte-order mark, once a zero-width no-break
+#   space): invisible, they make two names look alike or hide a word from a filter;
+#   Thai, Khmer or Burmese text, which may use U+200B as a line-break hint, reads the same.
+# - Interlinear annotations (U+FFF9-U+FFFB): some renderers hide the text they enclose.
+# - Lone surrogates (only JSON can carry them): not characters, and not storable as UTF-8.
 _CONTROL = re.compile(
-    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2066-\u2069]"
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b\u202a-\u202e\u2066-\u2069"
+    "\ufeff\ufff9-\ufffb\ud800-\udfff]"
+)
+# Tag characters (U+E0000-U+E007F) draw nothing: they are kept only where they spell an
+# emoji flag of a region (🏴 U+1F3F4, a region code such as "gbsct" in tag letters and
+# digits, U+E007F cancel tag), and dropped elsewhere, where they can only hide text.
+_FLAG_OR_TAG = re.compile(
+    "(\U0001f3f4[\U000e0030-\U000e0039\U000e0061-\U000e007a]{2,7}\U000e007f)"
+    "|[\U000e0000-\U000e007f]"
 )
 _BLANK_LINES = re.compile(r"\n{3,}")
 
@@ -36,19 +57,40 @@ ALLOWED_TAGS = {
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "span": {"class"}, "ol": {"start"}}
 
 
+def _strip(text: str) -> str:
+    """`text` without the characters listed above `_CONTROL` and `_FLAG_OR_TAG`.
+
+    Done before normalising (NFC), so that a character removed from between a letter
+    and its accent leaves the same text as if it had never been typed."""
+    text = _CONTROL.sub("", text)
+    return _FLAG_OR_TAG.sub(lambda m: m.group(1) or "", text)
+
+
 def clean_line(value: str) -> str:
-    """One line of plain text: normalised, without control or direction characters."""
-    text = unicodedata.normalize("NFC", value)
-    text = _CONTROL.sub("", text.replace("\r", " ").replace("\n", " ").replace("\t", " "))
-    return " ".join(text.split())
+    """One line of plain text: normalised, without control or direction-override characters."""
+    text = _strip(value.replace("\r", " ").replace("\n", " ").replace("\t", " "))
+    return " ".join(unicodedata.normalize("NFC", text).split())
 
 
 def clean_text(value: str) -> str:
     """Multi-line plain text: normalised, trimmed, at most one blank line in a row."""
-    text = unicodedata.normalize("NFC", value).replace("\r\n", "\n").replace("\r", "\n")
-    text = _CONTROL.sub("", text.replace("\t", " "))
+    text = value.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
+    text = unicodedata.normalize("NFC", _strip(text))
     lines = [line.rstrip() for line in text.split("\n")]
     return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
+
+
+# What draws nothing on its own: format characters (joiners, direction marks, tags),
+# combining marks without a letter, spaces, and the Hangul and Braille fillers that
+# software counts as letters but readers see as blank.
+_BLANK_CATEGORIES = frozenset({"Cc", "Cf", "Mn", "Me", "Zs", "Zl", "Zp"})
+_BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+
+
+def is_blank(text: str) -> bool:
+    """Whether `text` shows nothing: three zero-width joiners are no title, though
+    joiners are kept inside real text."""
+    return all(c in _BLANK_LETTERS or unicodedata.category(c) in _BLANK_CATEGORIES for c in text)
 
 
 def sanitise_html(html: str) -> str:
@@ -66,10 +108,13 @@ def sanitise_html(html: str) -> str:
     )
 
 
-# Hashtags as Mastodon finds them in text: "#" not after a letter, digit, "=", "/" or
-# ")", then word characters (any script) with "·", "・" or a zero-width non-joiner
-# inside; at least one letter or "_", so "#1" is not a tag.
-_HASHTAG = re.compile(r"(?<![=/)])(?<![^\W_])#(\w(?:[\w·・\u200c]*\w)?)")
+# Hashtags as Mastodon finds them in text: "#" not after a letter, digit, mark, "=",
+# "/" or ")", then word characters of any script, their combining marks included (the
+# vowel signs and virama of Devanagari: "#नमस्ते" is one tag, not "#नमस"), with "·",
+# "・" or a zero-width non-joiner (Persian, Indic) inside; at least one letter or "_",
+# so "#1" is not a tag. Python's `\w` has no marks, hence the scan after the "#".
+_HASHTAG_START = re.compile(r"(?<![=/)])#(?=\w)")
+_INSIDE_TAG = "·・\u200c"
 _URL = re.compile(r"https?://[^\s<>\"']+", re.IGNORECASE)
 MAX_HASHTAGS = 20
 
@@ -79,14 +124,27 @@ def hashtag_spans(text: str) -> list[tuple[int, int, str]]:
     none inside a URL ("https://example.org/#top" has no tag)."""
     urls = [m.span() for m in _URL.finditer(text)]
     found = []
-    for match in _HASHTAG.finditer(text):
-        name = match.group(1)
+    for match in _HASHTAG_START.finditer(text):
+        start = match.start()
+        if start and text[start - 1] != "_" and _in_word(text[start - 1]):
+            continue
+        end = start + 1
+        while end < len(text) and (_in_word(text[end]) or text[end] in _INSIDE_TAG):
+            end += 1
+        while text[end - 1] in _INSIDE_TAG:
+            end -= 1
+        name = text[start + 1 : end]
         if not any(c.isalpha() or c == "_" for c in name):
             continue
-        if any(start <= match.start() < end for start, end in urls):
+        if any(url_start <= start < url_end for url_start, url_end in urls):
             continue
-        found.append((match.start(), match.end(), name))
+        found.append((start, end, name))
     return found
+
+
+def _in_word(char: str) -> bool:
+    """A letter, digit, "_" or combining mark: what a hashtag is made of."""
+    return char.isalnum() or char == "_" or unicodedata.category(char)[0] == "M"
 
 
 def hashtags(*texts: str) -> list[str]:

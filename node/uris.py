@@ -104,14 +104,34 @@ class LocalRef:
     sub: str | None = None  # inbox, outbox, followers, following, or a response id
 
 
+# A post's, response's or activity's id as its URLs spell it: lowercase, hyphenated.
+_UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+_CANONICAL_UUID = re.compile(_UUID)
+
 _PATTERNS = (
     (re.compile(r"^/@([a-z0-9_]+)(?:/(inbox|outbox|followers|following))?$"), "account"),
     (re.compile(r"^/o/([a-z0-9-]+)(?:/(inbox|outbox|followers|following))?$"), "organisation"),
     (re.compile(r"^/n/([a-z0-9-]+)(?:/(inbox|outbox|followers|following))?$"), "neighbourhood"),
     (re.compile(r"^/(actor)(?:/(inbox|outbox|followers|following))?$"), "instance"),
-    (re.compile(r"^/r/([0-9a-f-]{36})(?:/responses/([0-9a-f-]{36}))?$"), "post"),
-    (re.compile(r"^/activities/([0-9a-f-]{36})$"), "activity"),
+    (re.compile(rf"^/r/({_UUID})(?:/responses/({_UUID}))?$"), "post"),
+    (re.compile(rf"^/activities/({_UUID})$"), "activity"),
 )
+
+
+def id_key(value: str) -> UUID | None:
+    """The id in a URL's path segment, only in the one form our URLs use (lowercase,
+    hyphenated): `UUID()` also reads "urn:uuid:…", braces, no hyphens or capitals, and
+    one post must not answer at several URLs. None for anything else."""
+    return UUID(value) if _CANONICAL_UUID.fullmatch(value) else None
+
+
+def canonical_id(value: str) -> str | None:
+    """`value` in the canonical form when it is another spelling of an id (for a page
+    to redirect to its one URL), else None."""
+    try:
+        return str(UUID(value))
+    except ValueError:
+        return None
 
 
 def is_local(settings: Settings, url: str) -> bool:

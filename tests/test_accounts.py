@@ -272,7 +272,7 @@ async def test_unfollow_removes_follow_and_emits_event(database: str) -> None:
     await follows.follow(await factories.account("sami"), amina)
     assert await follows.follower_count(amina) == 2
     assert await follows.follower_count(hood) == 1
-    assert await follows.follower_count(org) == 1
+    assert await follows.follower_count(org) == 0  # organisations approve each follower
 
     await follows.unfollow(griet, amina)
     assert not await Follow.filter(id=row.id).exists()

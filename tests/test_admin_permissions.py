@@ -149,6 +149,7 @@ ROUTES: list[tuple[str, str, Rule]] = [
     ("GET", "/admin/o/{org}/followers", Rule.DASHBOARD),
     # Managing the organisation.
     ("POST", "/admin/o/{org}/staff", Rule.MANAGE),
+    ("POST", "/admin/o/{org}/followers", Rule.MANAGE),
     ("GET", "/admin/o/{org}/profile", Rule.MANAGE),
     ("POST", "/admin/o/{org}/profile", Rule.MANAGE),
     ("POST", "/admin/o/{org}/icon", Rule.MANAGE),

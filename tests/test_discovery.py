@@ -46,7 +46,8 @@ async def test_actor_documents(node: Node, actors: None, path: str, kind: str, n
         assert doc["publicKey"]["owner"] == doc["id"]
         assert doc["publicKey"]["publicKeyPem"].startswith("-----BEGIN PUBLIC KEY-----")
         assert "PRIVATE" not in response.text
-        assert doc["manuallyApprovesFollowers"] is False
+        # Organisations approve their followers (they see followers-only posts).
+        assert doc["manuallyApprovesFollowers"] is (kind == "Organization")
 
 
 @pytest.mark.parametrize("path", ["/@greet", "/n/jette-centre", "/o/tussen-buren"])

@@ -9,9 +9,11 @@ import pytest
 from node.i18n import negotiate, parse_accept_language
 from node.text import clean_line, clean_text, sanitise_html
 
-# Every character with the Unicode Bidi_Control property (embeddings, overrides,
-# isolates and marks): they can make text display in another order than it is stored.
-BIDI_CONTROLS = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+# The Bidi_Control characters that reorder what follows them (embeddings, overrides,
+# isolates): they can make text display in another order than it is stored. The marks
+# (ALM, LRM, RLM) only orient neighbouring punctuation and are kept for right-to-left
+# writers (see tests/test_hardening_holes.py).
+BIDI_CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 CONTROLS = [chr(c) for c in range(0x110000) if unicodedata.category(chr(c)) == "Cc"]
 
 

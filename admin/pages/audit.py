@@ -97,6 +97,5 @@ async def export_csv(request: Request) -> Response:
         headers={
             "content-disposition": 'attachment; filename="audit-log.csv"',
             "cache-control": "private, no-store",
-            "x-content-type-options": "nosniff",
         },
     )

@@ -116,7 +116,6 @@ def _csv(export: exports.Export, filename: str) -> Response:
         headers={
             "content-disposition": f'attachment; filename="{filename}"',
             "cache-control": "private, no-store",
-            "x-content-type-options": "nosniff",
         },
     )
 

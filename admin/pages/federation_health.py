@@ -14,7 +14,7 @@ from starlette.responses import Response
 
 from admin.guard import admins_only, back, me, page_number
 from admin.rendering import render
-from node import uris
+from node import uris, validation
 from node.errors import Conflict, InvalidInput
 from node.i18n import N_, gettext
 from node.services import federation_health
@@ -51,9 +51,10 @@ async def health(request: Request) -> Response:
 
 
 def _delivery_id(text: str) -> int:
-    if not text.isdigit() or len(text) > 18:
+    number = validation.as_id(text, big=True)
+    if number is None:
         raise InvalidInput("delivery", BAD_DELIVERY)
-    return int(text)
+    return number
 
 
 @admins_only

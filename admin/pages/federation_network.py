@@ -23,7 +23,7 @@ from federation.lookup import (
     parse_handle,
     remote_actor,
 )
-from node import uris
+from node import uris, validation
 from node.errors import Conflict, InvalidInput
 from node.i18n import N_, gettext
 from node.services import partnerships
@@ -216,9 +216,10 @@ async def subscribe_relay(request: Request) -> Response:
 
 def _row_id(text: str) -> int:
     """A row's id from a hidden field: a malformed one is a bad request (400)."""
-    if not text.isdigit() or len(text) > 12:
+    number = validation.as_id(text)
+    if number is None:
         raise InvalidInput("follow", N_("This is not a follow of this list."))
-    return int(text)
+    return number
 
 
 @admins_only

@@ -39,7 +39,7 @@ DONE = {
 def _counts(query: Any) -> dict[str, int] | None:
     """The result of an import, read back from the address it redirected to."""
     raw = {key: query.get(key, "") for key in RESULT_KEYS}
-    if not all(value.isdigit() and len(value) <= 6 for value in raw.values()):
+    if not all(value.isascii() and value.isdigit() and len(value) <= 6 for value in raw.values()):
         return None
     return {key: int(value) for key, value in raw.items()}
 
@@ -218,6 +218,5 @@ async def export_blocks(request: Request) -> Response:
         headers={
             "content-disposition": 'attachment; filename="domain_blocks.csv"',
             "cache-control": "private, no-store",
-            "x-content-type-options": "nosniff",
         },
     )

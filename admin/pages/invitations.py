@@ -35,7 +35,7 @@ async def invitations(request: Request) -> Response:
         form = await read_form(request)
         if form.get("action") == "revoke":
             raw = form.get("invitation")
-            number = int(raw) if raw.isdigit() and len(raw) < 10 else 0
+            number = validation.as_id(raw) or 0
             await signups.revoke_invitation(number, None, by=me(request))
             return back(PATH, "revoked")
         values = form.values()

@@ -14,7 +14,7 @@ from starlette.responses import Response
 from admin.guard import back, logged_in, me
 from admin.rendering import render
 from node import uris
-from node.errors import InvalidInput, NotFound
+from node.errors import InvalidInput, NotFound, PermissionDenied
 from node.i18n import N_
 from node.services import dashboards, follow_requests, organisations
 from web.shell.forms import read_form
@@ -28,6 +28,8 @@ async def followers(request: Request) -> Response:
     page = uris.dashboard(org.slug) + "/followers"
     if request.method == "POST":
         form = await read_form(request)
+        if not await follow_requests.may_decide(account, org):
+            raise PermissionDenied("only the organisation's coordinators or an admin decide")
         action = form.get("action")
         try:
             if action == "approval":

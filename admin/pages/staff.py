@@ -25,7 +25,7 @@ PROBLEMS = {
 
 
 def _number(raw: str) -> int:
-    return int(raw) if raw.isdigit() and len(raw) < 10 else 0
+    return validation.as_id(raw) or 0
 
 
 def staff_path(slug: str) -> str:

@@ -13,8 +13,8 @@ from collections.abc import Awaitable, Callable
 
 from federation.handlers.local import local_post
 from federation.handlers.registry import Family, Handler, Incoming, by_family, handler_for
-from federation.parse import is_proposal
-from federation.vocab import id_of
+from federation.parse import is_http_url, is_proposal
+from federation.vocab import id_of, type_of
 from node.models import Follow, Reaction, RemotePost, Response
 
 ACTOR_TYPES = frozenset({"Person", "Service", "Application", "Group", "Organization"})
@@ -22,11 +22,19 @@ NOTE_TYPES = frozenset({"Note", "Article", "Page", "Question"})
 REACTION_TYPES = frozenset({"Like", "Announce"})
 
 
+def names_usable_id(obj: object) -> bool:
+    """Whether the object's id, if it has one, is a URL we could hold (any longer one, or
+    one that is not a URL, names nothing here, and no column could even be asked for it)."""
+    if isinstance(obj, dict):
+        return "id" not in obj or is_http_url(obj["id"])
+    return not isinstance(obj, str) or is_http_url(obj)
+
+
 def by_type(obj: object) -> Family:
     """The family of an embedded object by its type alone (OTHER for a bare id)."""
     if not isinstance(obj, dict):
         return Family.OTHER
-    kind = obj.get("type")
+    kind = type_of(obj)
     if kind in ACTOR_TYPES:
         return Family.ACTOR
     if is_proposal(obj):
@@ -50,7 +58,7 @@ async def _create(incoming: Incoming) -> Family:
         answered = await local_post(incoming.fed, id_of(obj.get("inReplyTo")), incoming.cache)
         if answered is None:
             return Family.POST
-        return Family.NOTE if obj.get("type") in NOTE_TYPES else Family.OTHER
+        return Family.NOTE if type_of(obj) in NOTE_TYPES else Family.OTHER
     return family
 
 
@@ -58,12 +66,12 @@ async def _update(incoming: Incoming) -> Family:
     obj = incoming.object
     if not isinstance(obj, dict):
         return Family.OTHER
-    if obj.get("type") in ACTOR_TYPES:
+    if type_of(obj) in ACTOR_TYPES:
         return Family.ACTOR
     # A remote post we hold stays one, whatever its new version claims to be.
     if await RemotePost.exists(object_uri=obj.get("id"), actor=incoming.actor):
         return Family.POST
-    return Family.NOTE if obj.get("type") in NOTE_TYPES else Family.OTHER
+    return Family.NOTE if type_of(obj) in NOTE_TYPES else Family.OTHER
 
 
 async def _delete(incoming: Incoming) -> Family:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 
-from node import db, keys, names, validation
+from node import db, names, validation
 from node.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from node.i18n import N_
 from node.models import Account, Neighbourhood, Organisation, Role
@@ -49,6 +50,65 @@ async def check_display_name(value: str | None) -> str:
     return shown
 
 
+@dataclass(frozen=True, slots=True)
+class NewAccount:
+    """A new account's values after every cheap check, before anything costly is done."""
+
+    username: str
+    display_name: str
+    email: str | None
+    languages: list[str]
+    password: str | None = field(repr=False)
+
+
+async def check_new_account(
+    username: str,
+    display_name: str,
+    *,
+    password: str | None = None,
+    email: str | None = None,
+    languages: Sequence[str] = ("nl",),
+) -> NewAccount:
+    """Check everything about a new account that costs no more than a query: the name
+    (free, compared as stored: lowercase), the display name, the address, the languages
+    and the password rules. InvalidInput or Conflict; nothing is hashed or generated."""
+    name = validation.username(username)
+    shown = await check_display_name(display_name)
+    address = validation.email(email)
+    langs = check_languages(languages)
+    # None means "no password yet"; an empty string is a password that is too short.
+    if password is not None:
+        check_password(password)
+    if await Account.filter(username__iexact=name).exists():
+        raise Conflict(f"the username {name!r} is taken")
+    if address and await Account.filter(email=address).exists():
+        raise Conflict("an account with this e-mail address exists")
+    return NewAccount(name, shown, address, langs, password)
+
+
+async def store_account(
+    new: NewAccount,
+    *,
+    password_hash: str | None,
+    role: Role = Role.RESIDENT,
+    home_neighbourhood: Neighbourhood | None = None,
+) -> Account:
+    """Insert a checked account. Its actor key pair is made when first needed
+    (node.services.actor_keys), not now: most accounts never federate."""
+    try:
+        return await Account.create(
+            username=new.username,
+            display_name=new.display_name,
+            email=new.email,
+            password_hash=password_hash,
+            languages_csv=",".join(new.languages),
+            role=role,
+            home_neighbourhood=home_neighbourhood,
+        )
+    except IntegrityError:  # a concurrent sign-up took the name between check and insert
+        raise Conflict(f"the username {new.username!r} is taken") from None
+
+
 async def create_account(
     username: str,
     display_name: str,
@@ -59,32 +119,15 @@ async def create_account(
     role: Role = Role.RESIDENT,
     home_neighbourhood: Neighbourhood | None = None,
 ) -> Account:
-    """Create a local account; the password (if any) is hashed off the event loop."""
-    name = validation.username(username)
-    shown = await check_display_name(display_name)
-    address = validation.email(email)
-    langs = check_languages(languages)
-    # None means "no password yet"; an empty string is a password that is too short.
-    password_hash = await hash_password(check_password(password)) if password is not None else None
-    if await Account.filter(username=name).exists():
-        raise Conflict(f"the username {name!r} is taken")
-    if address and await Account.filter(email=address).exists():
-        raise Conflict("an account with this e-mail address exists")
-    private_pem, public_pem = await keys.generate_key_pair()
-    try:
-        return await Account.create(
-            username=name,
-            display_name=shown,
-            email=address,
-            password_hash=password_hash,
-            languages_csv=",".join(langs),
-            role=role,
-            home_neighbourhood=home_neighbourhood,
-            private_key_pem=private_pem,
-            public_key_pem=public_pem,
-        )
-    except IntegrityError:  # a concurrent sign-up took the name between check and insert
-        raise Conflict(f"the username {name!r} is taken") from None
+    """Create a local account: the cheap checks first, then the password (if any) is
+    hashed off the event loop, then the row is stored."""
+    new = await check_new_account(
+        username, display_name, password=password, email=email, languages=languages
+    )
+    password_hash = await hash_password(new.password) if new.password is not None else None
+    return await store_account(
+        new, password_hash=password_hash, role=role, home_neighbourhood=home_neighbourhood
+    )
 
 
 async def get_account(username: str) -> Account:

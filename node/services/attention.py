@@ -22,7 +22,7 @@ from node.services.dashboards import (
     require_dashboard,
     scope_of,
 )
-from node.states import OfferStatus, PostStatus
+from node.states import POST_ACTIONS, OfferStatus, PostAction, PostStatus
 from node.timeutil import utcnow
 
 WAITING_TOO_LONG = timedelta(days=2)
@@ -103,7 +103,7 @@ async def renew(
         posts = await HelpPost.filter(
             id__in=wanted or [None],
             organisation_id=org.id,
-            status__in=(PostStatus.OPEN, PostStatus.MATCHED),
+            status__in=list(POST_ACTIONS[PostAction.RENEW]),
         ).select_for_update()
         for post in posts:
             new_expiry = min(max(post.expires_at, now) + RENEW_BY, now + MAX_RENEW_AHEAD)

@@ -52,6 +52,7 @@ __all__ = [
 ]
 
 MAX_COMMENT = 300
+MAX_DOMAIN = 255  # the size of DomainRule.domain
 BLOCKS = (DomainPolicy.SUSPEND, DomainPolicy.LIMIT)
 
 _generation = 0
@@ -316,7 +317,8 @@ async def remove_domain_policy(
     name = normalise_domain(domain)
     why = _comment("reason", reason)
     async with db.atomic():
-        rule = await DomainRule.get_or_none(domain=name)
+        # A name longer than the column is no rule's (and the ORM refuses to look it up).
+        rule = await DomainRule.get_or_none(domain=name) if len(name) <= MAX_DOMAIN else None
         if rule is None or (policy_in is not None and rule.policy not in set(policy_in)):
             return False
         await rule.delete()

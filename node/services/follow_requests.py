@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from node import db, events
+from node import db, events, validation
 from node.errors import InvalidInput, NotFound, PermissionDenied
 from node.i18n import N_
 from node.models import Account, Follow, NotificationKind, Organisation, StaffRole
@@ -122,9 +122,10 @@ async def followers_and_requests(target: Approver, *, limit: int = 500) -> list[
 
 def follow_id(raw: str) -> int:
     """A follow's id as a form sends it."""
-    if not raw.isdigit() or len(raw) > 12:
+    number = validation.as_id(raw)
+    if number is None:
         raise InvalidInput("follow_id", N_("choose one of the options"))
-    return int(raw)
+    return number
 
 
 async def _row(target: Approver, follow_id: int, status: FollowStatus) -> Follow:

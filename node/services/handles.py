@@ -10,8 +10,11 @@ from node.models import Account, Neighbourhood, Organisation
 
 
 async def is_taken(name: str) -> bool:
+    # A slug may be longer than a username (40, 30): such a name is no account's, and
+    # the ORM refuses to look a value up in a column too small for it.
+    username = validation.as_username(name)
     return (
-        await Account.exists(username=name)
+        (username is not None and await Account.exists(username=username))
         or await Neighbourhood.exists(slug=name)
         or await Organisation.exists(slug=name)
     )

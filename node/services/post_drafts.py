@@ -61,11 +61,23 @@ def _choice(field_name: str, value: str, enum: type) -> str:
         raise InvalidInput(field_name, N_("expected one of %(allowed)s"), allowed=allowed) from None
 
 
+def _utc(field_name: str, value: datetime | None, now: datetime) -> datetime | None:
+    """`value` in UTC; a moment too far off to convert is refused like any far date."""
+    if value is None:
+        return None
+    try:
+        return as_utc(value)
+    except OverflowError:
+        if value.replace(tzinfo=None) > now.replace(tzinfo=None):
+            raise InvalidInput(field_name, N_("is more than a year ahead")) from None
+        raise InvalidInput(field_name, N_("is in the past")) from None
+
+
 def _check_times(
     draft: PostDraft, now: datetime
 ) -> tuple[datetime | None, datetime | None, datetime]:
-    starts = as_utc(draft.starts_at) if draft.starts_at else None
-    ends = as_utc(draft.ends_at) if draft.ends_at else None
+    starts = _utc("starts_at", draft.starts_at, now)
+    ends = _utc("ends_at", draft.ends_at, now)
     if ends and not starts:
         raise InvalidInput("ends_at", N_("an end needs a start"))
     if starts and starts < now - DATED_GRACE:
@@ -74,8 +86,12 @@ def _check_times(
         raise InvalidInput("starts_at", N_("is more than a year ahead"))
     if starts and ends and ends < starts:
         raise InvalidInput("ends_at", N_("is before the start"))
+    # An end may pass midnight, not the year (nor datetime's range once a day is added).
+    if ends and ends > now + MAX_AHEAD + DATED_GRACE:
+        raise InvalidInput("ends_at", N_("is more than a year ahead"))
     if draft.expires_at is not None:
-        expires = as_utc(draft.expires_at)
+        expires = _utc("expires_at", draft.expires_at, now)
+        assert expires is not None
         if expires <= now:
             raise InvalidInput("expires_at", N_("is in the past"))
         if expires > now + MAX_AHEAD:

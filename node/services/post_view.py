@@ -8,9 +8,9 @@ post graph allows them, and the exact address only for the people organising the
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 
+from node import uris
 from node.errors import NotFound
 from node.models import Account, HelpPost, Response
 from node.services import audit
@@ -21,7 +21,7 @@ from node.services.permissions import (
     can_see_private_location,
     can_withdraw_post,
 )
-from node.states import POST_GRAPH, OfferStatus, PostStatus
+from node.states import POST_GRAPH, OfferStatus, PostAction, PostStatus, post_allows
 
 # The order in which status buttons are shown.
 STATUS_ORDER = (PostStatus.MATCHED, PostStatus.DONE, PostStatus.OPEN, PostStatus.WITHDRAWN)
@@ -41,6 +41,8 @@ class PostView:
     status_moves: list[PostStatus]
     # Staff of the post's organisation: their responses speak for it.
     team_ids: frozenset[int] = frozenset()
+    # The viewer's offer here was declined: they cannot offer again (see responses).
+    declined: bool = False
 
 
 async def responses_of(post: HelpPost) -> list[Response]:
@@ -53,10 +55,9 @@ async def responses_of(post: HelpPost) -> list[Response]:
 
 async def response_of(post: HelpPost, response_id: str) -> Response:
     """A response on `post` by its id; NotFound for another post's or a malformed id."""
-    try:
-        key = uuid.UUID(str(response_id))
-    except ValueError:
-        raise NotFound("no such response") from None
+    key = uris.id_key(str(response_id))
+    if key is None:
+        raise NotFound("no such response")
     found = await Response.get_or_none(id=key, post_id=post.id)
     if found is None:
         raise NotFound("no such response")
@@ -83,6 +84,9 @@ async def view_post(post: HelpPost, viewer: Account | None) -> PostView:
     manage_helpers = manage or await can_manage_helpers(viewer, post)
     may_withdraw = manage or await can_withdraw_post(viewer, post)
     own_offer = None
+    declined = viewer is not None and any(
+        row.author_id == viewer.id and row.offer_status == OfferStatus.DECLINED for row in rows
+    )
     if viewer is not None:
         own_offer = next(
             (
@@ -107,13 +111,15 @@ async def view_post(post: HelpPost, viewer: Account | None) -> PostView:
         private_location=private_location,
         own_offer=own_offer,
         can_offer=(
-            post.status == PostStatus.OPEN
+            post_allows(post.status, PostAction.OFFER)
             and (viewer is None or viewer.id != post.author_id)
             and own_offer is None
+            and not declined
         ),
-        can_comment=post.status in (PostStatus.OPEN, PostStatus.MATCHED),
+        can_comment=post_allows(post.status, PostAction.COMMENT),
         status_moves=status_moves(post, manage=manage, may_withdraw=may_withdraw),
         team_ids=await _team_among(post, rows),
+        declined=declined and own_offer is None,
     )
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from node import db, events
+from node import db, events, uris
 from node.errors import Conflict, InvalidFields, InvalidInput, NotFound, PermissionDenied
 from node.i18n import N_
 from node.models import Account, HelpPost, Organisation, Response
@@ -16,10 +16,19 @@ from node.services import audit
 from node.services.permissions import can_manage_post, can_withdraw_post
 from node.services.post_drafts import PostDraft, check_draft, organisation_for
 from node.services.visibility import can_view
-from node.states import POST_GRAPH, OfferStatus, PostStatus
+from node.states import POST_GRAPH, OfferStatus, PostAction, PostStatus, post_allows
 from node.timeutil import utcnow
 
-__all__ = ["PostDraft", "change_status", "create_post", "edit_post", "get_post", "set_status"]
+__all__ = [
+    "NotEditable",
+    "PostDraft",
+    "change_status",
+    "check_editable",
+    "create_post",
+    "edit_post",
+    "get_post",
+    "set_status",
+]
 
 
 async def create_post(
@@ -72,6 +81,27 @@ EDITABLE = (
 )
 
 
+class NotEditable(Conflict):
+    """The post is over or was removed; `reason` is "withdrawn", "expired", "done" or
+    "removed" (by the moderators, or its author suspended)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"this post is {reason} and cannot be edited")
+        self.reason = reason
+
+
+async def check_editable(post: HelpPost) -> None:
+    """Raise NotEditable unless `post` may still be edited: open or matched, and not
+    removed by moderation."""
+    if (
+        post.hidden_at is not None
+        or await Account.filter(id=post.author_id, suspended_at__isnull=False).exists()
+    ):
+        raise NotEditable("removed")
+    if not post_allows(post.status, PostAction.EDIT):
+        raise NotEditable(str(post.status))
+
+
 async def edit_post(
     actor: Account, post: HelpPost, draft: PostDraft, *, now: datetime | None = None
 ) -> HelpPost:
@@ -79,6 +109,7 @@ async def edit_post(
     now = now or utcnow()
     if not await can_manage_post(actor, post):
         raise PermissionDenied("only the author or the organisation's staff can edit this post")
+    await check_editable(post)  # again under the lock below: it may change meanwhile
     draft.kind, draft.visibility = post.kind, post.visibility
     checked = await check_draft(draft, now, keep_neighbourhood_id=post.neighbourhood_id)
     # The client's label may be corrected (and given per language) but not added to or
@@ -94,8 +125,7 @@ async def edit_post(
     checked.values["on_behalf_label"] = label
     async with db.atomic():
         locked = await HelpPost.select_for_update().get(id=post.id)
-        if locked.status not in (PostStatus.OPEN, PostStatus.MATCHED):
-            raise Conflict(f"this post is {locked.status} and can no longer be edited")
+        await check_editable(locked)
         accepted = await Response.filter(post_id=post.id, offer_status=OfferStatus.ACCEPTED).count()
         helpers = int(checked.values["helpers_needed"])  # type: ignore[call-overload]
         if helpers < accepted:
@@ -124,10 +154,10 @@ async def edit_post(
 
 async def get_post(post_id: str | uuid.UUID, viewer: Account | None) -> HelpPost:
     """The post if `viewer` may see it; otherwise NotFound, so its existence does not leak."""
-    try:
-        key = post_id if isinstance(post_id, uuid.UUID) else uuid.UUID(str(post_id))
-    except ValueError:
-        raise NotFound("no such post") from None
+    # From a URL, only the id's canonical spelling names the post (see uris.id_key).
+    key = post_id if isinstance(post_id, uuid.UUID) else uris.id_key(str(post_id))
+    if key is None:
+        raise NotFound("no such post")
     # Fetched with what every page of a post shows, in one query.
     post = await HelpPost.get_or_none(id=key).select_related(
         "author", "neighbourhood", "organisation"

@@ -20,10 +20,9 @@ from node.models import (
     ResponseKind,
 )
 from node.services.notifications import notify, post_team
-from node.states import OfferStatus, PostStatus
+from node.states import OfferStatus, PostAction, post_allows
 
-OPEN_FOR_REPLIES = (PostStatus.OPEN, PostStatus.MATCHED)
-ACTIVE_OFFER = (OfferStatus.OFFERED, OfferStatus.ACCEPTED)
+ACTIVE_OFFER = frozenset({OfferStatus.OFFERED, OfferStatus.ACCEPTED})
 
 
 async def add_remote_reply(
@@ -36,16 +35,28 @@ async def add_remote_reply(
     agreement: bool = False,
 ) -> Response:
     """A reply from elsewhere: an offer of help while the post is open (the author can
-    accept it into a helper slot), else a comment; the author is told either way."""
-    if post.status not in OPEN_FOR_REPLIES:
+    accept it into a helper slot), else a comment; the author is told either way.
+
+    Someone whose offer was declined here offers no more: an explicit Offer(Agreement)
+    is refused (Conflict), a reply is kept as a comment that notifies nobody, so a
+    declined helper cannot make the author hear from them again and again."""
+    if not post_allows(post.status, PostAction.COMMENT):
         raise Conflict(f"this post is {post.status} and takes no more responses")
     async with db.atomic():
         existing = await Response.get_or_none(object_uri=object_uri)
         if existing is not None:
             return existing
+        earlier = set(
+            await Response.filter(
+                post=post, remote_author=remote, offer_status__isnull=False
+            ).values_list("offer_status", flat=True)
+        )
+        declined = OfferStatus.DECLINED in earlier
+        if declined and agreement:
+            raise Conflict("this actor's offer of help on this post was declined")
         # One offer per person: a second reply while the first is pending is a comment.
-        offers = post.status == PostStatus.OPEN and not await Response.exists(
-            post=post, remote_author=remote, offer_status__in=ACTIVE_OFFER
+        offers = post_allows(post.status, PostAction.OFFER) and not (
+            declined or earlier & ACTIVE_OFFER
         )
         response = await Response.create(
             post=post,
@@ -58,7 +69,7 @@ async def add_remote_reply(
             via_agreement=agreement and offers,
         )
         await events.emit(events.ResponseCreated(str(response.id), str(post.id)))
-        for recipient in await post_team(post):
+        for recipient in [] if declined else await post_team(post):
             await notify(recipient, NotificationKind.RESPONSE, post=post, response=response)
     return response
 

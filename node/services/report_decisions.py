@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from node import db
+from node import db, validation
 from node.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from node.i18n import N_
 from node.models import (
@@ -220,7 +220,8 @@ async def hand_over(report: Report, moderator: Account, to: str) -> Report:
         raise PermissionDenied("reports are handled by moderators")
     successor = None
     if to:
-        successor = await Account.get_or_none(username=to[:40].replace("\x00", ""))
+        name = validation.as_username(to)
+        successor = await Account.get_or_none(username=name) if name else None
         if not is_moderator(successor):
             raise InvalidInput("handler", N_("choose one of the moderators"))
     async with db.atomic():

@@ -12,22 +12,32 @@ from node.services.notifications import notify, notify_team
 from node.services.permissions import can_manage_helpers
 from node.services.posts import set_status
 from node.services.visibility import can_view
-from node.states import OFFER_GRAPH, OfferStatus, PostStatus
+from node.states import OFFER_GRAPH, OfferStatus, PostAction, PostStatus, post_allows
 
 ACTIVE_OFFER = (OfferStatus.OFFERED, OfferStatus.ACCEPTED)
 
 
-async def _check_can_respond(author: Account, post: HelpPost, allowed: tuple[str, ...]) -> None:
+class AlreadyDeclined(Conflict):
+    """The post's author declined (or released) this person's offer: they may not offer
+    again on that post, as each new offer would notify the author once more."""
+
+
+async def _check_can_respond(author: Account, post: HelpPost, action: PostAction) -> None:
     if not author.is_active:
         raise PermissionDenied("this account is suspended")
     if not await can_view(author, post):
         raise NotFound("no such post")
-    if post.status not in allowed:
+    if not post_allows(post.status, action):
         raise Conflict(f"this post is {post.status} and takes no more responses")
 
 
+def _check_post_allows(post: HelpPost, action: PostAction) -> None:
+    if not post_allows(post.status, action):
+        raise Conflict(f"this post is {post.status}: its offers can no longer change")
+
+
 async def add_comment(author: Account, post: HelpPost, body: str) -> Response:
-    await _check_can_respond(author, post, (PostStatus.OPEN, PostStatus.MATCHED))
+    await _check_can_respond(author, post, PostAction.COMMENT)
     text = validation.text("body", body, max_len=2000, required=True)
     async with db.atomic():
         response = await Response.create(
@@ -40,15 +50,20 @@ async def add_comment(author: Account, post: HelpPost, body: str) -> Response:
 
 async def offer_help(helper: Account, post: HelpPost, body: str = "") -> Response:
     """ "I can help": an offer that the post's author may accept into a helper slot."""
-    await _check_can_respond(helper, post, (PostStatus.OPEN,))
+    await _check_can_respond(helper, post, PostAction.OFFER)
     if helper.id == post.author_id:
         raise Conflict("you cannot offer help on your own post")
     text = validation.text("body", body, max_len=2000)
     async with db.atomic():
-        if await Response.filter(
-            post_id=post.id, author_id=helper.id, offer_status__in=ACTIVE_OFFER
-        ).exists():
+        earlier = set(
+            await Response.filter(
+                post_id=post.id, author_id=helper.id, offer_status__isnull=False
+            ).values_list("offer_status", flat=True)
+        )
+        if earlier & set(ACTIVE_OFFER):
             raise Conflict("you have already offered help here")
+        if OfferStatus.DECLINED in earlier:
+            raise AlreadyDeclined("your offer of help on this post was declined")
         response = await Response.create(
             post=post,
             author=helper,
@@ -111,7 +126,7 @@ async def accept_helper(actor: Account, response: Response) -> Response:
             raise PermissionDenied("only the author or the organisation's staff can accept helpers")
         if response.author_id is not None and response.author_id == actor.id:
             raise PermissionDenied("you cannot accept your own offer of help")
-        if post.status != PostStatus.OPEN:
+        if not post_allows(post.status, PostAction.ACCEPT):
             raise Conflict(f"this post is {post.status}; reopen it to accept more helpers")
         taken = await accepted_count(post)
         if taken >= post.helpers_needed:
@@ -140,6 +155,7 @@ async def decline_helper(actor: Account, response: Response) -> Response:
             raise PermissionDenied(
                 "only the author or the organisation's staff can decline helpers"
             )
+        _check_post_allows(post, PostAction.DECLINE)
         was = await _move_offer(response, OfferStatus.DECLINED)
         await audit.record(
             actor, "post.helper_declined", post=post, detail={"response": str(response.id)}
@@ -155,6 +171,7 @@ async def withdraw_offer(helper: Account, response: Response) -> Response:
         raise PermissionDenied("only the helper can withdraw their offer")
     async with db.atomic():
         post = await _locked_post(response)
+        _check_post_allows(post, PostAction.WITHDRAW_OFFER)
         was = await _move_offer(response, OfferStatus.WITHDRAWN)
         await _free_slot(post, was, helper)
         if was == OfferStatus.ACCEPTED:

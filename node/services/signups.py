@@ -18,8 +18,9 @@ from node import db, validation
 from node.errors import InvalidInput, PermissionDenied
 from node.i18n import N_
 from node.models import Account, Invitation, Neighbourhood, Organisation, Role, StaffRole
-from node.services import audit, organisations
-from node.services.accounts import create_account
+from node.passwords import hash_password
+from node.services import audit, organisations, signup_limits
+from node.services.accounts import check_new_account, store_account
 from node.timeutil import utcnow
 
 OPEN, INVITATION, CLOSED = "open", "invitation", "closed"
@@ -158,8 +159,17 @@ async def sign_up(
     languages: Sequence[str],
     home_neighbourhood: str | None = None,
     invitation: str | None = None,
+    address: str | None = None,
+    limits: signup_limits.Limits | None = None,
 ) -> Account:
-    """Create a resident's account if the node's `policy` lets this person sign up."""
+    """Create a resident's account if the node's `policy` lets this person sign up.
+
+    Everything that costs no more than a query is checked first (the policy and the
+    invitation, the neighbourhood, the name being free, the other fields, the password
+    rules); only then is the attempt counted against `limits` for `address` (None: the
+    command line and tests, not limited) and the password hashed. SignupsLimited when
+    over a limit.
+    """
     invite = await valid_invitation(invitation) if invitation else None
     staff_invite = invite is not None and invite.organisation_id is not None
     if policy == CLOSED and not staff_invite:
@@ -172,14 +182,15 @@ async def sign_up(
         hood = await Neighbourhood.get_or_none(slug=slug) if slug else None
         if hood is None:
             raise InvalidInput("home_neighbourhood", N_("no such neighbourhood"))
+    new = await check_new_account(username, display_name, password=password, languages=languages)
+    if limits is not None:
+        await signup_limits.admit(address, limits, staff_invite=staff_invite)
+    # Hashed before the transaction: it takes a while, and may wait for a free place.
+    password_hash = await hash_password(password)
     if invite is None:
-        return await create_account(
-            username, display_name, password=password, languages=languages, home_neighbourhood=hood
-        )
+        return await store_account(new, password_hash=password_hash, home_neighbourhood=hood)
     async with db.atomic():
-        account = await create_account(
-            username, display_name, password=password, languages=languages, home_neighbourhood=hood
-        )
+        account = await store_account(new, password_hash=password_hash, home_neighbourhood=hood)
         if staff_invite:
             await _join(invite, account)
         await _spend(invite)

@@ -7,10 +7,11 @@ import math
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from node import uris
+from node import client_address, uris
 from node.errors import Conflict, InvalidInput, PermissionDenied, RateLimited
-from node.i18n import N_, gettext
-from node.services import accounts, login_limits, neighbourhoods, sessions, signups
+from node.i18n import N_, gettext, translations
+from node.services import accounts, login_limits, neighbourhoods, sessions, signup_limits, signups
+from web.shell import known_devices
 from web.shell.forms import field_error, local_path, read_form
 from web.shell.session import (
     LANGUAGE_COOKIE,
@@ -29,7 +30,8 @@ ONE_YEAR = 365 * 24 * 3600
 
 
 def _address(request: Request) -> str | None:
-    return request.client.host if request.client else None
+    """The client's address, through the proxies NABUUR_TRUSTED_PROXIES names only."""
+    return client_address.from_scope(request.scope, request.app.state.settings.trusted_proxies)
 
 
 def _redirect(path: str) -> RedirectResponse:
@@ -53,17 +55,21 @@ async def login(request: Request) -> Response:
     next_path = local_path(request.query_params.get("next"))
     values: dict[str, str] = {"next": next_path}
     errors: dict[str, str] = {}
-    wait_minutes = 0
+    wait_seconds = 0
     status = 200
     if request.method == "POST":
         form = await read_form(request)
         username = form.get("username")[:100]
         values = {"username": username, "next": local_path(form.get("next"))}
+        address = _address(request)
+        # A browser that logged in to this account before is not held back by failures
+        # from elsewhere (node.services.login_limits says exactly how).
+        device = await known_devices.known_device(request, username)
         try:
-            await login_limits.check(username, _address(request))
+            await login_limits.check(username, address, device)
             account = await accounts.authenticate(username, form.get("password"))
         except RateLimited as exc:
-            wait_minutes = max(1, math.ceil(exc.retry_after / 60))
+            wait_seconds = exc.retry_after
             status = 429
         except accounts.AccountSuspended:
             errors["_form"] = gettext(locale, SUSPENDED)
@@ -73,17 +79,27 @@ async def login(request: Request) -> Response:
             status = 403
         else:
             if account is not None:
-                await login_limits.record_success(username)
-                return await _logged_in(request, account, values["next"])
-            await login_limits.record_failure(username, _address(request))
+                await login_limits.record_success(username, address, device)
+                response = await _logged_in(request, account, values["next"])
+                await known_devices.remember(request, response, account.username)
+                return response
+            await login_limits.record_failure(username, address, device)
             errors["_form"] = gettext(locale, WRONG_CREDENTIALS)
             status = 400
-    return await renderer.render(
+    response = await renderer.render(
         request,
         "login.html",
-        {"values": values, "errors": errors, "wait_minutes": wait_minutes},
+        {
+            "values": values,
+            "errors": errors,
+            "wait_seconds": wait_seconds,
+            "wait_minutes": max(1, math.ceil(wait_seconds / 60)),
+        },
         status_code=status,
     )
+    if wait_seconds:
+        response.headers["retry-after"] = str(wait_seconds)
+    return response
 
 
 async def logout(request: Request) -> Response:
@@ -96,6 +112,22 @@ async def logout(request: Request) -> Response:
     return response
 
 
+# Sign-ups are limited per hour (node.services.signup_limits): say which limit, and when.
+SIGNUPS_FROM_HERE = N_("Too many accounts were made from this connection in the last hour.")
+SIGNUPS_ON_NODE = N_(
+    "This node has taken many new accounts in the last hour: it takes no more for now."
+)
+
+
+def _signups_limited(locale: str, exc: signup_limits.SignupsLimited) -> str:
+    reason = SIGNUPS_FROM_HERE if exc.scope == "address" else SIGNUPS_ON_NODE
+    minutes = max(1, math.ceil(exc.retry_after / 60))
+    wait = translations(locale).ngettext(
+        "Try again in %(num)d minute.", "Try again in %(num)d minutes.", minutes
+    )
+    return gettext(locale, reason) + " " + wait % {"num": minutes}
+
+
 async def signup(request: Request) -> Response:
     renderer = request.app.state.renderer
     locale = renderer.locale_for(request)
@@ -105,6 +137,7 @@ async def signup(request: Request) -> Response:
     values: dict[str, str] = {"invitation": invitation, "language": locale}
     errors: dict[str, str] = {}
     status = 200
+    retry_after = 0
     if request.method == "POST":
         form = await read_form(request)
         values = form.values()
@@ -119,7 +152,12 @@ async def signup(request: Request) -> Response:
                 languages=languages,
                 home_neighbourhood=values.get("home_neighbourhood") or None,
                 invitation=values.get("invitation"),
+                address=_address(request),
+                limits=signup_limits.Limits.from_settings(request.app.state.settings),
             )
+        except signup_limits.SignupsLimited as exc:
+            errors["_form"] = _signups_limited(locale, exc)
+            status, retry_after = 429, exc.retry_after
         except InvalidInput as exc:
             errors[exc.field] = field_error(locale, exc)
             status = 400
@@ -129,11 +167,14 @@ async def signup(request: Request) -> Response:
         except PermissionDenied:
             status = 403
         else:
-            return await _logged_in(request, account, "/?welcome=1")
+            response = await _logged_in(request, account, "/?welcome=1")
+            # Signing up proves the password as well as a log-in does.
+            await known_devices.remember(request, response, account.username)
+            return response
     hoods = await neighbourhoods.list_neighbourhoods()
     invite = await signups.valid_invitation(invitation)
     rules, rules_lang = profile.rules_in(locale)
-    return await renderer.render(
+    response = await renderer.render(
         request,
         "signup.html",
         {
@@ -151,6 +192,9 @@ async def signup(request: Request) -> Response:
         },
         status_code=status,
     )
+    if retry_after:
+        response.headers["retry-after"] = str(retry_after)
+    return response
 
 
 async def join(request: Request) -> Response:

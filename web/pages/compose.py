@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from node import uris
-from node.errors import InvalidFields, InvalidInput, PermissionDenied
+from node import uris, validation
+from node.errors import InvalidFields, InvalidInput, NotFound, PermissionDenied
 from node.i18n import N_, gettext
 from node.models import HelpPost, PostKind, Visibility
 from node.services import audit, neighbourhoods, organisations, posts
@@ -41,15 +41,22 @@ def _date_time(form: Form, prefix: str, zone: ZoneInfo, day: date | None) -> dat
     return datetime.combine(day, clock, tzinfo=zone)
 
 
+# A typed date outside these years is a typing mistake; inside them, adding a day or
+# changing time zone cannot overflow (the service then says "past" or "too far ahead").
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2199, 12, 31)
+
+
 def _when(form: Form, zone: ZoneInfo) -> tuple[datetime | None, datetime | None]:
     if form.get("when", "flexible") != "date":
         return None, None
     raw_day = form.get("date").strip()
     try:
-        day = date.fromisoformat(raw_day)
+        day: date | None = date.fromisoformat(raw_day)
     except ValueError:
+        day = None
+    if day is None:
         message = N_("enter a date such as 2026-12-05") if raw_day else N_("is required")
-        raise InvalidInput("date", message) from None
+        raise InvalidInput("date", message)
     starts = _date_time(form, "starts", zone, day)
     ends = _date_time(form, "ends", zone, day)
     if starts and ends and ends <= starts:  # an end before the start means the next day
@@ -107,6 +114,7 @@ def _preview(form: Form, draft: posts.PostDraft, choices: dict, author) -> PostC
     """The card as the published post will show it: an organisation's post names the
     organisation (never the staff member who writes it)."""
     org_name = choices["organisation_names"].get(draft.organisation or "")
+    helpers = validation.as_id(str(draft.helpers_needed)) or 1
     return PostCard(
         id="preview",
         kind=draft.kind if draft.kind in (PostKind.REQUEST, PostKind.OFFER) else PostKind.REQUEST,
@@ -118,8 +126,8 @@ def _preview(form: Form, draft: posts.PostDraft, choices: dict, author) -> PostC
         starts_at=draft.starts_at,
         neighbourhood_name=choices["hood_names"].get(draft.neighbourhood, ""),
         area_hint=draft.area_hint or None,
-        helpers_needed=int(draft.helpers_needed) if str(draft.helpers_needed).isdigit() else 1,
-        slots_left=int(draft.helpers_needed) if str(draft.helpers_needed).isdigit() else 1,
+        helpers_needed=helpers,
+        slots_left=helpers,
         author_name=author.display_name,
         organisation_name=org_name,
         on_behalf_label=draft.on_behalf_label if org_name else None,
@@ -229,14 +237,45 @@ def _values_of(post: HelpPost, zone: ZoneInfo) -> dict[str, str]:
     return values
 
 
+NOT_EDITABLE_HEADING = N_("This post can no longer be edited")
+NOT_EDITABLE = {
+    "withdrawn": N_("It was withdrawn: nothing in it changes any more."),
+    "expired": N_("It has expired: nothing in it changes any more."),
+    "removed": N_("The moderators removed it: nothing in it changes any more."),
+    "done": N_("It is marked as done. Open it again on its page to change it."),
+}
+
+
+async def _not_editable(request: Request, reason: str) -> Response:
+    """410 for a post that is over (withdrawn, expired, removed); 409 for a done one,
+    which its author may reopen."""
+    renderer = request.app.state.renderer
+    locale = renderer.locale_for(request)
+    return await renderer.render(
+        request,
+        "error.html",
+        {
+            "heading": gettext(locale, NOT_EDITABLE_HEADING),
+            "message": gettext(locale, NOT_EDITABLE.get(reason, NOT_EDITABLE["removed"])),
+        },
+        status_code=409 if reason == PostStatus.DONE else 410,
+    )
+
+
 async def edit(request: Request) -> Response:
     account = viewer(request)
     post_id = request.path_params["post_id"]
+    if uris.id_key(post_id) is None:
+        raise NotFound("no such post")
     if account is None:
         return _login_first(uris.post(post_id) + "/edit")
     post = await posts.get_post(post_id, account)
     if not await can_manage_post(account, post):
         raise PermissionDenied("only the author or the organisation's staff can edit this post")
+    try:
+        await posts.check_editable(post)
+    except posts.NotEditable as exc:  # the form and its POST alike: nothing is changed
+        return await _not_editable(request, exc.reason)
     renderer = request.app.state.renderer
     locale = renderer.locale_for(request)
     choices = await _choices(request, account)
@@ -256,7 +295,10 @@ async def edit(request: Request) -> Response:
             draft = draft_from(form, renderer.zone)
             draft.organisation = post.organisation.slug if post.organisation else None
             if form.get("action") == "publish":
-                await posts.edit_post(account, post, draft)
+                try:
+                    await posts.edit_post(account, post, draft)
+                except posts.NotEditable as exc:  # withdrawn while the form was open
+                    return await _not_editable(request, exc.reason)
                 return RedirectResponse(uris.post(post.id) + "?done=edited", status_code=303)
             preview = _preview(form, draft, choices, account)
         except InvalidInput as exc:

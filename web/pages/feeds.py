@@ -22,7 +22,6 @@ Loader = Callable[..., Awaitable[tuple[FeedSource, list[FeedPost]]]]
 
 HEADERS = {
     "cache-control": "public, max-age=300",
-    "x-content-type-options": "nosniff",
     # A feed opened in a browser is shown as a document: it may load and run nothing.
     "content-security-policy": "default-src 'none'; sandbox",
 }

@@ -16,7 +16,6 @@ async def media_file(request: Request) -> Response:
         media_type=stored.media_type,
         headers={
             "cache-control": "public, max-age=31536000, immutable",
-            "x-content-type-options": "nosniff",
             "content-security-policy": "default-src 'none'",
         },
     )

@@ -29,7 +29,7 @@ from node.services import (
     removals,
     responses,
 )
-from node.states import PostStatus
+from node.states import PostAction, PostStatus, post_allows
 from node.text import sanitise_html
 from web.pages.cards import build_cards
 from web.pages.remote_follow import form_headers
@@ -48,6 +48,7 @@ DONE_MESSAGES = {
     "status": N_("The status has been changed."),
 }
 CONFLICT = N_("This cannot be done now: the post or the offer changed in the meantime.")
+DECLINED = N_("Your offer of help on this post was declined: you cannot offer again.")
 STATUS_ACTIONS = {
     PostStatus.MATCHED: N_("Mark as matched (enough helpers)"),
     PostStatus.DONE: N_("Mark as done"),
@@ -122,6 +123,7 @@ async def _page(
     values: dict[str, str] | None = None,
     status_code: int = 200,
     removal: removals.Removal | None = None,
+    problem: str | None = None,
 ) -> Response:
     renderer = request.app.state.renderer
     settings = request.app.state.settings
@@ -141,7 +143,8 @@ async def _page(
         for row in removals.shown_responses(view.responses, account, hidden)
     ]
     done = request.query_params.get("done")
-    problem = request.query_params.get("problem")
+    if problem is None and request.query_params.get("problem") == "conflict":
+        problem = CONFLICT
     versions = [(post.language, post.title, post.description)] + [
         (lang, text.get("title", ""), text.get("description", ""))
         for lang, text in post.translations.items()
@@ -162,13 +165,16 @@ async def _page(
                 (r for r in shown if view.own_offer and r.id == str(view.own_offer.id)), None
             ),
             "can_offer": view.can_offer,
+            "declined": view.declined,
             "can_comment": view.can_comment,
+            "offers_may_change": post_allows(post.status, PostAction.DECLINE),
+            "offer_may_be_withdrawn": post_allows(post.status, PostAction.WITHDRAW_OFFER),
             "status_actions": [
                 (target, gettext(locale, STATUS_ACTIONS[target])) for target in view.status_moves
             ],
             "reactions": await remote_content.reaction_counts(post),
             "notice": gettext(locale, DONE_MESSAGES[done]) if done in DONE_MESSAGES else None,
-            "problem": gettext(locale, CONFLICT) if problem == "conflict" else None,
+            "problem": gettext(locale, problem) if problem else None,
             "errors": errors or {},
             "values": values or {},
             "activitypub_url": uris.absolute(settings, uris.post(post.id)),
@@ -205,7 +211,12 @@ async def removed_page(request: Request, what: str = "post") -> Response:
 
 @for_anonymous
 async def show(request: Request) -> Response:
-    post = await posts.get_post(request.path_params["post_id"], viewer(request))
+    raw = request.path_params["post_id"]
+    canonical = uris.canonical_id(raw) if uris.id_key(raw) is None else None
+    if canonical is not None:  # "urn:uuid:…", braces, capitals: the page has one URL
+        query = f"?{request.url.query}" if request.url.query else ""
+        return RedirectResponse(uris.post(canonical) + query, status_code=301)
+    post = await posts.get_post(raw, viewer(request))
     removal = await removals.post_removal(post, viewer(request))
     if removal is not None and not removal.shown:
         return await removed_page(request)
@@ -248,6 +259,8 @@ async def _respond(
         errors = {field: field_error(locale, exc)}
         values = {field: form.get("body")}
         return await _page(request, post, errors=errors, values=values, status_code=400)
+    except responses.AlreadyDeclined:
+        return await _page(request, post, status_code=409, problem=DECLINED)
     except Conflict:
         return _back(post, "problem=conflict")
     return _back(post, f"done={done}", "#responses")

@@ -29,4 +29,6 @@ def token(request: Request) -> str:
 def is_valid(request: Request, submitted: str | None) -> bool:
     if request.state.csrf_seed_new or not submitted:
         return False  # no seed cookie came with the request: the form was not ours
+    if not submitted.isascii():  # compare_digest refuses to compare other text
+        return False
     return hmac.compare_digest(token(request), submitted)
