@@ -10,7 +10,8 @@ from starlette.responses import JSONResponse, Response
 from tortoise.queryset import QuerySet
 
 from federation import proposals, serialize
-from federation.verification import Unauthorized, signed_request, verify_request
+from federation.replay import first_use, verify_fresh_fetch
+from federation.verification import Unauthorized
 from federation.vocab import AP_MEDIA_TYPE
 from node import uris, validation
 from node.config import Settings
@@ -175,10 +176,11 @@ async def _follower_may_see(request: Request, post: HelpPost) -> bool:
     partner named on it) only."""
     fed = request.app.state.federation
     try:
-        actor = await verify_request(fed, signed_request(fed, request, None))
+        actor = await verify_fresh_fetch(fed, request)
     except Unauthorized:
         return False
-    return await remote_may_see(actor, post)
+    # A signature is honoured once: its replay is refused like any stranger's fetch.
+    return await remote_may_see(actor, post) and await first_use(request)
 
 
 async def post_document(request: Request) -> Response:

@@ -36,7 +36,10 @@ def host_of(url: str) -> str:
 def is_http_url(value: object) -> bool:
     if not isinstance(value, str) or len(value) > 500:
         return False
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+    except ValueError:  # "http://[": an unclosed IPv6 address
+        return False
     return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
@@ -131,7 +134,8 @@ def parse_note(obj: object, actor_uri: str) -> NoteData:
     content = obj.get("content")
     if not isinstance(content, str):
         content_map = obj.get("contentMap")
-        content = next(iter(content_map.values()), "") if isinstance(content_map, dict) else ""
+        texts = content_map.values() if isinstance(content_map, dict) else ()
+        content = next((text for text in texts if isinstance(text, str)), "")
     html = sanitise_html(content[:100_000])
     reply_to = id_of(obj.get("inReplyTo"))
     return NoteData(
@@ -170,9 +174,14 @@ def _quantity(value: object) -> int | None:
     raw = value.get("hasNumericalValue") if isinstance(value, dict) else value
     try:
         number = int(float(raw))  # type: ignore[arg-type]
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: "1e999" is infinite
         return None
     return number if 0 <= number <= 10_000 else None
+
+
+# No help is asked for outside these years; at datetime's own ends (years 1 and 9999) a
+# time cannot even be moved to UTC or to a reader's time zone.
+EARLIEST, LATEST = datetime(1900, 1, 1, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC)
 
 
 def _time(value: object) -> datetime | None:
@@ -180,9 +189,10 @@ def _time(value: object) -> datetime | None:
         return None
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+        parsed = (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+    except (ValueError, OverflowError):
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return parsed if EARLIEST <= parsed < LATEST else None
 
 
 def is_proposal(obj: object) -> bool:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 
 from starlette.requests import Request
 
@@ -55,7 +56,9 @@ def signed_request(fed: Federation, request: Request, body: bytes | None) -> Sig
     )
 
 
-def _verify_with(actor: RemoteActor, request: SignedRequest, profile: str) -> None:
+def _verify_with(
+    actor: RemoteActor, request: SignedRequest, profile: str, max_skew: timedelta | None
+) -> None:
     # Imported here: `cryptography` is loaded with the first key, not at start-up.
     from cryptography.exceptions import UnsupportedAlgorithm
 
@@ -63,6 +66,7 @@ def _verify_with(actor: RemoteActor, request: SignedRequest, profile: str) -> No
         public_key = load_public_key(actor.public_key_pem)
     except (ValueError, UnsupportedAlgorithm) as exc:
         raise SignatureError("the actor's key is not an RSA key") from exc
+    window = {} if max_skew is None else {"max_skew": max_skew}  # else the profile's own
     if profile == "rfc9421":
         verify_rfc9421(
             method=request.method,
@@ -70,6 +74,7 @@ def _verify_with(actor: RemoteActor, request: SignedRequest, profile: str) -> No
             headers=request.headers,
             body=request.body,
             public_key=public_key,
+            **window,
         )
     else:
         verify_cavage(
@@ -78,11 +83,16 @@ def _verify_with(actor: RemoteActor, request: SignedRequest, profile: str) -> No
             headers=request.headers,
             body=request.body,
             public_key=public_key,
+            **window,
         )
 
 
-async def verify_request(fed: Federation, request: SignedRequest) -> RemoteActor:
-    """The actor whose key signed `request`; raises Unauthorized with a short reason."""
+async def verify_request(
+    fed: Federation, request: SignedRequest, *, max_skew: timedelta | None = None
+) -> RemoteActor:
+    """The actor whose key signed `request`; raises Unauthorized with a short reason.
+
+    `max_skew` narrows how far the signed time may be from now (default: an hour)."""
     profile = signature_profile(request.headers)
     if profile is None:
         raise Unauthorized("no signature")
@@ -96,14 +106,14 @@ async def verify_request(fed: Federation, request: SignedRequest) -> RemoteActor
     except ActorUnavailable as exc:
         raise Unauthorized(f"key {exc.reason}", temporary=exc.temporary) from exc
     try:
-        _verify_with(actor, request, profile)
+        _verify_with(actor, request, profile, max_skew)
         return actor
     except SignatureError as first:
         if not fed.may_refetch_actor(actor.uri):
             raise Unauthorized(first.reason) from first
         try:
             actor = await actor_for_key(fed, key_id, refresh=True)
-            _verify_with(actor, request, profile)
+            _verify_with(actor, request, profile, max_skew)
             return actor
         except ActorUnavailable as exc:
             raise Unauthorized(f"key {exc.reason}", temporary=exc.temporary) from exc

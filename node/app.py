@@ -30,7 +30,7 @@ from node.logs import RequestLogMiddleware
 from node.logs import configure as configure_logging
 from node.scheduler import Job, QueueLock, Scheduler
 from node.security_headers import SecurityHeaders
-from node.services import login_limits, sessions, signup_limits
+from node.services import login_limits, sessions, signup_limits, used_tokens
 from node.services.node_profile import ProfileCache
 from node.services.node_setup import is_initialised
 from node.services.posts import expire_due_posts
@@ -86,6 +86,8 @@ def periodic_jobs(settings: Settings) -> list[Job]:
         # Expired sessions and old failed log-ins are of no use: an hour late is fine.
         Job("forget-stale-logins", 3600, _forget_stale_logins),
         Job("forget-old-signup-counts", 3600, signup_limits.purge_old),
+        # Signatures accepted once (signed GETs of private posts) that have run out.
+        Job("forget-used-tokens", 3600, used_tokens.purge_expired),
         # Suspensions not lifted within 30 days are told to other servers, once.
         Job("federate-suspensions", 3600, federate_old_suspensions),
     ]

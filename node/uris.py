@@ -136,7 +136,10 @@ def canonical_id(value: str) -> str | None:
 
 def is_local(settings: Settings, url: str) -> bool:
     """Whether `url` is on this node's origin (scheme, host and port)."""
-    ours, theirs = urlsplit(settings.public_url), urlsplit(url)
+    try:
+        ours, theirs = urlsplit(settings.public_url), urlsplit(url)
+    except ValueError:  # not a URL at all ("http://[" is an unclosed IPv6 address)
+        return False
     return (ours.scheme, ours.netloc.lower()) == (theirs.scheme, theirs.netloc.lower())
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Literal
 
-from .cavage import cavage_key_id, sign_cavage, verify_cavage
+from .cavage import cavage_key_id, cavage_signature, sign_cavage, verify_cavage
 from .digest import (
     SignatureError,
     check_body_digest,
@@ -20,18 +20,21 @@ from .digest import (
     sha256_content_digest,
     sha256_digest_header,
 )
-from .rfc9421 import rfc9421_key_id, sign_rfc9421, verify_rfc9421
+from .rfc9421 import rfc9421_key_id, rfc9421_signature, sign_rfc9421, verify_rfc9421
 
 __all__ = [
     "SignatureError",
     "cavage_key_id",
+    "cavage_signature",
     "check_body_digest",
     "key_id_of",
     "rfc9421_key_id",
+    "rfc9421_signature",
     "sha256_content_digest",
     "sha256_digest_header",
     "sign_cavage",
     "sign_rfc9421",
+    "signature_of",
     "signature_profile",
     "verify_cavage",
     "verify_rfc9421",
@@ -55,4 +58,15 @@ def key_id_of(headers: Mapping[str, str]) -> str | None:
         return rfc9421_key_id(headers)
     if profile == "cavage":
         return cavage_key_id(headers)
+    return None
+
+
+def signature_of(headers: Mapping[str, str]) -> bytes | None:
+    """The bytes of the signature that verification checks, whichever profile signed
+    the request: what identifies one signed request, to accept it only once."""
+    profile = signature_profile(headers)
+    if profile == "rfc9421":
+        return rfc9421_signature(headers)
+    if profile == "cavage":
+        return cavage_signature(headers)
     return None

@@ -127,6 +127,19 @@ def rfc9421_key_id(headers: Mapping[str, str]) -> str | None:
     return params["keyid"]
 
 
+def rfc9421_signature(headers: Mapping[str, str]) -> bytes | None:
+    """The bytes of the signature verify_rfc9421 would check (the same label), or None."""
+    lowered = lower_headers(headers)
+    try:
+        label, _member, signature = _select(lowered)
+        if signature is None:  # a single input: its label names it in Signature
+            signature = _dictionary(lowered["signature"], "Signature").get(label)
+    except SignatureError:
+        return None
+    value = signature[0] if isinstance(signature, tuple) else None
+    return value if isinstance(value, bytes) else None
+
+
 def verify_rfc9421(
     *,
     method: str,

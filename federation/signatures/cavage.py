@@ -93,6 +93,17 @@ def cavage_key_id(headers: Mapping[str, str]) -> str | None:
         return None
 
 
+def cavage_signature(headers: Mapping[str, str]) -> bytes | None:
+    """The signature bytes verify_cavage would check, or None if it has none."""
+    value = lower_headers(headers).get("signature")
+    if value is None:
+        return None
+    try:
+        return _decode_signature(parse_signature_header(value))
+    except (SignatureError, KeyError):
+        return None
+
+
 def verify_cavage(
     *,
     method: str,

@@ -48,6 +48,11 @@ def rfc9421_key_id(headers: Mapping[str, str]) -> str | None:
     return _impl().rfc9421_key_id(headers)
 
 
+def rfc9421_signature(headers: Mapping[str, str]) -> bytes | None:
+    """The bytes of the signature verify_rfc9421 would check, or None."""
+    return _impl().rfc9421_signature(headers)
+
+
 def verify_rfc9421(
     *,
     method: str,
