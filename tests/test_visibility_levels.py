@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from node.errors import NotFound
 from node.models import Account, Delivery, HelpPost, OutboxActivity
-from node.services import follows, listings, posts
+from node.services import casework, follows, listings, posts, responses
 from tests import factories
 from tests.fakeremote import FakeRemote
 from tests.federation_fixtures import BASE, Node
@@ -103,3 +103,24 @@ async def test_a_resident_says_where_they_live_and_then_sees_their_neighbours(
         )
         assert good.status_code == 303
     assert await _sees(await Account.get(id=sam.id), post)
+
+
+async def test_the_team_of_a_post_keeps_seeing_it(database: str) -> None:
+    """An accepted helper was given the address, and a partner organisation's staff
+    follow the case up: neither loses the post when they stop following or move."""
+    kuregem, jette = await factories.neighbourhood("kuregem"), await factories.neighbourhood()
+    author = await factories.account("amina", home_neighbourhood=kuregem)
+    org = await factories.organisation("buurthuis", staff=[author])
+    partner = await factories.organisation("andere-vzw")
+    partner_staff = await factories.coordinator_of(partner, "pia")
+    helper = await factories.account("fred", home_neighbourhood=kuregem)
+    post = await factories.post(author, kuregem, visibility="neighbours")
+    offer = await factories.offer(post, helper)
+    await responses.accept_helper(author, offer)
+    org_post = await factories.post(author, kuregem, visibility="followers", organisation=org.slug)
+    await casework.add_local_partner(org_post, partner, by=author)
+    assert not await _sees(await factories.account("sam"), org_post)
+    assert await _sees(partner_staff, org_post)
+    helper.home_neighbourhood = jette  # fred moves away
+    await helper.save(update_fields=["home_neighbourhood_id"])
+    assert await _sees(helper, post)

@@ -9,18 +9,28 @@
   people who follow its author, so the promise could not be kept elsewhere;
 - members: every account of this node. Not federated.
 
-Whatever the level, the author, the staff of the post's organisation, and the node's
-moderators and admins see it. The same rules serve pages, listings, ActivityPub fetches
-(`federation.documents`) and deliveries (`federation.publishing`).
+Whatever the level, the author, the staff of the post's organisation and of the partner
+organisations named on it, the helpers accepted on it (they were given its address),
+and the node's moderators and admins see it. The same rules serve pages, listings,
+ActivityPub fetches (`federation.documents`) and deliveries (`federation.publishing`).
 """
 
 from __future__ import annotations
 
 from tortoise.expressions import Q
 
-from node.models import Account, Follow, HelpPost, PostPartner, RemoteActor, Role, Visibility
+from node.models import (
+    Account,
+    Follow,
+    HelpPost,
+    PostPartner,
+    RemoteActor,
+    Response,
+    Role,
+    Visibility,
+)
 from node.services.organisations import staff_organisation_ids
-from node.states import FollowStatus
+from node.states import FollowStatus, OfferStatus
 
 # Levels that never leave this node: no Note is served or delivered elsewhere.
 LOCAL_ONLY = frozenset({Visibility.NEIGHBOURS, Visibility.MEMBERS})
@@ -53,7 +63,18 @@ async def visible_posts_filter(viewer: Account | None) -> Q:
     if viewer.home_neighbourhood_id is not None:  # type: ignore[attr-defined]
         followed_hoods.append(viewer.home_neighbourhood_id)  # type: ignore[attr-defined]
     own_orgs = await staff_organisation_ids(viewer)
-    return (
+    # Posts whose team the viewer is part of, whatever the level: accepted as a helper,
+    # or staff of a partner organisation.
+    helping = await Response.filter(
+        author_id=viewer.id, offer_status=OfferStatus.ACCEPTED
+    ).values_list("post_id", flat=True)
+    partnering = (
+        await PostPartner.filter(organisation_id__in=own_orgs).values_list("post_id", flat=True)
+        if own_orgs
+        else []
+    )
+    team = [*helping, *partnering]
+    seen = (
         public
         | Q(visibility=Visibility.MEMBERS)
         | Q(author_id=viewer.id)
@@ -67,6 +88,7 @@ async def visible_posts_filter(viewer: Account | None) -> Q:
         | Q(visibility=Visibility.FOLLOWERS, organisation_id__in=followed_orgs or [0])
         | Q(visibility=Visibility.NEIGHBOURS, neighbourhood_id__in=followed_hoods or [0])
     )
+    return seen | Q(id__in=team) if team else seen
 
 
 async def remote_may_see(actor: RemoteActor, post: HelpPost) -> bool:
