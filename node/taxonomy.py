@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from node.i18n import N_, translations
+from node.i18n import N_, SUPPORTED_LANGUAGES, translations
 from node.text import camel_hashtag
 
 
@@ -48,8 +48,9 @@ def category(slug: str) -> Category:
 def hashtag(slug: str, locale: str) -> str | None:
     """The category's hashtag in `locale` (without "#"), made from its translated label
     ("Boodschappen en klusjes buitenshuis" gives "BoodschappenEnKlusjesBuitenshuis");
-    None for "other", which says nothing as a tag. The slug itself ("#shopping") is
-    the tag that stays the same in every language."""
-    if slug == "other" or slug not in BY_SLUG:
+    None for "other", which says nothing as a tag, and for languages the node has no
+    labels in (a post in German or Arabic). The slug itself ("#shopping") is the tag
+    that stays the same in every language."""
+    if slug == "other" or slug not in BY_SLUG or locale not in SUPPORTED_LANGUAGES:
         return None
     return camel_hashtag(translations(locale).gettext(BY_SLUG[slug].label)) or None

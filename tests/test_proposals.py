@@ -9,6 +9,7 @@ import pytest
 
 from federation.proposals import CATEGORY_BASE
 from federation.vocab import PUBLIC
+from node.models import OutboxActivity
 from node.services import organisations, posts, responses
 from node.timeutil import utcnow
 from tests import factories
@@ -137,3 +138,18 @@ async def test_members_only_and_unknown_posts_are_404(node: Node, hood) -> None:
     assert (await node.client.get("/r/not-a-uuid", headers=AP)).status_code == 404
     missing = "/r/00000000-0000-0000-0000-000000000000"
     assert (await node.client.get(missing, headers=AP)).status_code == 404
+
+
+@pytest.mark.parametrize("language", ["de", "fa", "tr"])
+async def test_a_post_in_a_language_without_labels_is_served_and_published(
+    node: Node, hood, language: str
+) -> None:
+    """The node's labels are in nl, fr and en; a post in German still federates (its
+    category tag is the slug alone), found by the user trial as a 500."""
+    greet = await factories.account("greet")
+    post = await factories.post(greet, hood, language=language)
+    note = (await fetch(node, post)).json()
+    assert note["contentMap"].keys() == {language}
+    assert "#transport" in [t["name"] for t in note["tag"] if t["type"] == "Hashtag"]
+    await node.work()
+    assert await OutboxActivity.filter(object_uri=note["id"]).exists()
