@@ -21,7 +21,7 @@ from node.app import create_app
 from node.config import Settings
 from node.errors import RateLimited
 from node.models import Account, LoginFailure
-from node.passwords import hash_password
+from node.passwords import hash_password, verify_password
 from node.services import login_limits
 from node.timeutil import utcnow
 from tests import factories
@@ -345,3 +345,26 @@ def test_made_up_cookies_are_never_known_devices(cookie: str, name: str) -> None
     # Remembering over junk never fails and keeps none of it.
     fresh = login_limits.remember_device(cookie, "anna", KEY, now=now)
     assert fresh.count("~") == 0 and login_limits.known_device(fresh, "anna", KEY, now=now)
+
+
+async def test_guessing_the_current_password_in_settings_is_limited(at: At) -> None:
+    """A session left open on a shared computer: the password form counts failures as
+    log-ins do (found by the user trial: any number of guesses went through)."""
+    anna = await resident("anna")
+    browser = at(ATTACKER)
+    await browser.log_in_as(anna)
+    answers = []
+    for _ in range(login_limits.PAIR_FREE + 2):
+        answer = await browser.submit(
+            "/settings",
+            {
+                "current_password": "guess " + secrets.token_hex(3),
+                "new_password": "a new password 123",
+                "repeat_password": "a new password 123",
+            },
+            page="/settings",
+        )
+        answers.append(answer.status_code)
+    assert answers[: login_limits.PAIR_FREE] == [400] * login_limits.PAIR_FREE
+    assert 429 in answers[login_limits.PAIR_FREE :]
+    assert await verify_password((await Account.get(id=anna.id)).password_hash, PASSWORD)

@@ -55,6 +55,5 @@ async def followers(request: Request) -> Response:
             "requests": [r for r in rows if r.pending],
             "followers": [r for r in rows if not r.pending],
             "may_decide": await follow_requests.may_decide(account, org),
-            "done": request.query_params.get("done", ""),
         },
     )

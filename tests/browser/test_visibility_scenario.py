@@ -50,14 +50,14 @@ SETUP = (
 # once the peer has it, the posts published before it went wherever they were sent.
 LEVELS = {
     "neighbours": ("Neighbours on this node", "Spare ladder for our street"),
-    "followers": ("Only approved followers", "Food parcel pick-up for a client"),
+    "followers": ("Only followers", "Food parcel pick-up for a client"),
     "members": ("Only people with an account on this node", "Tool library opens on Saturday"),
     "public": ("Everyone, also on other servers", "Hedge trimming on Sunday"),
 }
 TITLES = {level: title for level, (_, title) in LEVELS.items()}
 SEEN_BY = {
     "neighbours": "Seen by neighbours on this node",
-    "followers": "Seen by approved followers",
+    "followers": "Seen by followers",
     "members": "Seen by people with an account on this node",
 }
 DETAILS = "details for whoever may read them"

@@ -23,6 +23,7 @@ from web.shell.session import (
 )
 
 WRONG_CREDENTIALS = N_("The username or password is not right.")
+TRY_LATER = N_("Too many wrong passwords: try again in %(minutes)d minutes at most.")
 SUSPENDED = N_("The moderators of this node suspended this account, so you cannot log in.")
 # Only when the node gives an address: a node set up without one has nowhere to point.
 SUSPENDED_CONTACT = N_("If you think this is a mistake, write to %(email)s.")
@@ -226,11 +227,23 @@ async def settings_page(request: Request) -> Response:
             errors["repeat_password"] = gettext(locale, N_("The two new passwords differ."))
             status = 400
         else:
+            # Guessing the current password from an open session counts as failed
+            # log-ins: the same delays apply (a session left open on a shared computer).
+            address = _address(request)
+            device = await known_devices.known_device(request, account.username)
             try:
+                await login_limits.check(account.username, address, device)
                 await accounts.change_password(
                     account, form.get("current_password"), form.get("new_password")
                 )
+            except RateLimited as exc:
+                errors["current_password"] = gettext(locale, TRY_LATER) % {
+                    "minutes": max(1, math.ceil(exc.retry_after / 60))
+                }
+                status = 429
             except InvalidInput as exc:
+                if exc.field == "current_password":
+                    await login_limits.record_failure(account.username, address, device)
                 errors[exc.field if exc.field != "password" else "new_password"] = field_error(
                     locale, exc
                 )
