@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode
 
 from tortoise import Tortoise, connections
 from tortoise.backends.base.client import TransactionalDBClient
@@ -40,11 +40,13 @@ def _tuned_url(url: str) -> str:
     """
     if not is_sqlite(url):
         return url
-    parts = urlsplit(url)
-    query = dict(parse_qsl(parts.query))
+    # Not through urlsplit: it turns `sqlite:////abs/path` into `sqlite://abs/path`, a
+    # relative path (and `nabuur init` then waited on a file that was never there).
+    base, _, raw_query = url.partition("?")
+    query = dict(parse_qsl(raw_query))
     query.setdefault("synchronous", "NORMAL")
     query.setdefault("busy_timeout", "5000")
-    return urlunsplit(parts._replace(query=urlencode(query)))
+    return f"{base}?{urlencode(query)}"
 
 
 def sqlite_path(url: str) -> Path | None:
