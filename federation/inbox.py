@@ -44,8 +44,10 @@ def _error(status: int, reason: str) -> Response:
 
 async def _read_body(request: Request) -> bytes:
     declared = request.headers.get("content-length")
-    if declared is not None and not declared.isdigit():
+    if declared is not None and (not declared.isascii() or not declared.isdigit()):
         raise Rejected(400, "bad Content-Length")
+    if declared is not None and len(declared) > 18:  # `int` refuses 4300 digits
+        raise Rejected(413, f"body over {MAX_BODY} bytes")
     if declared is not None and int(declared) > MAX_BODY:
         raise Rejected(413, f"body over {MAX_BODY} bytes")
     chunks, size = [], 0

@@ -57,9 +57,11 @@ async def _people(
     # Organisations approve their followers: the demo's were approved long ago, but for
     # the last resident's, which wait on the organisations' dashboards.
     waiting = list(people.values())[-1]
-    await Follow.filter(status=FollowStatus.PENDING, organisation_id__not_isnull=True).exclude(
-        follower=waiting
-    ).update(status=FollowStatus.ACCEPTED)
+    await (
+        Follow.filter(status=FollowStatus.PENDING, organisation_id__not_isnull=True)
+        .exclude(follower=waiting)
+        .update(status=FollowStatus.ACCEPTED)
+    )
     return people
 
 

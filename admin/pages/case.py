@@ -97,12 +97,13 @@ async def assign(request: Request) -> Response:
 
 
 def _moment(text: str, zone: ZoneInfo) -> datetime:
-    """A date and time typed in the form (the node's time zone), from 1900 on."""
+    """A date and time typed in the form (the node's time zone), from 1900 to 2199:
+    beyond, taking it to UTC may leave the calendar (year 9999 in a zone behind UTC)."""
     try:
         moment = datetime.fromisoformat(text).replace(tzinfo=zone)
     except ValueError:
         raise InvalidInput("occurred_at", N_("enter a date and time")) from None
-    if moment.year < 1900:
+    if not 1900 <= moment.year <= 2199:
         raise InvalidInput("occurred_at", N_("enter a date and time"))
     return moment
 

@@ -54,7 +54,7 @@ def _when(form: Form, zone: ZoneInfo) -> tuple[datetime | None, datetime | None]
         day: date | None = date.fromisoformat(raw_day)
     except ValueError:
         day = None
-    if day is None:
+    if day is None or not FIRST_DAY <= day <= LAST_DAY:
         message = N_("enter a date such as 2026-12-05") if raw_day else N_("is required")
         raise InvalidInput("date", message)
     starts = _date_time(form, "starts", zone, day)

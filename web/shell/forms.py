@@ -71,7 +71,13 @@ def _content_type(request: Request) -> str:
 async def _body(request: Request, limit: int) -> bytes:
     """The request's body, or 413 as soon as it is (or says it will be) over `limit`."""
     declared = request.headers.get("content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) > limit):
+    # A number too long to be a size is over the limit (`int` refuses 4300 digits), and
+    # "²" is a digit to `isdigit` only.
+    if declared is not None and (
+        not (declared.isascii() and declared.isdigit())
+        or len(declared) > 18
+        or int(declared) > limit
+    ):
         raise HTTPException(413)
     body = bytearray()
     async for chunk in request.stream():
