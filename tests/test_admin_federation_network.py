@@ -30,6 +30,7 @@ from node.models import (
     Neighbourhood,
     Notification,
     NotificationKind,
+    Organisation,
     OutgoingFollow,
     Role,
 )
@@ -291,6 +292,8 @@ async def _follow_from(node: Node, remote: FakeRemote, name: str, target: str) -
 
 
 async def test_followers_are_counted_by_server(admin: Node, remote: FakeRemote) -> None:
+    # Organisations approve followers by default; this one accepts everyone.
+    await Organisation.filter(slug="buurthuis").update(manually_approves_followers=False)
     await _follow_from(admin, remote, "alice", "/n/jette-centre")
     await _follow_from(admin, remote, "bob", "/o/buurthuis")
     page = await admin.client.get(PAGE)
@@ -351,6 +354,7 @@ async def test_a_neighbourhood_that_approves_followers_waits_for_the_admin(
 
 
 async def test_other_targets_still_accept_at_once(admin: Node, remote: FakeRemote) -> None:
+    await Organisation.filter(slug="buurthuis").update(manually_approves_followers=False)
     await _follow_from(admin, remote, "alice", "/n/jette-centre")
     await _follow_from(admin, remote, "bob", "/o/buurthuis")
     assert len(received(remote, "Accept")) == 2

@@ -434,6 +434,8 @@ async def test_followers_of_an_organisation_are_counted_not_listed(
     node: Node, remote: FakeRemote, hood
 ) -> None:
     org = await factories.organisation("sociaal-huis")
+    org.manually_approves_followers = False  # counted here, not approved
+    await org.save(update_fields=["manually_approves_followers"])
     greet = await factories.account("greet")
     residents = [await factories.account(f"client{i}") for i in range(3)]
     for resident in residents:

@@ -97,7 +97,10 @@ async def undo_remote_follow(
 
 
 async def decide_remote_follow(follow: Follow, accept: bool) -> Follow:
-    """A locked actor approves or refuses a pending follower."""
+    """A locked actor approves or refuses a pending follower (only a pending one: removing
+    an accepted follower is `follow_requests.remove_follower`)."""
+    if follow.status != FollowStatus.PENDING:
+        raise Conflict("this follow was decided before")
     target = FollowStatus.ACCEPTED if accept else FollowStatus.REJECTED
     FOLLOW_GRAPH.check(follow.status, target)
     follow.status = target
