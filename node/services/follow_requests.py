@@ -150,6 +150,23 @@ async def _set_status(row: Follow, status: FollowStatus) -> None:
     await events.emit(events.FollowChanged(row.id, status.value, decided_locally=remote))
 
 
+async def _drop(row: Follow) -> None:
+    """End a follow or a request: a resident here may simply ask again; a remote
+    follower is answered with Reject (the row stays so a late Undo still finds it)."""
+    if row.follower_id is not None:  # type: ignore[attr-defined]
+        await events.emit(events.FollowChanged(row.id, "removed"))
+        await row.delete()
+    else:
+        await _set_status(row, FollowStatus.REJECTED)
+
+
+async def _audit(decider: Account, target: Approver, action: str) -> None:
+    """Organisations keep a trail of who decided on their followers; residents do not."""
+    if isinstance(target, Organisation):
+        subject, org = _subject(target)
+        await audit.record(decider, action, subject, organisation=org)
+
+
 async def decide(by: Account | None, target: Approver, follow_id: int, accept: bool) -> None:
     """Approve or refuse one waiting follower. A refused resident here may ask again."""
     decider = await _require(by, target)
@@ -157,30 +174,17 @@ async def decide(by: Account | None, target: Approver, follow_id: int, accept: b
         row = await _row(target, follow_id, FollowStatus.PENDING)
         if accept:
             await _set_status(row, FollowStatus.ACCEPTED)
-        elif row.follower_id is not None:  # type: ignore[attr-defined]
-            await events.emit(events.FollowChanged(row.id, "removed"))
-            await row.delete()
         else:
-            await _set_status(row, FollowStatus.REJECTED)
-        if isinstance(target, Organisation):
-            subject, org = _subject(target)
-            action = "follower.approved" if accept else "follower.refused"
-            await audit.record(decider, action, subject, organisation=org)
+            await _drop(row)
+        await _audit(decider, target, "follower.approved" if accept else "follower.refused")
 
 
 async def remove_follower(by: Account | None, target: Approver, follow_id: int) -> None:
     """Stop an accepted follower from following: they no longer see followers-only posts."""
     decider = await _require(by, target)
     async with db.atomic():
-        row = await _row(target, follow_id, FollowStatus.ACCEPTED)
-        if row.follower_id is not None:  # type: ignore[attr-defined]
-            await events.emit(events.FollowChanged(row.id, "removed"))
-            await row.delete()
-        else:
-            await _set_status(row, FollowStatus.REJECTED)
-        if isinstance(target, Organisation):
-            subject, org = _subject(target)
-            await audit.record(decider, "follower.removed", subject, organisation=org)
+        await _drop(await _row(target, follow_id, FollowStatus.ACCEPTED))
+        await _audit(decider, target, "follower.removed")
 
 
 async def set_approval(by: Account | None, target: Approver, approve: bool) -> int:
@@ -196,8 +200,7 @@ async def set_approval(by: Account | None, target: Approver, approve: bool) -> i
             for row in waiting:
                 await _set_status(row, FollowStatus.ACCEPTED)
             accepted = len(waiting)
-        if isinstance(target, Organisation):
-            subject, org = _subject(target)
-            action = "follower.approval_on" if approve else "follower.approval_off"
-            await audit.record(decider, action, subject, organisation=org)
+        await _audit(
+            decider, target, "follower.approval_on" if approve else "follower.approval_off"
+        )
     return accepted
