@@ -29,7 +29,16 @@ from node.models import Account
 from node.services import sessions
 from tests.fuzz_routes import HtmlForm, RouteInfo
 from tests.fuzz_seed import World
-from tests.fuzz_values import LONG, NASTY, NUMBERS, UNICODE, changed_tables, short_repr, snapshot
+from tests.fuzz_values import (
+    LONG,
+    NASTY,
+    NUMBERS,
+    UNICODE,
+    Snapshot,
+    changed_tables,
+    short_repr,
+    snapshot,
+)
 from tests.webclient import Browser
 from web.shell.session import CSRF_COOKIE, SESSION_COOKIE
 
@@ -80,7 +89,7 @@ class Fuzzer:
         self.web: Browser = world.browsers[viewer]
         self.token = ""
         self.cookies: tuple[str | None, str | None] = (None, None)
-        self.before: dict[str, tuple[int, str]] | None = None
+        self.before: Snapshot | None = None
         self.failures: list[str] = []
 
     def run(self, coro: Awaitable[T]) -> T:
@@ -197,7 +206,9 @@ class Fuzzer:
         status = response.status_code
         assert status < 500, f"POST {path} {shown} answered {status}"
         if 400 <= status < 500:
-            changed = changed_tables(self.before, await snapshot())
+            after = await snapshot()
+            changed = changed_tables(self.before, after)
+            self.before = after  # one finding, not one for every request after it
             assert not changed, f"POST {path} {shown} answered {status} yet changed {changed}"
         else:
             await self.refresh()
