@@ -46,6 +46,25 @@ $(EMOJI_FONT):
 		echo "*** fonts-noto-color-emoji is missing: screenshots will show boxes for icons."; \
 	fi
 
+# The production guide's nginx site (deploy/nginx/) is checked with Debian's nginx
+# (`nginx -t` and a real run in front of a node). Only the binary is needed: a service the
+# package may have started is stopped again, so nothing listens on port 80 afterwards.
+NGINX := /usr/sbin/nginx
+$(NGINX):
+	@if [ "$$(id -u)" = 0 ]; then \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y nginx \
+		|| (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y nginx) \
+		|| exit 1; \
+		if command -v systemctl >/dev/null && systemctl is-active --quiet nginx 2>/dev/null; then \
+			systemctl disable --now nginx; \
+		elif [ -f /run/nginx.pid ]; then \
+			$(NGINX) -s quit; \
+		fi; \
+	else \
+		echo "*** $(NGINX) is missing and you are not root: the nginx tests will be skipped."; \
+		echo "*** Install it with: sudo apt-get install nginx"; \
+	fi
+
 $(BROWSER_TESTS)/node_modules/.package-lock.json: $(BROWSER_TESTS)/package-lock.json
 	npm ci --prefix $(BROWSER_TESTS) --no-audit --no-fund --loglevel=error
 	@touch $@
@@ -56,7 +75,8 @@ demo: install
 
 ## Run the whole test suite (SQLite and PostgreSQL).
 test: install $(FEDIFY)/node_modules/.package-lock.json \
-		$(BROWSER_TESTS)/node_modules/.package-lock.json $(CHROMIUM) $(EMOJI_FONT)
+		$(BROWSER_TESTS)/node_modules/.package-lock.json $(CHROMIUM) $(EMOJI_FONT) \
+		$(NGINX)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest

@@ -8,11 +8,11 @@ What each event sends lives in the modules named in `CONSUMERS`.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
 
-from tortoise.expressions import Q
+from tortoise.expressions import Case, Q, RawSQL, When
 from tortoise.transactions import in_transaction
 
 from federation import (
@@ -26,12 +26,13 @@ from federation.context import Federation
 from federation.follows_outgoing import TryLater
 from federation.retry import backoff
 from node.errors import Conflict, NotFound
+from node.events import URGENT_KINDS
+from node.leases import Leases, lease_length
 from node.models import Event
 from node.timeutil import utcnow
 
 log = logging.getLogger("nabuur.events")
 
-LEASE = timedelta(minutes=2)
 MAX_ATTEMPTS = 8
 
 
@@ -53,17 +54,30 @@ CONSUMERS: dict[str, Callable[[Federation, dict], Awaitable[str | None]]] = {
 }
 
 
-async def _claim(limit: int) -> list[Event]:
+def event_leases(fed: Federation) -> Leases:
+    # A claimed event is unhandled. One waiting to try later is not held: its
+    # `locked_until` is then the time of its next try.
+    return Leases(Event, lease_length(fed.settings), Q(handled_at=None))
+
+
+async def _claim(limit: int, leases: Leases) -> list[Event]:
     now = utcnow()
     async with in_transaction():
         rows = (
             await Event.filter(Q(locked_until=None) | Q(locked_until__lt=now), handled_at=None)
-            .order_by("id")
+            # What a person just did goes before a backlog of the rest (node.events).
+            .annotate(
+                later=Case(
+                    When(kind__in=sorted(URGENT_KINDS), then=RawSQL("0")), default=RawSQL("1")
+                )
+            )
+            .order_by("later", "id")
             .limit(limit)
             .select_for_update(skip_locked=True)
         )
         if rows:
-            await Event.filter(id__in=[r.id for r in rows]).update(locked_until=now + LEASE)
+            await Event.filter(id__in=[r.id for r in rows]).update(locked_until=leases.until())
+    leases.hold(row.id for row in rows)
     return rows
 
 
@@ -88,12 +102,27 @@ async def _consume(fed: Federation, event: Event) -> None:
         log.info("event %s %d: %s", event.kind, event.id, note)
 
 
-async def consume_events_once(fed: Federation, limit: int = 100) -> int:
-    """Claim and act on one batch of events; returns how many were claimed."""
-    rows = await _claim(limit)
-    for event in rows:
+async def consume_events_once(
+    fed: Federation,
+    limit: int = 100,
+    *,
+    leases: Leases | None = None,
+    stopping: asyncio.Event | None = None,
+) -> int:
+    """Claim and act on one batch of events; returns how many were claimed.
+
+    A worker that is `stopping` finishes the event it is on and gives the rest back.
+    """
+    leases = leases if leases is not None else event_leases(fed)
+    rows = await _claim(limit, leases)
+    for index, event in enumerate(rows):
+        if stopping is not None and stopping.is_set():
+            released = await leases.release(row.id for row in rows[index:])
+            log.info("stopping: %d events given back to the queue", released)
+            break
         try:
             await _consume(fed, event)
         except Exception:  # a bug must not stop the queue: the lease brings it back
             log.exception("event %s %d failed", event.kind, event.id)
+        leases.drop([event.id])  # handled, waiting to try later, or left to its lease
     return len(rows)

@@ -8,7 +8,8 @@ it by retrying; only a key that could not be fetched for now, a timeout or its h
 5xx, is a 503), origin (400),
 then the durable store (503 if it fails, so the sender retries), where a repeated
 activity id is dropped by the unique index: the 202 is the same, and no query per
-request is spent on it.
+request is spent on it. 202 means committed. A database that is away, cut, full or
+read-only at any step is a 503 with Retry-After, never a 500 (node.db_faults).
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from federation.inbox_store import InboxWriter, Received
 from federation.parse import host_of, is_http_url
 from federation.verification import Unauthorized, signed_request, verify_request
 from federation.vocab import id_of, is_activitypub_content_type
-from node import uris
+from node import metrics, uris
+from node.db_faults import RETRY_AFTER_SECONDS, fault_of
 
 log = logging.getLogger("nabuur.inbox")
 
@@ -40,6 +42,11 @@ class Rejected(Exception):
 
 def _error(status: int, reason: str) -> Response:
     return JSONResponse({"error": reason}, status_code=status)
+
+
+def _unavailable(reason: str) -> Response:
+    headers = {"retry-after": str(RETRY_AFTER_SECONDS)}
+    return JSONResponse({"error": reason}, status_code=503, headers=headers)
 
 
 async def _read_body(request: Request) -> bytes:
@@ -105,6 +112,7 @@ def _parse_activity(body: bytes) -> dict:
 async def receive(request: Request) -> Response:
     fed: Federation = request.app.state.federation
     writer: InboxWriter = request.app.state.inbox_writer
+    metrics.inbox_received()
     try:
         if not is_activitypub_content_type(request.headers.get("content-type")):
             raise Rejected(415, "expected application/activity+json")
@@ -113,6 +121,7 @@ async def receive(request: Request) -> Response:
         actor_uri = id_of(activity["actor"])
         assert actor_uri is not None
         if not await fed.domain_allowed(host_of(actor_uri)):
+            metrics.inbox_refused("domain_blocked")
             return Response(status_code=202)  # dropped on purpose, and not said why
         signer = await verify_request(fed, signed_request(fed, request, body))
         if signer.uri != actor_uri:
@@ -123,13 +132,24 @@ async def receive(request: Request) -> Response:
             raise Rejected(400, "activity id is not on the actor's host")
     except Rejected as exc:
         log.info("inbox refused %s: %s", request.url.path, exc.reason)
+        metrics.inbox_refused(exc.status)
         return _error(exc.status, exc.reason)
     except Unauthorized as exc:
         log.info("inbox refused %s: %s", request.url.path, exc.reason)
+        metrics.inbox_refused("key_unavailable" if exc.temporary else "bad_signature")
         return _error(503 if exc.temporary else 401, exc.reason)
+    except Exception as exc:  # the database is away, cut, full or read-only
+        if fault_of(exc) is None:
+            raise
+        writer.faults.failed(exc)  # logged once per streak, not per request
+        metrics.inbox_refused("store_failed")
+        return _unavailable("temporarily unavailable")
     try:
         await writer.store(Received(activity["id"], activity["type"][:40], actor_uri, activity))
     except Exception as exc:  # the database refused or is away: the sender retries later
-        log.warning("inbox could not store %s: %s", activity["id"], type(exc).__name__)
-        return _error(503, "the activity could not be stored now")
+        # The writer logged the cause once for its streak of failures.
+        log.debug("inbox could not store %s: %s", activity["id"], type(exc).__name__)
+        metrics.inbox_refused("store_failed")
+        return _unavailable("the activity could not be stored now")
+    metrics.inbox_accepted()
     return Response(status_code=202)

@@ -17,7 +17,7 @@ from tortoise.transactions import in_transaction
 
 from federation.context import Federation
 from federation.vocab import PUBLIC
-from node import uris
+from node import queue_signals, uris
 from node.models import Delivery, DeliveryStatus, OutboxActivity, RemoteActor
 from node.services import domain_policy, hosts, local_actors
 from node.services.follows import Target
@@ -69,6 +69,8 @@ async def enqueue(
                 for inbox in targets
             ]
         )
+        if targets:  # workers in other processes wake at the commit
+            await queue_signals.notify(queue_signals.DELIVERIES)
     fed.deliveries_waiting.set()
     return stored
 

@@ -1,14 +1,31 @@
-"""Starting and stopping federation inside a node process: client, writer, workers."""
+"""Starting and stopping federation inside a node process: client, writer, workers.
+
+On PostgreSQL a listener (`node.queue_signals`) wakes the queue loops when another
+process commits work; the loops still poll, as the fallback while it reconnects and as
+the only mode on SQLite. Stopping drains: the loops finish what they hold for up to
+DRAIN_SECONDS and give the rest back, then the inbox writer and the HTTP client close.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
 
 from federation.context import Federation
-from federation.event_consumer import consume_events_once
+from federation.event_consumer import consume_events_once, event_leases
 from federation.inbox_store import InboxWriter
-from federation.worker import QueueLoop, deliver_once, process_inbox_once
+from federation.worker import deliver_once, delivery_leases, inbox_leases, process_inbox_once
+from node import db, queue_signals
 from node.config import Settings
+from node.queue_loop import QueueLoop
+
+log = logging.getLogger("nabuur.worker")
+
+# Seconds a stopping process lets its workers finish what they hold (a delivery to a
+# slow server may take 30 s); whatever is unfinished then is released to others.
+DRAIN_SECONDS = 20.0
 
 
 @dataclass
@@ -16,35 +33,82 @@ class FederationRuntime:
     federation: Federation
     inbox_writer: InboxWriter
     loops: list[QueueLoop]
+    listener: queue_signals.Listener | None = None
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
     @classmethod
     def create(cls, settings: Settings, *, workers: bool = True) -> FederationRuntime:
         fed = Federation.create(settings)
+        stopping = asyncio.Event()
         loops = []
+        listener = None
         if workers:
+            inbox, deliveries, events = inbox_leases(fed), delivery_leases(fed), event_leases(fed)
             loops = [
-                # Woken at once by this process; polled twice a second for rows that other
-                # processes (web processes, the CLI) queued.
-                QueueLoop("inbox-worker", lambda: process_inbox_once(fed), fed.inbox_waiting, 0.5),
+                # Woken at once by this process and, on PostgreSQL, by the listener when
+                # another process commits; polled as well, for the rows nothing announces
+                # (a retry that falls due) and while the listener reconnects.
                 QueueLoop(
-                    "delivery-worker", lambda: deliver_once(fed), fed.deliveries_waiting, 0.5
+                    "inbox-worker",
+                    lambda: process_inbox_once(fed, leases=inbox, stopping=stopping),
+                    fed.inbox_waiting,
+                    0.5,
+                    leases=inbox,
+                    stopping=stopping,
                 ),
-                # Events come from services in any process (the CLI too): polled each second.
                 QueueLoop(
-                    "event-worker", lambda: consume_events_once(fed), fed.events_waiting, 1.0
+                    "delivery-worker",
+                    lambda: deliver_once(fed, leases=deliveries, stopping=stopping),
+                    fed.deliveries_waiting,
+                    0.5,
+                    leases=deliveries,
+                    stopping=stopping,
+                ),
+                QueueLoop(
+                    "event-worker",
+                    lambda: consume_events_once(fed, leases=events, stopping=stopping),
+                    fed.events_waiting,
+                    1.0,
+                    leases=events,
+                    stopping=stopping,
                 ),
             ]
-        return cls(fed, InboxWriter(on_commit=fed.inbox_waiting), loops)
+            if not db.is_sqlite(settings.database_url):
+                listener = queue_signals.Listener(
+                    settings.database_url,
+                    {
+                        queue_signals.INBOX: fed.inbox_waiting,
+                        queue_signals.DELIVERIES: fed.deliveries_waiting,
+                        queue_signals.EVENTS: fed.events_waiting,
+                    },
+                )
+        return cls(fed, InboxWriter(on_commit=fed.inbox_waiting), loops, listener, stopping)
 
     def start_receiving(self) -> None:
         self.inbox_writer.start()
 
     def start_workers(self) -> None:
+        if self.listener is not None:
+            self.listener.start()
         for loop in self.loops:
             loop.start()
 
-    async def stop(self) -> None:
-        for loop in self.loops:
-            await loop.stop()
+    async def drain(self, seconds: float = DRAIN_SECONDS) -> None:
+        """Let the workers finish what they hold for up to `seconds`; release the rest."""
+        if not any(loop.running for loop in self.loops):
+            for loop in self.loops:  # never started: nothing held, nothing to wait for
+                await loop.stop()
+            return
+        started = time.monotonic()
+        self.stopping.set()
+        released = await asyncio.gather(*(loop.drain(seconds) for loop in self.loops))
+        log.info("workers stopped in %.1f s", time.monotonic() - started)
+        if any(released):
+            log.info("%d claimed rows given back after the drain", sum(released))
+
+    async def stop(self, drain_seconds: float = DRAIN_SECONDS) -> None:
+        await self.drain(drain_seconds)
+        if self.listener is not None:
+            await self.listener.stop()
         await self.inbox_writer.stop()
         await self.federation.close()

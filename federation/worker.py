@@ -1,63 +1,71 @@
 """Workers of the federation queues: inbox items to handlers, deliveries to inboxes.
 
-Both claim rows with a lease (`locked_until`; `FOR UPDATE SKIP LOCKED` on PostgreSQL),
-so several processes can share a queue, and a row whose worker died is taken again
-when its lease runs out. `run_once` functions do one batch and say how many rows they
-handled: the loops call them, and tests call them directly. Statuses move only as the
-graphs in `node.states` allow; an inbox item goes to the handler registered for its
-activity type and the family of its object (`federation.handlers.families`).
+Both claim rows with a short lease (`node.leases`; `FOR UPDATE SKIP LOCKED` on
+PostgreSQL), renewed while they work, so several processes can share a queue and a row
+whose worker died is taken again within one lease. `run_once` functions do one batch
+and say how many rows they claimed: the loops (`node.queue_loop`) call them, and tests
+call them directly. Statuses move only as the graphs in `node.states` allow; an inbox
+item goes to the handler registered for its activity type and the family of its object
+(`federation.handlers.families`). Deliveries are sent by `federation.delivery_worker`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
-from datetime import timedelta
 from urllib.parse import urlsplit
 
-import orjson
 from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
 from federation.context import Federation
-from federation.delivery import apply, deliver
+from federation.delivery_worker import DELIVERY_CONCURRENCY, deliver_once, delivery_leases
 from federation.handlers import Incoming, Outcome
 from federation.handlers.families import dispatch, names_usable_id
-from federation.retry import Decision, Verdict, backoff
-from node.models import Delivery, InboxItem, OutboxActivity, RemoteActor, RemoteStanding
+from federation.retry import backoff
+from node.db_faults import fault_of
+from node.leases import Leases, claimable, lease_length
+from node.models import InboxItem, RemoteActor, RemoteStanding
+from node.queue_loop import QueueLoop
 from node.services import hosts, remote_actors
-from node.states import INBOX_GRAPH, DeliveryStatus, InboxStatus
+from node.states import INBOX_GRAPH, InboxStatus
 from node.timeutil import utcnow
+
+__all__ = [
+    "DELIVERY_CONCURRENCY",
+    "QueueLoop",
+    "deliver_once",
+    "delivery_leases",
+    "inbox_leases",
+    "process_inbox_once",
+]
 
 log = logging.getLogger("nabuur.worker")
 
-INBOX_LEASE = timedelta(minutes=2)
 MAX_INBOX_ATTEMPTS = 5
 CHUNK = 10  # inbox items per transaction: a few milliseconds of work
-DELIVERY_CONCURRENCY = 64
+# A claimed item is pending or waiting for a retry until its outcome is written.
+CLAIMED = (InboxStatus.PENDING, InboxStatus.RETRY)
 
 
-def _claimable(now) -> Q:
-    return Q(locked_until=None) | Q(locked_until__lt=now)
+def inbox_leases(fed: Federation) -> Leases:
+    return Leases(InboxItem, lease_length(fed.settings), Q(status__in=CLAIMED))
 
 
-async def _claim_inbox(limit: int) -> list[InboxItem]:
+async def _claim_inbox(limit: int, leases: Leases) -> list[InboxItem]:
     now = utcnow()
     async with in_transaction():
         due = Q(status=InboxStatus.PENDING) | Q(status=InboxStatus.RETRY, next_attempt_at__lte=now)
         items = (
-            await InboxItem.filter(due, _claimable(now))
+            await InboxItem.filter(due, claimable(now))
             .order_by("id")
             .limit(limit)
             .select_for_update(skip_locked=True)
         )
         if items:
-            await InboxItem.filter(id__in=[i.id for i in items]).update(
-                locked_until=now + INBOX_LEASE
-            )
+            await InboxItem.filter(id__in=[i.id for i in items]).update(locked_until=leases.until())
+    leases.hold(item.id for item in items)
     return items
 
 
@@ -99,7 +107,11 @@ async def _process(fed: Federation, item: InboxItem, suspended: frozenset[str]) 
     try:
         async with in_transaction():  # a savepoint: one item's failure undoes only itself
             outcome = await _handle(fed, item, {}, suspended)
-    except Exception as exc:  # a bug or a lost connection must not lose the activity
+    except Exception as exc:  # a bug must not lose the activity
+        if fault_of(exc) is not None:
+            # The database, not this item, failed: no attempt is counted (five cuts would
+            # otherwise give the activity up); the loop waits for the database instead.
+            raise
         log.exception("handling %s %s failed", item.activity_type, item.activity_id)
         note = f"{type(exc).__name__}: {exc}"[:300]
         outcome = (
@@ -159,13 +171,27 @@ async def _run_chunk(
         )
 
 
-async def process_inbox_once(fed: Federation, limit: int = 100) -> int:
-    """Claim and handle one batch of received activities; returns how many."""
-    items = await _claim_inbox(limit)
+async def process_inbox_once(
+    fed: Federation,
+    limit: int = 100,
+    *,
+    leases: Leases | None = None,
+    stopping: asyncio.Event | None = None,
+) -> int:
+    """Claim and handle one batch of received activities; returns how many were claimed.
+
+    A worker that is `stopping` finishes the chunk it is in and gives the rest back.
+    """
+    leases = leases if leases is not None else inbox_leases(fed)
+    items = await _claim_inbox(limit, leases)
     # A server that sends us something is up: deliveries to it may resume.
     await hosts.revive(urlsplit(item.actor_uri).netloc.lower() for item in items)
     suspended = await _suspended_among(items)
     for start in range(0, len(items), CHUNK):
+        if stopping is not None and stopping.is_set():
+            released = await leases.release(item.id for item in items[start:])
+            log.info("stopping: %d inbox items given back to the queue", released)
+            break
         # Items share a transaction (a commit per item would cap throughput at the disk's
         # sync rate) and the transaction stays short: on SQLite it holds the one
         # connection, and the inbox must get its turn to store what arrives meanwhile.
@@ -174,101 +200,10 @@ async def process_inbox_once(fed: Federation, limit: int = 100) -> int:
         chunk = items[start : start + CHUNK]
         try:
             await _run_chunk(fed, chunk, suspended, isolated=False)
-        except Exception:
+        except Exception as exc:
+            if fault_of(exc) is not None:
+                raise  # redoing item by item on a database that is away only fails ten times
             log.info("an item failed in a batch of %d; redoing it item by item", len(chunk))
             await _run_chunk(fed, chunk, suspended, isolated=True)
+        leases.drop(item.id for item in chunk)
     return len(items)
-
-
-async def _claim_deliveries(limit: int, lease: timedelta) -> list[Delivery]:
-    now = utcnow()
-    async with in_transaction():
-        rows = (
-            await Delivery.filter(
-                _claimable(now), status=DeliveryStatus.PENDING, next_attempt_at__lte=now
-            )
-            .order_by("next_attempt_at", "id")
-            .limit(limit)
-            .select_for_update(skip_locked=True)
-        )
-        if rows:
-            await Delivery.filter(id__in=[r.id for r in rows]).update(locked_until=now + lease)
-    # One query for the activities of the whole batch: a fan-out is one activity.
-    activities = {
-        a.id: a
-        for a in await OutboxActivity.filter(id__in={r.activity_id for r in rows})  # type: ignore[attr-defined]
-    }
-    for row in rows:
-        row.activity = activities[row.activity_id]  # type: ignore[attr-defined]
-    return rows
-
-
-async def deliver_once(fed: Federation, limit: int = 200) -> int:
-    """Claim and send one batch of due deliveries; returns how many were attempted."""
-    rows = await _claim_deliveries(limit, timedelta(seconds=fed.settings.delivery_lease_seconds))
-    if not rows:
-        return 0
-    gate = asyncio.Semaphore(DELIVERY_CONCURRENCY)
-    bodies = {row.activity.id: orjson.dumps(row.activity.payload) for row in rows}
-    decisions: dict[int, Decision] = {}
-
-    async def one(row: Delivery) -> None:
-        async with gate:
-            decisions[row.id] = await deliver(fed, row, row.activity, bodies[row.activity.id])
-
-    await asyncio.gather(*(one(row) for row in rows))
-    async with in_transaction():  # one commit for the batch's outcomes
-        for row in rows:
-            changes = apply(row, decisions[row.id])  # checks the move against the graph
-            # Claimed rows were pending; one that an admin cancelled meanwhile stays so.
-            await Delivery.filter(id=row.id, status=DeliveryStatus.PENDING).update(**changes)
-    await hosts.record_batch(
-        hosts.Attempted(
-            host=row.host,
-            sent=decisions[row.id].verdict == Verdict.SENT,
-            host_fault=decisions[row.id].host_fault,
-            error=decisions[row.id].reason,
-        )
-        for row in rows
-    )
-    return len(rows)
-
-
-class QueueLoop:
-    """Runs `run_once` until the queue is empty, then sleeps until woken or polled."""
-
-    def __init__(
-        self,
-        name: str,
-        run_once: Callable[[], Awaitable[int]],
-        wake: asyncio.Event,
-        poll_seconds: float = 2.0,
-    ) -> None:
-        self.name = name
-        self.run_once = run_once
-        self.wake = wake
-        self.poll_seconds = poll_seconds
-        self._task: asyncio.Task[None] | None = None
-
-    async def _loop(self) -> None:
-        while True:
-            try:
-                handled = await self.run_once()
-            except Exception:
-                log.exception("worker %s failed; trying again shortly", self.name)
-                handled = 0
-            if handled:
-                continue
-            self.wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), self.poll_seconds)
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._loop(), name=self.name)
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None

@@ -24,13 +24,14 @@ import web.routes
 import web.shell.errors
 from federation.negotiation import ActivityPubNegotiation
 from federation.runtime import FederationRuntime
-from node import db, uris
+from node import db, metrics, uris
 from node.config import Settings, load_settings
 from node.logs import RequestLogMiddleware
 from node.logs import configure as configure_logging
+from node.ops import OperatorEndpoints
 from node.scheduler import Job, QueueLock, Scheduler
 from node.security_headers import SecurityHeaders
-from node.services import login_limits, sessions, signup_limits, used_tokens
+from node.services import housekeeping, login_limits, sessions, signup_limits, used_tokens
 from node.services.node_profile import ProfileCache
 from node.services.node_setup import is_initialised
 from node.services.posts import expire_due_posts
@@ -74,6 +75,9 @@ async def check_ready(settings: Settings) -> None:
         raise NotReady(f"the database needs {len(pending)} migration(s): run `nabuur migrate`")
     if not await is_initialised():
         raise NotReady("this node is not initialised: run `nabuur init`")
+    problem = await db.write_problem()
+    if problem is not None:
+        raise NotReady(problem)
 
 
 async def _forget_stale_logins() -> int:
@@ -90,13 +94,14 @@ def periodic_jobs(settings: Settings) -> list[Job]:
         Job("forget-used-tokens", 3600, used_tokens.purge_expired),
         # Suspensions not lifted within 30 days are told to other servers, once.
         Job("federate-suspensions", 3600, federate_old_suspensions),
+        housekeeping.job(settings),  # finished queue rows pruned after the retention period
     ]
 
 
 def app_from_environment() -> Starlette:
     """The app of one of several server processes (`nabuur run --workers N`)."""
     settings = load_settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     return create_app(settings)
 
 
@@ -111,6 +116,8 @@ def create_app(
     scheduler = Scheduler(periodic_jobs(settings))
     federation_runtime = FederationRuntime.create(settings, workers=workers)
     queue_lock = QueueLock(settings.database_url)
+    if settings.metrics_token:
+        metrics.enable()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -129,6 +136,7 @@ def create_app(
             await federation_runtime.stop()
             await scheduler.stop()
             queue_lock.release()
+            metrics.process_stopped()
             if manage_database:
                 await db.close_database()
 
@@ -142,6 +150,10 @@ def create_app(
         ],
         middleware=[
             Middleware(RequestLogMiddleware),
+            # /readyz and /metrics, answered before sessions and pages (node.ops).
+            Middleware(OperatorEndpoints, settings=settings),
+            # A database that is away gives the 503 page, from the session lookup too.
+            Middleware(web.shell.errors.DatabaseFaults),
             Middleware(ActivityPubNegotiation, routes=federation.routes.negotiated_routes),
             Middleware(SessionMiddleware, settings=settings),
         ],
@@ -175,8 +187,10 @@ async def run_workers(settings: Settings, stop: asyncio.Event) -> None:
         runtime.start_workers()
         log.info("nabuur worker running")
         await stop.wait()
+        # SIGTERM: no new claims; what is in hand is finished (or released after a while).
+        log.info("nabuur worker stopping: finishing the work in hand")
     finally:
-        await runtime.stop()
         await scheduler.stop()
+        await runtime.stop()
         queue_lock.release()
         await db.close_database()

@@ -21,11 +21,13 @@ from typing import Any, NoReturn
 import uvicorn
 from tortoise.exceptions import DBConnectionError, OperationalError
 
-from node import __version__, db, validation
+from node import __version__, db, metrics, validation
 from node.app import NotReady, create_app, run_workers
+from node.cli_backup import add_backup_commands
 from node.cli_common import CLIError, require_ready, run
 from node.cli_domains import add_domain_commands
 from node.cli_federation import add_federation_commands
+from node.cli_move import add_move_commands
 from node.cli_setup import add_setup_commands
 from node.config import Settings, SettingsError, load_settings
 from node.demo import DEMO_PASSWORD, seed
@@ -38,6 +40,7 @@ from node.services.node_setup import initialise_node, is_initialised
 
 DEMO_DATABASE = "sqlite://./data/demo.sqlite3"
 PASSWORD_ENV = "NABUUR_ADMIN_PASSWORD"  # noqa: S105 - the name of a variable
+GRACEFUL_SHUTDOWN_SECONDS = 20
 
 
 class Parser(argparse.ArgumentParser):
@@ -107,6 +110,10 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
         applied.append(name)
         print(f"  applied {name}", flush=True)
 
+    if args.target is not None and args.target not in db.known_migrations():
+        raise CLIError(
+            f"no migration named {args.target!r}; known: {', '.join(db.known_migrations())}"
+        )
     run(db.migrate(settings.database_url, target=args.target, progress=progress))
     print(f"{len(applied)} migration(s) applied." if applied else "The database is up to date.")
     return 0
@@ -167,7 +174,8 @@ async def _check_serveable(settings: Settings) -> None:
 
 
 def _serve(settings: Settings, workers: int = 1) -> int:
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
+    metrics.prepare_process_directory(settings)  # shared by the processes, before they start
     options: dict[str, Any] = {
         "host": settings.host,
         "port": settings.port,
@@ -180,6 +188,9 @@ def _serve(settings: Settings, workers: int = 1) -> int:
         # FORWARDED_ALLOW_IPS) and rewrite the client; node.client_address reads it,
         # from NABUUR_TRUSTED_PROXIES only.
         "proxy_headers": False,
+        # SIGTERM: stop accepting, let requests in flight finish (an inbox POST is
+        # answered once its row is committed) for up to this long, then shut down.
+        "timeout_graceful_shutdown": GRACEFUL_SHUTDOWN_SECONDS,
     }
     if workers == 1:
         uvicorn.run(create_app(settings), **options)
@@ -229,7 +240,7 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -308,6 +319,8 @@ def build_parser() -> Parser:
     worker.set_defaults(handler=cmd_worker)
 
     add_setup_commands(sub)
+    add_backup_commands(sub)
+    add_move_commands(sub)
     add_federation_commands(sub)
     add_domain_commands(sub)
     return parser

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -25,6 +26,10 @@ SUPPORTED_LANGUAGES = ("nl", "fr", "en")
 FEDERATION_MODES = ("open", "allowlist", "off")
 SIGNUP_POLICIES = ("open", "invitation", "closed")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+LOG_FORMATS = ("text", "json")
+# A bearer token (RFC 6750's b64token characters), long enough not to be guessed.
+MIN_TOKEN_LENGTH = 32
+_TOKEN_CHARS = re.compile(r"[A-Za-z0-9._~+/=-]+")
 DEFAULT_DATABASE_URL = "sqlite://./data/nabuur.sqlite3"
 
 
@@ -55,9 +60,13 @@ class Settings:
     log_level: str = "INFO"
     timezone: str = "Europe/Brussels"
     expiry_interval_seconds: int = 60
-    # How long a worker holds a claimed delivery before another may take it over (after
-    # a crash, say): longer than the slowest delivery may take.
-    delivery_lease_seconds: int = 300
+    # How long a worker's claim on queued rows (inbox items, deliveries, events) lasts
+    # unless renewed; it renews every third of it while working, so after a crash
+    # (kill -9) another worker takes the rows over within this time.
+    delivery_lease_seconds: int = 30
+    # Days that finished queue rows (inbox items, deliveries, events, outbox activities no
+    # longer needed) are kept for the admins' pages before housekeeping prunes them.
+    queue_retention_days: int = 14
     # How long anonymous visitors may be shown a page rendered for someone else (0: never).
     page_cache_seconds: int = 10
     # Who may create an account: anyone (open), people with an invitation code, or nobody.
@@ -73,6 +82,10 @@ class Settings:
     # Reverse proxies whose X-Forwarded-For is believed (networks, normalised); none by
     # default, so a client cannot pick the address its log-in attempts count against.
     trusted_proxies: tuple[str, ...] = ()
+    # Bearer token that Prometheus sends to read /metrics; unset: no /metrics at all (404).
+    metrics_token: str | None = field(default=None, repr=False)
+    # "json": each log line is one JSON object (for journald/Loki); "text": plain lines.
+    log_format: str = "text"
     # Which values were set explicitly, and where: {"signups": "NABUUR_SIGNUPS"}.
     sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
@@ -212,6 +225,18 @@ def _parse_networks(name: str, raw: Any) -> tuple[str, ...]:
     return tuple(dict.fromkeys(found))
 
 
+def _parse_token(name: str, raw: Any) -> str:
+    # Never echo the value: it is a secret, and this message ends up in logs.
+    value = str(raw).strip()
+    if len(value) < MIN_TOKEN_LENGTH or not _TOKEN_CHARS.fullmatch(value):
+        raise SettingsError(
+            name,
+            f"must be at least {MIN_TOKEN_LENGTH} characters of letters, digits and -._~+/= "
+            "(e.g. the output of `openssl rand -hex 32`)",
+        )
+    return value
+
+
 def _parse_str(name: str, raw: Any) -> str:
     value = str(raw).strip()
     if not value:
@@ -239,8 +264,11 @@ _PARSERS: dict[str, Callable[[str, Any], Any]] = {
     "expiry_interval_seconds": lambda n, r: _parse_int(n, r, 1, 86400),
     "run_workers": _parse_bool,
     "delivery_lease_seconds": lambda n, r: _parse_int(n, r, 1, 86400),
+    "queue_retention_days": lambda n, r: _parse_int(n, r, 1, 3650),
     "contact_email": _parse_email,
     "trusted_proxies": _parse_networks,
+    "metrics_token": _parse_token,
+    "log_format": _parse_choice(LOG_FORMATS),
 }
 
 

@@ -22,6 +22,7 @@ from tortoise.migrations.api import migrate as tortoise_migrate
 from tortoise.migrations.executor import MigrationExecutor
 from tortoise.transactions import in_transaction
 
+from node import db_faults
 from node.config import DEFAULT_DATABASE_URL
 
 APP_LABEL = "nabuur"
@@ -58,10 +59,11 @@ def sqlite_path(url: str) -> Path | None:
 
 
 def _connection_config(url: str) -> str | dict[str, Any]:
-    if not is_sqlite(url):
-        return url
     config = expand_db_url(_tuned_url(url))
-    config["engine"] = "node.sqlite_backend"  # BEGIN IMMEDIATE: see that module
+    if is_sqlite(url):
+        config["engine"] = "node.sqlite_backend"  # BEGIN IMMEDIATE: see that module
+    elif config["engine"] == "tortoise.backends.asyncpg":
+        config["engine"] = "node.postgres_backend"  # survives lost connections: see there
     return config
 
 
@@ -108,6 +110,42 @@ async def close_database() -> None:
 async def ping() -> None:
     """Raise if the database does not answer a trivial query."""
     await connections.get("default").execute_query("SELECT 1")
+
+
+async def write_problem() -> str | None:
+    """Why the open database cannot take writes, in plain words; None when it can.
+
+    SQLite opens a file it may not write (its mode, a read-only disk) read-only without a
+    word, and reads work: only a write tells, so rewrite the header's user_version with
+    its own value. PostgreSQL says so itself (a standby, `default_transaction_read_only`).
+    """
+    connection = connections.get("default")
+    try:
+        if connection.capabilities.dialect == "sqlite":
+            rows = await connection.execute_query_dict("PRAGMA user_version")
+            await connection.execute_script(f"PRAGMA user_version = {int(rows[0]['user_version'])}")
+            return None
+        rows = await connection.execute_query_dict(
+            "SELECT current_setting('transaction_read_only') AS read_only"
+        )
+        if rows[0]["read_only"] == "on":
+            return f"cannot write to the database: {db_faults.READ_ONLY.sentence()}"
+    except Exception as exc:
+        fault = db_faults.fault_of(exc)
+        if fault is None:
+            raise
+        return f"cannot write to the database: {fault.sentence()}"
+    return None
+
+
+def known_migrations() -> list[str]:
+    """Names of this code's migrations, oldest first."""
+    import pkgutil
+
+    import node.migrations
+
+    names = (info.name for info in pkgutil.iter_modules(node.migrations.__path__))
+    return sorted(name for name in names if name[:4].isdigit() and name[4:5] == "_")
 
 
 async def pending_migrations(url: str) -> list[str]:

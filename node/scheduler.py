@@ -1,7 +1,9 @@
 """Periodic work inside the node process: expiring posts now, retries later.
 
 Each job runs on its own fixed interval and logs one line per run. A failing run is
-logged with its traceback and retried at the next tick; it never stops the node.
+retried at the next tick; it never stops the node. Failures are logged once per streak
+(`node.db_faults.FailureStreak`): a database that is away for an hour gives one line
+per job saying why and what to do, not a traceback per tick.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from node import db
+from node.db_faults import FailureStreak
 
 log = logging.getLogger("nabuur.jobs")
 
@@ -29,14 +32,19 @@ class Job:
     run: JobFunc  # returns how many things it changed, for the log line
 
 
-async def run_once(job: Job) -> int | None:
+async def run_once(job: Job, faults: FailureStreak | None = None) -> int | None:
     """Run `job` now and log the outcome; None when it failed."""
     started = time.perf_counter()
     try:
         changed = await job.run()
-    except Exception:
-        log.exception("job %s failed", job.name)
+    except Exception as exc:
+        if faults is None:
+            log.exception("job %s failed", job.name)
+        else:
+            faults.failed(exc)
         return None
+    if faults is not None:
+        faults.succeeded()
     log.info("job %s changed=%d %.1fms", job.name, changed, (time.perf_counter() - started) * 1000)
     return changed
 
@@ -47,8 +55,9 @@ class Scheduler:
         self._tasks: list[asyncio.Task[None]] = []
 
     async def _loop(self, job: Job) -> None:
+        faults = FailureStreak(log, f"job {job.name}")
         while True:
-            await run_once(job)
+            await run_once(job, faults)
             await asyncio.sleep(job.interval)
 
     def start(self) -> None:

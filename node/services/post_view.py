@@ -4,16 +4,24 @@ The page shows what this returns: the responses, the helper places left, whether
 viewer may offer help, comment, manage the post or withdraw it, which status moves the
 post graph allows them, and the exact address only for the people organising the help
 (whose look at it is recorded in the post's audit trail).
+
+Responses come a page at a time (`PAGE_SIZE`, oldest first): a request may get thousands
+of replies from the fediverse, and the page must not load them all. Which ones this
+viewer sees is decided in SQL (`_seen_by`, the same rules as `removals.shown_responses`),
+counted with COUNT, and one page is loaded with LIMIT. The accepted helpers and the
+viewer's own offer are shown whatever the page (`pinned`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from tortoise.expressions import Q
 
 from node import uris
 from node.errors import NotFound
 from node.models import Account, HelpPost, Response
-from node.services import audit
+from node.services import audit, domain_policy
 from node.services.organisations import staff_account_ids
 from node.services.permissions import (
     can_manage_helpers,
@@ -25,11 +33,18 @@ from node.states import POST_GRAPH, OfferStatus, PostAction, PostStatus, post_al
 
 # The order in which status buttons are shown.
 STATUS_ORDER = (PostStatus.MATCHED, PostStatus.DONE, PostStatus.OPEN, PostStatus.WITHDRAWN)
+PAGE_SIZE = 50
+# Accepted helpers fit in the post's helper places; this only bounds the query.
+MAX_PINNED = 200
+ACTIVE_OFFER = (OfferStatus.OFFERED, OfferStatus.ACCEPTED)
+ORDER = ("created_at", "id")
 
 
 @dataclass(frozen=True, slots=True)
 class PostView:
-    responses: list[Response]  # oldest first, with `author` and `remote_author` loaded
+    # One page of the responses the viewer sees, oldest first, with `author` and
+    # `remote_author` loaded.
+    responses: list[Response]
     accepted: int
     manage: bool
     manage_helpers: bool
@@ -43,6 +58,12 @@ class PostView:
     team_ids: frozenset[int] = frozenset()
     # The viewer's offer here was declined: they cannot offer again (see responses).
     declined: bool = False
+    # How many responses the viewer sees on all pages; which page this is, of how many.
+    total: int = 0
+    page: int = 1
+    pages: int = 1
+    # Accepted helpers and the viewer's own offer that are on another page, oldest first.
+    pinned: list[Response] = field(default_factory=list)
 
 
 async def responses_of(post: HelpPost) -> list[Response]:
@@ -76,27 +97,61 @@ def status_moves(post: HelpPost, *, manage: bool, may_withdraw: bool) -> list[Po
     ]
 
 
-async def view_post(post: HelpPost, viewer: Account | None) -> PostView:
-    """What `viewer` sees and may do on `post` (which they may see: see posts.get_post)."""
-    rows = await responses_of(post)
-    accepted = sum(1 for row in rows if row.offer_status == OfferStatus.ACCEPTED)
+async def _seen_by(post: HelpPost, viewer: Account | None) -> Q:
+    """The responses on `post` that `viewer` sees, as a filter: moderators see all (the
+    page marks the removed ones); others not those hidden, by a suspended account here,
+    by a limited or suspended account elsewhere, or from a server the domain policy
+    hides. The SQL form of `removals.shown_responses` (a test holds them together)."""
+    if viewer is not None and viewer.is_active and viewer.is_staff_of_node:
+        return Q()
+    domains = set(
+        await Response.filter(post_id=post.id, remote_author_id__isnull=False)
+        .distinct()
+        .values_list("remote_author__domain", flat=True)
+    )
+    hidden = await domain_policy.hidden_hosts(domains)
+    remote = Q(remote_author_id__isnull=False, remote_author__standing="")
+    blocked = sorted(domain for domain in domains if hidden.hides(domain))
+    if blocked:
+        remote &= ~Q(remote_author__domain__in=blocked)
+    local = Q(author_id__isnull=False, author__suspended_at=None)
+    return Q(hidden_at=None) & (local | remote)
+
+
+async def page_count(post: HelpPost, viewer: Account | None) -> int:
+    """How many pages of responses `viewer` has on `post` (the last one has the newest)."""
+    total = await Response.filter(await _seen_by(post, viewer), post_id=post.id).count()
+    return max(1, -(-total // PAGE_SIZE))
+
+
+async def view_post(post: HelpPost, viewer: Account | None, page: int = 1) -> PostView:
+    """What `viewer` sees and may do on `post` (which they may see: see posts.get_post),
+    with page `page` of its responses (out of range: the nearest page there is)."""
+    seen = await _seen_by(post, viewer)
+    total = await Response.filter(seen, post_id=post.id).count()
+    pages = max(1, -(-total // PAGE_SIZE))
+    page = min(max(page, 1), pages)
+    rows = (
+        await Response.filter(seen, post_id=post.id)
+        .order_by(*ORDER)
+        .offset((page - 1) * PAGE_SIZE)
+        .limit(PAGE_SIZE)
+        .select_related("author", "remote_author")
+    )
+    accepted = await Response.filter(post_id=post.id, offer_status=OfferStatus.ACCEPTED).count()
     manage = await can_manage_post(viewer, post)
     manage_helpers = manage or await can_manage_helpers(viewer, post)
     may_withdraw = manage or await can_withdraw_post(viewer, post)
-    own_offer = None
-    declined = viewer is not None and any(
-        row.author_id == viewer.id and row.offer_status == OfferStatus.DECLINED for row in rows
+    mine = (
+        await Response.filter(post_id=post.id, author_id=viewer.id, offer_status__isnull=False)
+        .order_by(*ORDER)
+        .select_related("author", "remote_author")
+        if viewer is not None
+        else []
     )
-    if viewer is not None:
-        own_offer = next(
-            (
-                row
-                for row in rows
-                if row.author_id == viewer.id
-                and row.offer_status in (OfferStatus.OFFERED, OfferStatus.ACCEPTED)
-            ),
-            None,
-        )
+    own_offer = next((row for row in mine if row.offer_status in ACTIVE_OFFER), None)
+    declined = any(row.offer_status == OfferStatus.DECLINED for row in mine)
+    pinned = await _pinned(post, seen, own_offer, {row.id for row in rows})
     private_location = None
     if post.private_location and await can_see_private_location(viewer, post):
         private_location = post.private_location
@@ -118,9 +173,30 @@ async def view_post(post: HelpPost, viewer: Account | None) -> PostView:
         ),
         can_comment=post_allows(post.status, PostAction.COMMENT),
         status_moves=status_moves(post, manage=manage, may_withdraw=may_withdraw),
-        team_ids=await _team_among(post, rows),
+        team_ids=await _team_among(post, rows + pinned),
         declined=declined and own_offer is None,
+        total=total,
+        page=page,
+        pages=pages,
+        pinned=pinned,
     )
+
+
+async def _pinned(
+    post: HelpPost, seen: Q, own_offer: Response | None, on_page: set[object]
+) -> list[Response]:
+    """The accepted helpers and the viewer's own offer, if the viewer sees them and they
+    are not on this page already."""
+    wanted = Q(offer_status=OfferStatus.ACCEPTED)
+    if own_offer is not None:
+        wanted |= Q(id=own_offer.id)
+    rows = (
+        await Response.filter(seen, wanted, post_id=post.id)
+        .order_by(*ORDER)
+        .limit(MAX_PINNED)
+        .select_related("author", "remote_author")
+    )
+    return [row for row in rows if row.id not in on_page]
 
 
 async def _team_among(post: HelpPost, rows: list[Response]) -> frozenset[int]:

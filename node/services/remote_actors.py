@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
 from node.models import RemoteActor
 from node.timeutil import utcnow
 
@@ -29,20 +32,35 @@ class RemoteActorData:
     supports_group_announces: bool = False
 
 
+# A concurrent insert of the same actor can still trip the unique key id index (only the
+# actor id's conflicts are resolved by ON CONFLICT): the next try finds the row and updates.
+UPSERT_ATTEMPTS = 3
+
+
 async def upsert_remote_actor(data: RemoteActorData) -> RemoteActor:
+    """Store a fetched actor, or refresh what we hold of it, in one INSERT … ON CONFLICT.
+
+    Not a look-up and then an insert: several processes fetching the same new sender at
+    once (a cold burst on several web processes) all succeed, and the row ends with the
+    latest document's fields. A refresh keeps the row's id, standing and last sighting.
+    """
     values = asdict(data)
     uri = values.pop("uri")
     now = utcnow()
-    actor = await RemoteActor.get_or_none(uri=uri)
-    if actor is None:
-        # Another actor may have held this key id before rotating; the newest wins.
-        await RemoteActor.filter(key_id=data.key_id).exclude(uri=uri).delete()
-        return await RemoteActor.create(uri=uri, fetched_at=now, last_seen_at=now, **values)
-    for name, value in values.items():
-        setattr(actor, name, value)
-    actor.fetched_at = now
-    await actor.save()
-    return actor
+    row = RemoteActor(uri=uri, fetched_at=now, last_seen_at=now, **values)
+    for attempt in range(1, UPSERT_ATTEMPTS + 1):
+        try:
+            async with in_transaction():  # a savepoint within a caller's transaction
+                # Another actor may have held this key id before rotating; the newest wins.
+                await RemoteActor.filter(key_id=data.key_id).exclude(uri=uri).delete()
+                await RemoteActor.bulk_create(
+                    [row], on_conflict=["uri"], update_fields=[*values, "fetched_at"]
+                )
+            break
+        except IntegrityError:
+            if attempt == UPSERT_ATTEMPTS:
+                raise
+    return await RemoteActor.get(uri=uri)
 
 
 # The longest actor id or key id stored (the columns' size): longer ones name nobody here.

@@ -2,7 +2,8 @@
 
 Everyone sees what a helper needs to know; the author and the organisation's staff
 also accept or decline helpers and change the status; the exact place is shown only
-to them and to accepted helpers.
+to them and to accepted helpers. Responses come fifty to a page (`?page=N`, oldest
+first; see `post_view`).
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from node.i18n import N_, gettext
 from node.models import Account, HelpPost, PostKind
 from node.models import Response as PostResponse
 from node.services import (
-    domain_policy,
     post_view,
     posts,
     remote_content,
@@ -129,19 +129,20 @@ async def _page(
     settings = request.app.state.settings
     locale = renderer.locale_for(request)
     account = viewer(request)
-    view = await post_view.view_post(post, account)
+    view = await post_view.view_post(post, account, page_number(request))
     [card] = await build_cards([post], locale, accepted={post.id: view.accepted})
     org = post.organisation
     org_voice = None
     if org is not None and not org.show_staff_names:
         org_voice = (org.name, uris.organisation(org.slug))
-    hidden = await domain_policy.hidden_hosts(
-        row.remote_author.domain for row in view.responses if row.remote_author_id
-    )
-    shown = [
-        _shown(row, account, org_voice if row.author_id in view.team_ids else None)
-        for row in removals.shown_responses(view.responses, account, hidden)
-    ]
+
+    def shown_all(rows: list[PostResponse]) -> list[ShownResponse]:
+        return [
+            _shown(row, account, org_voice if row.author_id in view.team_ids else None)
+            for row in rows
+        ]
+
+    shown, pinned = shown_all(view.responses), shown_all(view.pinned)
     done = request.query_params.get("done")
     if problem is None and request.query_params.get("problem") == "conflict":
         problem = CONFLICT
@@ -157,12 +158,17 @@ async def _page(
             "card": card,
             "other_texts": [v for v in versions if v[0] != card.language],
             "responses": shown,
+            "pinned": pinned,
+            "total": view.total,
+            "page": view.page,
+            "pages": view.pages,
             "manage": view.manage,
             "manage_helpers": view.manage_helpers,
             "can_withdraw": view.may_withdraw,
             "private_location": view.private_location,
             "own_offer": next(
-                (r for r in shown if view.own_offer and r.id == str(view.own_offer.id)), None
+                (r for r in shown + pinned if view.own_offer and r.id == str(view.own_offer.id)),
+                None,
             ),
             "can_offer": view.can_offer,
             "declined": view.declined,
@@ -207,6 +213,13 @@ async def removed_page(request: Request, what: str = "post") -> Response:
     return await request.app.state.renderer.render(
         request, "error.html", {"heading": heading, "message": message}, status_code=410
     )
+
+
+def page_number(request: Request) -> int:
+    """The page of responses asked for (`?page=N`): anything but a number from 1 to 99999
+    is the first page; past the last page, `view_post` shows the last."""
+    raw = request.query_params.get("page", "")
+    return int(raw) if raw.isascii() and raw.isdigit() and 0 < len(raw) <= 5 else 1
 
 
 @for_anonymous
@@ -263,7 +276,9 @@ async def _respond(
         return await _page(request, post, status_code=409, problem=DECLINED)
     except Conflict:
         return _back(post, "problem=conflict")
-    return _back(post, f"done={done}", "#responses")
+    # The new response is the newest: on the last page.
+    last = await post_view.page_count(post, account)
+    return _back(post, f"done={done}" + (f"&page={last}" if last > 1 else ""), "#responses")
 
 
 async def offer(request: Request) -> Response:

@@ -1,4 +1,11 @@
-"""Error pages in the visitor's language, for domain errors and HTTP errors alike."""
+"""Error pages in the visitor's language, for domain errors and HTTP errors alike.
+
+A database that is away, cut, full or read-only (`node.db_faults`) is a 503 "temporarily
+unavailable" page with Retry-After, drawn without the database (no session, no node
+profile), and logged once per streak of failures instead of a traceback per request.
+`DatabaseFaults` catches it wherever it is raised: in a page, or in the session lookup
+before any page runs.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +13,13 @@ import logging
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from node.db_faults import RETRY_AFTER_SECONDS, FailureStreak, fault_of
 from node.errors import Conflict, DomainError, NotFound, PermissionDenied
 from node.i18n import N_, gettext
+from web.shell.rendering import SECURITY_HEADERS
 
 log = logging.getLogger("nabuur.web")
 
@@ -23,6 +33,10 @@ MESSAGES = {
     415: (N_("Something is wrong with this request"), N_("The form could not be read.")),
     429: (N_("Too many attempts"), N_("Please wait a few minutes and try again.")),
     500: (N_("Something went wrong"), N_("This is our fault. Please try again in a moment.")),
+    503: (
+        N_("Temporarily unavailable"),
+        N_("This site cannot reach its data right now. Please try again in a few minutes."),
+    ),
     "csrf": (
         N_("This form has expired"),
         N_("Go back, reload the page and try again. Your text was not saved."),
@@ -63,8 +77,76 @@ async def domain_error(request: Request, exc: Exception) -> Response:
 
 
 async def server_error(request: Request, exc: Exception) -> Response:
+    if fault_of(exc) is not None:  # raised outside DatabaseFaults: still no 500
+        log.error("%s %s: %s", request.method, request.url.path, exc)
+        return unavailable(request)
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return await error_page(request, 500)
+
+
+def _wants_json(request: Request) -> bool:
+    accept = request.headers.get("accept", "")
+    return request.url.path.endswith("/inbox") or ("json" in accept and "html" not in accept)
+
+
+def unavailable(request: Request) -> Response:
+    """The 503 answer to a database fault, made without touching the database."""
+    headers = {"retry-after": str(RETRY_AFTER_SECONDS), "cache-control": "no-store"}
+    if _wants_json(request):
+        return JSONResponse({"error": "temporarily unavailable"}, 503, headers=headers)
+    renderer = request.app.state.renderer
+    locale = renderer.locale_for(request)
+    heading, message = MESSAGES[503]
+    html = (
+        renderer.environments[locale]
+        .get_template("error.html")
+        .render(
+            request=request,
+            viewer=None,
+            unread=0,
+            dashboard=False,
+            node_name=request.app.state.settings.name,  # the stored profile is out of reach
+            node_tagline="",
+            node_tagline_lang=locale,
+            csrf_token=lambda: "",  # the session is out of reach; no form works now anyway
+            here=request.url.path,
+            heading=gettext(locale, heading),
+            message=gettext(locale, message),
+        )
+    )
+    return HTMLResponse(html, 503, headers={**SECURITY_HEADERS, **headers})
+
+
+class DatabaseFaults:
+    """Pure ASGI: a database fault raised inside becomes the 503 page, logged once."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.faults = FailureStreak(log, "pages: the database")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        status = 0
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        except Exception as exc:
+            if status or fault_of(exc) is None:  # a bug, or too late to answer otherwise
+                raise
+            self.faults.failed(exc)
+            await unavailable(Request(scope))(scope, receive, send)
+            return
+        # A page answered: the database works again (static files prove nothing).
+        if self.faults.failing and status < 500 and not scope["path"].startswith("/static/"):
+            self.faults.succeeded()
 
 
 HANDLERS = {HTTPException: http_error, DomainError: domain_error, Exception: server_error}

@@ -1,0 +1,212 @@
+"""Tortoise's asyncpg backend, made to survive a database connection that goes away.
+
+Tortoise 1.1.9 keeps "the connection of this task" in a context variable; a transaction
+sets it to its own client and resets it on the way out. Two paths left it set for ever
+(`tortoise/backends/base/client.py`, `TransactionContextPooled`):
+
+- `__aenter__` (lines 362-371) sets the variable (line 369) *before* `begin()` (line
+  370). When BEGIN fails, `__aexit__` never runs, so neither the reset nor the release
+  happens. BEGIN fails when the pooled connection was cut (pg_terminate_backend, a
+  restart, a failover, a pooler reset) while the event loop was too busy to notice:
+  the pool hands it out as open. asyncpg then sees it close and hands the holder back
+  to the pool, which detaches the proxy that the stuck transaction client still holds.
+- `__aexit__` (lines 373-385) releases the connection before the reset, in one
+  `finally`. asyncpg resets a connection on release with a query; when the server cut
+  it just after COMMIT, the release raises and the reset is skipped. (The committed
+  transaction is also reported as failed, so its work would be done a second time.)
+
+Either way every later query of that task (a queue worker's loop, for one) goes to the
+dead client, and every transaction becomes a savepoint on the released proxy:
+`InterfaceError: cannot call Connection.transaction(): connection has been released back
+to the pool`, twice a second, until the process is restarted.
+
+This client's transactions set the variable only once BEGIN has succeeded, always reset
+it, and give the connection back whatever happens; a failed release after a commit is
+not an error. Connection-level failures (refused, cut, server restarting, too many
+connections) are raised as `node.db_faults.DatabaseUnavailable`, so callers can answer
+503 and loops can log them once. Selected by `node.db.tortoise_config` for PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+from tortoise.backends.asyncpg.client import AsyncpgDBClient, TransactionWrapper
+from tortoise.backends.base.client import (
+    NestedTransactionContext,
+    PoolConnectionWrapper,
+    TransactionalDBClient,
+    TransactionContext,
+)
+from tortoise.connection import get_connections
+
+from node import db_faults
+from node.db_faults import DatabaseUnavailable
+
+log = logging.getLogger("nabuur.db")
+
+CONNECT_TIMEOUT = 10.0  # asyncpg waits 60 s for a server that does not answer
+
+
+class _PoolFloorNotice(logging.Filter):
+    """asyncpg's pool reconnects its minimum of connections in the background and logs
+    each failed try with a traceback (after 1, 2, 4... 60 s: one a minute while the
+    database is away). The node reports the fault itself (`node.db_faults`): keep one
+    plain line now and then, with the cause."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._last = float("-inf")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.getMessage().startswith("Failed to restore the pool connection floor"):
+            return True
+        now = time.monotonic()
+        if now - self._last < db_faults.REMIND_SECONDS:
+            return False
+        self._last = now
+        if record.exc_info and record.exc_info[1] is not None:
+            record.msg = f"{record.msg}: {db_faults.describe(record.exc_info[1])}"
+            record.args = None
+        record.exc_info = None
+        return True
+
+
+logging.getLogger("asyncpg.pool").addFilter(_PoolFloorNotice())
+
+
+def _unavailable(exc: BaseException) -> DatabaseUnavailable | None:
+    """`exc` as DatabaseUnavailable when it means the database cannot be used now."""
+    if isinstance(exc, DatabaseUnavailable):
+        return exc
+    if isinstance(exc, OSError):  # refused, unreachable, timed out: only the database here
+        return DatabaseUnavailable(db_faults.UNREACHABLE, f"{type(exc).__name__}: {exc}")
+    fault = db_faults.fault_of(exc)
+    if fault is None:
+        return None
+    return DatabaseUnavailable(fault, f"{type(exc).__name__}: {exc}"[:200])
+
+
+async def _release(pool: Any, connection: Any) -> None:
+    """Give a connection back, never failing: asyncpg terminates one it cannot reset."""
+    if pool is None or connection is None:
+        return
+    try:
+        await pool.release(connection)
+    except Exception as exc:  # the server cut it; the pool opens a new one when needed
+        log.debug("releasing a database connection failed: %s", type(exc).__name__)
+
+
+class _TranslatesFaults:
+    async def _translate_exceptions(self, func: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await super()._translate_exceptions(func, *args, **kwargs)  # type: ignore[misc]
+        except Exception as exc:
+            unavailable = _unavailable(exc)
+            if unavailable is None or unavailable is exc:
+                raise
+            raise unavailable from exc
+
+
+class SafePoolConnection(PoolConnectionWrapper):
+    """A connection for one query: a failure to give it back does not undo the query."""
+
+    async def __aenter__(self) -> Any:
+        try:
+            return await super().__aenter__()
+        except Exception as exc:
+            unavailable = _unavailable(exc)
+            if unavailable is None or unavailable is exc:
+                raise
+            raise unavailable from exc
+
+    async def __aexit__(self, exc_type: Any, exc_val: Any, exc_tb: Any) -> None:
+        await _release(self.client._pool, self.connection)
+
+
+class SafeTransactionContext(TransactionContext):
+    """A pooled transaction that leaves nothing behind when BEGIN, COMMIT or the release
+    fails (see the module docstring for what tortoise's own leaves)."""
+
+    def __init__(self, client: TransactionalDBClient, pool_init_lock: asyncio.Lock) -> None:
+        self.client = client
+        self.connection_name = client.connection_name
+        self._pool_init_lock = pool_init_lock
+        self.token: Any = None
+
+    async def __aenter__(self) -> TransactionalDBClient:
+        parent = self.client._parent
+        try:
+            if not parent._pool:
+                async with self._pool_init_lock:  # one task creates the pool
+                    if not parent._pool:
+                        await parent.create_connection(with_db=True)
+            self.client._connection = await parent._pool.acquire()
+        except Exception as exc:
+            unavailable = _unavailable(exc)
+            if unavailable is None or unavailable is exc:
+                raise
+            raise unavailable from exc
+        try:
+            await self.client.begin()
+        except BaseException:
+            await _release(parent._pool, self.client._connection)
+            raise
+        # Only now does this task's code use the transaction's connection.
+        self.token = get_connections().set(self.connection_name, self.client)
+        return self.client
+
+    async def __aexit__(self, exc_type: Any, exc_val: Any, exc_tb: Any) -> None:
+        try:
+            get_connections().reset(self.token)
+        finally:
+            try:
+                await self._finish(exc_type)
+            finally:
+                await _release(self.client._parent._pool, self.client._connection)
+
+    async def _finish(self, exc_type: Any) -> None:
+        if self.client._finalized:
+            return
+        if exc_type is None:
+            try:
+                await self.client.commit()
+            except Exception as exc:
+                unavailable = _unavailable(exc)
+                if unavailable is None or unavailable is exc:
+                    raise
+                raise unavailable from exc  # whether it committed is unknown: not "done"
+            return
+        try:
+            await self.client.rollback()
+        except Exception as exc:  # the body's error is the one to report
+            # A cut connection rolled back on its own; on a live one, asyncpg's reset at
+            # release rolls back what is still open.
+            log.debug("rollback failed: %s", type(exc).__name__)
+
+
+class SafeTransactionWrapper(_TranslatesFaults, TransactionWrapper):
+    def _in_transaction(self) -> TransactionContext:
+        return NestedTransactionContext(SafeTransactionWrapper(self))
+
+
+class SafeAsyncpgClient(_TranslatesFaults, AsyncpgDBClient):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.extra.setdefault("timeout", CONNECT_TIMEOUT)
+
+    def acquire_connection(self) -> SafePoolConnection:  # type: ignore[override]
+        return SafePoolConnection(self, self._pool_init_lock)
+
+    def _in_transaction(self) -> TransactionContext:
+        return SafeTransactionContext(SafeTransactionWrapper(self), self._pool_init_lock)
+
+
+client_class = SafeAsyncpgClient
+
+
+def get_client_class(db_info: dict) -> type[SafeAsyncpgClient]:
+    return SafeAsyncpgClient
