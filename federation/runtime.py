@@ -9,6 +9,7 @@ DRAIN_SECONDS and give the rest back, then the inbox writer and the HTTP client 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from dataclasses import dataclass, field
@@ -43,35 +44,31 @@ class FederationRuntime:
         loops = []
         listener = None
         if workers:
-            inbox, deliveries, events = inbox_leases(fed), delivery_leases(fed), event_leases(fed)
-            loops = [
-                # Woken at once by this process and, on PostgreSQL, by the listener when
-                # another process commits; polled as well, for the rows nothing announces
-                # (a retry that falls due) and while the listener reconnects.
-                QueueLoop(
-                    "inbox-worker",
-                    lambda: process_inbox_once(fed, leases=inbox, stopping=stopping),
-                    fed.inbox_waiting,
-                    0.5,
-                    leases=inbox,
-                    stopping=stopping,
-                ),
-                QueueLoop(
+            queues = [
+                # (name, one batch, wake-up, poll interval, leases). Woken at once by this
+                # process and, on PostgreSQL, by the listener when another process commits;
+                # polled as well, for the rows nothing announces (a retry that falls due)
+                # and while the listener reconnects.
+                ("inbox-worker", process_inbox_once, fed.inbox_waiting, 0.5, inbox_leases(fed)),
+                (
                     "delivery-worker",
-                    lambda: deliver_once(fed, leases=deliveries, stopping=stopping),
+                    deliver_once,
                     fed.deliveries_waiting,
                     0.5,
-                    leases=deliveries,
-                    stopping=stopping,
+                    delivery_leases(fed),
                 ),
+                ("event-worker", consume_events_once, fed.events_waiting, 1.0, event_leases(fed)),
+            ]
+            loops = [
                 QueueLoop(
-                    "event-worker",
-                    lambda: consume_events_once(fed, leases=events, stopping=stopping),
-                    fed.events_waiting,
-                    1.0,
-                    leases=events,
+                    name,
+                    functools.partial(batch, fed, leases=leases, stopping=stopping),
+                    wake,
+                    poll,
+                    leases=leases,
                     stopping=stopping,
-                ),
+                )
+                for name, batch, wake, poll, leases in queues
             ]
             if not db.is_sqlite(settings.database_url):
                 listener = queue_signals.Listener(

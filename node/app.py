@@ -24,7 +24,7 @@ import web.routes
 import web.shell.errors
 from federation.negotiation import ActivityPubNegotiation
 from federation.runtime import FederationRuntime
-from node import db, metrics, uris
+from node import db, metrics, readiness, uris
 from node.config import Settings, load_settings
 from node.logs import RequestLogMiddleware
 from node.logs import configure as configure_logging
@@ -69,7 +69,14 @@ async def healthz(request: Request) -> JSONResponse:
 
 
 async def check_ready(settings: Settings) -> None:
-    """Raise NotReady with what to run when the database is behind or empty."""
+    """Raise NotReady with what to run when the database is behind or empty.
+
+    The ping comes first: a database that cannot be reached raises its own connection
+    error (reported as such by the CLI), not "needs migrations" from an empty plan."""
+    await db.ping()
+    newer = await readiness.newer_migrations_problem()
+    if newer is not None:
+        raise NotReady(newer)
     pending = await db.pending_migrations(settings.database_url)
     if pending:
         raise NotReady(f"the database needs {len(pending)} migration(s): run `nabuur migrate`")

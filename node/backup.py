@@ -128,10 +128,10 @@ async def _snapshot_postgres(settings: Settings, into: Path) -> dict[str, Any]:
 
 def _check_paths(target: Path, force: bool, settings_file: str | None) -> Path | None:
     """Refuse what would fail later, before any work; the settings file to include."""
+    if target.is_dir():  # first: --force would not help
+        raise BackupError(f"{target} is a folder: give the archive's file name")
     if target.exists() and not force:
         raise BackupError(f"{target} already exists: choose another path or add --force")
-    if target.is_dir():
-        raise BackupError(f"{target} is a folder: give the archive's file name")
     if not target.parent.is_dir():
         raise BackupError(f"the folder {target.parent} does not exist")
     if not settings_file:

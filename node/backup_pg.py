@@ -170,6 +170,22 @@ def _read(stream: IO[bytes]) -> str:
     return stream.read().decode(errors="replace")
 
 
+async def other_sessions(url: str) -> int:
+    """How many client sessions besides ours are connected to the URL's database."""
+    import asyncpg  # only on PostgreSQL: a SQLite node never loads it
+
+    connection = await asyncpg.connect(url.replace("postgres://", "postgresql://", 1), timeout=10)
+    try:
+        return int(
+            await connection.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
+            )
+        )
+    finally:
+        await connection.close()
+
+
 async def restore(url: str, dump_file: Path) -> None:
     """Replace what the URL's database holds with the dump, in one transaction."""
     await asyncio.to_thread(_restore_sync, url, dump_file)

@@ -21,11 +21,12 @@ from typing import Any, NoReturn
 import uvicorn
 from tortoise.exceptions import DBConnectionError, OperationalError
 
-from node import __version__, db, metrics, validation
+from node import __version__, db, metrics, readiness, validation
 from node.app import NotReady, create_app, run_workers
 from node.cli_backup import add_backup_commands
 from node.cli_common import CLIError, require_ready, run
 from node.cli_domains import add_domain_commands
+from node.cli_errors import no_create_rights, os_error_line
 from node.cli_federation import add_federation_commands
 from node.cli_move import add_move_commands
 from node.cli_setup import add_setup_commands
@@ -86,13 +87,34 @@ async def _init(settings: Settings, args: argparse.Namespace, password: str) -> 
     _, initialised = await _database_state(settings)
     if initialised:
         raise CLIError("this node is already initialised (use `nabuur createadmin` to add one)")
-    await db.migrate(settings.database_url, progress=lambda name: print(f"  applied {name}"))
+    await _migrate(settings, progress=lambda name: print(f"  applied {name}"))
     await db.open_database(settings.database_url)
     try:
         admin = await initialise_node(settings.name, args.admin_username, password, args.email)
     finally:
         await db.close_database()
     print(f"Node {settings.name!r} initialised; admin @{admin.username} created.")
+
+
+async def _migrate(settings: Settings, **options: Any) -> None:
+    """db.migrate, refusing a database upgraded by a newer Nabuur (its migrations
+    unknown here: going on would plan against tables this code does not understand)."""
+    exists, _ = await _database_state(settings)
+    if exists:
+        await db.open_database(settings.database_url)
+        try:
+            newer = await readiness.newer_migrations_problem()
+        finally:
+            await db.close_database()
+        if newer is not None:
+            raise CLIError(newer)
+    try:
+        await db.migrate(settings.database_url, **options)
+    except OperationalError as exc:
+        # PostgreSQL 15 lets only the database's owner create tables in schema public.
+        if getattr(exc.__cause__, "sqlstate", None) == "42501":
+            raise no_create_rights(settings.database_url) from None
+        raise
 
 
 def cmd_init(settings: Settings, args: argparse.Namespace) -> int:
@@ -114,7 +136,7 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
         raise CLIError(
             f"no migration named {args.target!r}; known: {', '.join(db.known_migrations())}"
         )
-    run(db.migrate(settings.database_url, target=args.target, progress=progress))
+    run(_migrate(settings, target=args.target, progress=progress))
     print(f"{len(applied)} migration(s) applied." if applied else "The database is up to date.")
     return 0
 
@@ -240,6 +262,7 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
+    run(_check_serveable(settings))  # the same start-up check, and words, as `nabuur run`
     configure_logging(settings.log_level, settings.log_format)
 
     async def main() -> None:
@@ -339,7 +362,10 @@ def main(argv: list[str] | None = None) -> int:
     except (SettingsError, CLIError, DomainError) as exc:
         print(f"nabuur: {exc}", file=sys.stderr)
         return 1
-    except (DBConnectionError, OSError) as exc:
+    except OSError as exc:
+        print(f"nabuur: {os_error_line(exc)}", file=sys.stderr)
+        return 1
+    except DBConnectionError as exc:
         print(f"nabuur: cannot reach the database: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -244,12 +244,33 @@ def _parse_str(name: str, raw: Any) -> str:
     return value
 
 
+def _parse_database_url(name: str, raw: Any) -> str:
+    """sqlite://PATH or postgres(ql)://[USER@]HOST[:PORT]/DB; anything else is refused
+    here, in one line, before the driver (which would raise a traceback) sees it."""
+    value = _parse_str(name, raw)
+    scheme, sep, rest = value.partition("://")
+    try:  # the driver's configuration parses the URL too, and raises on what this refuses
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError on a port that is not a number
+    except ValueError:
+        parts = None
+    if parts is not None and sep and scheme == "sqlite" and rest.split("?", 1)[0]:
+        return value
+    postgres = sep and scheme in ("postgres", "postgresql")
+    if parts is not None and postgres and parts.path.strip("/"):  # names the database
+        return value
+    raise SettingsError(
+        name,
+        f"expected sqlite://PATH or postgres://USER@HOST:PORT/DB, got {_redact_url(value)!r}",
+    )
+
+
 _PARSERS: dict[str, Callable[[str, Any], Any]] = {
     "name": _parse_str,
     "host": _parse_str,
     "port": lambda n, r: _parse_int(n, r, 1, 65535),
     "base_url": _parse_str,
-    "database_url": _parse_str,
+    "database_url": _parse_database_url,
     "secret_key": _parse_str,
     "languages": _parse_languages,
     "federation_mode": _parse_choice(FEDERATION_MODES),
@@ -302,9 +323,12 @@ def _validated(settings: Settings) -> Settings:
 
 def _redact_url(url: str) -> str:
     """A database URL with any password replaced, for messages and logs."""
-    parts = urlsplit(url)
-    if parts.password:
-        return url.replace(f":{parts.password}@", ":***@", 1)
+    try:
+        password = urlsplit(url).password
+    except ValueError:  # not a URL at all (`x://[`): hide whatever sits before an @
+        return re.sub(r"://[^/]*@", "://***@", url)
+    if password:
+        return url.replace(f":{password}@", ":***@", 1)
     return url
 
 
@@ -337,6 +361,16 @@ def _read_toml(path: Path) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as exc:
         raise SettingsError("NABUUR_CONFIG", f"{path} is not valid TOML: {exc}") from None
     table = data.get("nabuur", data)
+    # With a [nabuur] table, anything outside it (a key above it, another table) would
+    # otherwise be read by nobody: the operator believes it set something it did not.
+    stray = [key for key in data if key != "nabuur"] if "nabuur" in data else []
+    if stray:
+        raise SettingsError(
+            f"{', '.join(stray)} (in {path})",
+            "outside the [nabuur] table; settings go under [nabuur]",
+        )
+    if not isinstance(table, dict):
+        raise SettingsError(f"nabuur (in {path})", "must be a table: [nabuur]")
     known = set(_PARSERS)
     for key in table:
         if key not in known:

@@ -84,13 +84,27 @@ def tortoise_config(url: str) -> dict[str, Any]:
 
 # For tortoise's own CLI when writing new migrations:
 #   tortoise -c node.db.TORTOISE_ORM makemigrations
-TORTOISE_ORM = tortoise_config(os.environ.get("NABUUR_DATABASE_URL", DEFAULT_DATABASE_URL))
+def _import_time_config() -> dict[str, Any]:
+    # Every `nabuur` command imports this module: a malformed variable must not crash
+    # them all here (even --help); the settings parser reports it in one line.
+    try:
+        return tortoise_config(os.environ.get("NABUUR_DATABASE_URL", DEFAULT_DATABASE_URL))
+    except Exception:  # whatever tortoise's URL parser raises
+        return tortoise_config(DEFAULT_DATABASE_URL)
+
+
+TORTOISE_ORM = _import_time_config()
 
 
 def _ensure_parent(url: str) -> None:
+    """Create a new SQLite file's directory, and the file itself readable by its owner
+    only: it holds the node's private keys and password hashes. SQLite gives its -wal
+    and -shm files the mode of the database file. An existing file is left as it is."""
     path = sqlite_path(url)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(FileExistsError):
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 async def open_database(url: str) -> None:

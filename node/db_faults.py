@@ -95,7 +95,12 @@ CANNOT_OPEN = Fault(
 MISSING = Fault(
     "missing",
     "the database does not exist (any more)",
-    "check the database URL, or restore the database from a backup",
+    "check the database name in the settings, or restore the database from a backup",
+)
+LOGIN_REFUSED = Fault(
+    "login-refused",
+    "the database refuses the node's login (role, password or pg_hba.conf)",
+    "check the database user, its password and pg_hba.conf",
 )
 
 
@@ -114,6 +119,8 @@ _SQLSTATES = {
     "53100": DISK_FULL,
     "25006": READ_ONLY,  # read_only_sql_transaction: a standby, or default read-only
     "3D000": MISSING,  # invalid_catalog_name
+    "28000": LOGIN_REFUSED,  # invalid_authorization_specification: NOLOGIN, pg_hba.conf
+    "28P01": LOGIN_REFUSED,  # invalid_password
     "58030": IO_ERROR,
 }
 # SQLite primary result codes → fault (extended codes are matched by their prefix).

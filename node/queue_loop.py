@@ -5,8 +5,9 @@ it again at once while there is work; otherwise it sleeps until its wake-up even
 (by this process, or by `node.queue_signals` when another process commits work) or the
 poll interval passes.
 
-A failing batch (the database is away, a bug) is logged once per streak of failures,
-with its traceback, and tried again after a backoff growing to a few seconds; the loop
+A failing batch (the database is away, a bug) is logged once per streak of failures
+(`node.db_faults.FailureStreak`: one plain line with advice for a known database fault,
+the traceback for a bug), and tried again after a backoff growing to a few seconds; the loop
 says when it works again. It never stops by itself.
 
 While a batch runs, a heartbeat renews the leases of the rows it holds (`node.leases`).
@@ -20,9 +21,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import Awaitable, Callable
 
+from node.db_faults import FailureStreak
 from node.leases import Leases
 
 log = logging.getLogger("nabuur.worker")
@@ -53,6 +54,7 @@ class QueueLoop:
         # Shared by the loops of a process and read by `run_once` between items.
         self.stopping = stopping if stopping is not None else asyncio.Event()
         self.failures = 0  # of the current streak
+        self.streak = FailureStreak(log, f"worker {name}")
         self.busy = False  # a batch is being worked on
         self._task: asyncio.Task[None] | None = None
         self._heartbeat: asyncio.Task[None] | None = None
@@ -73,7 +75,6 @@ class QueueLoop:
             return 0
 
     async def _loop(self) -> None:
-        streak_started = 0.0
         while not self.stopping.is_set():
             # Cleared before the batch, not after: work announced while the batch runs
             # (after its claim looked) leaves the event set, and the loop looks again.
@@ -81,11 +82,9 @@ class QueueLoop:
             self.busy = True
             try:
                 handled = await self.run_once()
-            except Exception:
+            except Exception as exc:
                 self.busy = False
-                if self.failures == 0:
-                    streak_started = time.monotonic()
-                    log.exception("worker %s failed; retrying with backoff", self.name)
+                self.streak.failed(exc)  # said once per streak, plainly for a known fault
                 self.failures += 1
                 # What the failed batch still held goes back now, not after its lease.
                 await self._release_held()
@@ -94,12 +93,7 @@ class QueueLoop:
                 continue
             self.busy = False
             if self.failures:
-                log.warning(
-                    "worker %s works again after %d failed attempts in %.1f s",
-                    self.name,
-                    self.failures,
-                    time.monotonic() - streak_started,
-                )
+                self.streak.succeeded()  # "works again after N failed tries in T s"
                 self.failures = 0
             if handled:
                 continue

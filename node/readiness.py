@@ -1,7 +1,8 @@
 """/readyz: may this node be sent work? Each check answers "ok" or what is wrong.
 
 - the database answers a trivial query;
-- its migrations are current (`nabuur migrate` otherwise), remembered once true: the
+- its migrations are current (`nabuur migrate` otherwise; none unknown to this code, as
+  after an upgrade rolled back without its backup), remembered once true: the
   code of a running process does not change, so its migrations cannot fall behind
   under it (planning them reads every migration module: not for every call);
 - the node is initialised (`nabuur init`): one primary-key look-up;
@@ -16,6 +17,7 @@ from __future__ import annotations
 import logging
 
 from node import db, queue_stats
+from node.backup_tables import applied_migrations, code_migrations
 from node.config import Settings
 from node.db_faults import fault_of
 from node.services.node_setup import is_initialised
@@ -27,9 +29,25 @@ OK = "ok"
 _migrated: set[str] = set()
 
 
+async def newer_migrations_problem() -> str | None:
+    """Why this code must not run on the open database: migrations it does not know were
+    applied (a newer Nabuur upgraded it); None when there are none."""
+    known = set(code_migrations())
+    unknown = [name for name in await applied_migrations() if name not in known]
+    if not unknown:
+        return None
+    return (
+        f"this database was upgraded by a newer Nabuur (migration {unknown[-1]}): "
+        "install that version, or restore the backup taken before the upgrade"
+    )
+
+
 async def _migrations(url: str) -> str:
     if url in _migrated:
         return OK
+    newer = await newer_migrations_problem()
+    if newer is not None:
+        return newer
     pending = await db.pending_migrations(url)
     if pending:
         return f"{len(pending)} migration(s) not applied: run `nabuur migrate`"

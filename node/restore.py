@@ -6,7 +6,9 @@ In order, stopping at the first problem with one plain sentence:
    PostgreSQL; moving between them is `nabuur move-to-postgres`);
 3. the backup's migration must be one this code knows (a backup from a newer Nabuur
    needs that Nabuur); an older one is restored and `nabuur migrate` is suggested;
-4. the target database must hold no rows, unless `--force` (it names the tables);
+4. no node may be running on the target (SQLite: the queue lock; PostgreSQL: no other
+   session connected), even with `--force`; the database must hold no rows, unless
+   `--force` (it names the tables);
 5. the database is replaced in one step: an atomic rename of the SQLite file, or one
    PostgreSQL transaction that drops the old tables and loads the dump;
 6. the rows are counted again and the actors' keys compared with the backup's.
@@ -136,6 +138,21 @@ async def _verify(url: str, manifest: dict[str, Any], keys: list[dict[str, Any]]
         await db.close_database()
 
 
+async def _refuse_if_in_use(url: str) -> None:
+    # A running node's processes would keep writing into the tables being replaced (and
+    # hold locks the restore waits on): like the SQLite lock, this refuses even --force.
+    try:
+        sessions = await backup_pg.other_sessions(url)
+    except Exception:
+        return  # cannot ask: target_rows below says what is wrong with the database
+    if sessions:
+        raise BackupError(
+            f"{sessions} other session(s) are connected to the database "
+            f"{backup_pg.database_name(url)!r}: a node is running on it; stop the node's "
+            "processes (nabuur run, nabuur worker), then restore"
+        )
+
+
 def _work_folder(url: str) -> str | None:
     # Beside the SQLite file (the rename stays on one file system), else the default.
     path = db.sqlite_path(url)
@@ -171,6 +188,8 @@ async def restore(
         if lock.path is not None and lock.path.parent.is_dir() and not lock.acquire():
             raise BackupError("a node is running on this database: stop it, then restore")
         try:
+            if manifest["backend"] != "sqlite":
+                await _refuse_if_in_use(url)
             occupied = await target_rows(url)
             if occupied and not force:
                 shown = ", ".join(f"{name} ({n})" for name, n in sorted(occupied.items())[:6])

@@ -205,7 +205,7 @@ class GuideRun:
             "DATABASE nabuur OWNER nabuur ": f"DATABASE {self.role} OWNER {self.role} ",
             "createdb --owner nabuur nabuur_drill": f"createdb --owner {self.role} {self.role}_d",
             "dropdb nabuur_drill": f"dropdb {self.role}_d",
-            '\\)nabuur"$|\\1nabuur_drill|': f'\\){self.role}"$|\\1{self.role}_d|',
+            '/*}/nabuur_drill"': f'/*}}/{self.role}_d"',
             "postgres://nabuur@127.0.0.1:5432/nabuur": (
                 f"postgres://{self.role}@{self.host}:{self.port}/{self.role}"
             ),

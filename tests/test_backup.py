@@ -197,6 +197,20 @@ def test_an_existing_archive_is_replaced_only_with_force(
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
 
 
+@pytest.mark.parametrize("new_database", ["sqlite"], indirect=True)
+def test_a_folder_is_named_a_folder_with_or_without_force(
+    tmp_path: Path, node_with_backup: tuple[str, Path]
+) -> None:
+    url, _ = node_with_backup
+    folder = tmp_path / "backups"
+    folder.mkdir()
+    for extra in ((), ("--force",)):
+        refused = nabuur("backup", str(folder), *extra, cwd=tmp_path, database=url)
+        assert_one_line_error(refused, "is a folder", "file name")
+        assert "already exists" not in refused.stderr
+    assert list(folder.iterdir()) == []
+
+
 def test_the_database_password_stays_off_command_lines_and_messages(tmp_path: Path) -> None:
     from node.backup_pg import libpq_environment
 

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from node.config import DEFAULT_DATABASE_URL, Settings, SettingsError, load_settings
+from node import db
+from node.config import DEFAULT_DATABASE_URL, Settings, SettingsError, _redact_url, load_settings
+from tests.test_cli import nabuur
 
 SECRET = "s3cr3t-" + "k" * 40
 
@@ -221,3 +226,59 @@ def test_toml_port_must_be_a_whole_number(tmp_path, value: str) -> None:
     path.write_text(f"port = {value}\n")
     with pytest.raises(SettingsError, match="port"):
         load_settings(environ={}, config_file=path)
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        ('log_format = "json"\n[nabuur]\nport = 9000\n', "log_format"),
+        ("[nabuur]\nport = 9000\n[server]\nport = 8000\n", "server"),
+        ('name = "x"\nport = 1\n[nabuur]\n', "name, port"),
+    ],
+)
+def test_keys_outside_the_nabuur_table_are_refused(tmp_path: Path, text: str, named: str) -> None:
+    path = _toml(tmp_path, text)
+    with pytest.raises(SettingsError, match=r"settings go under \[nabuur\]") as caught:
+        load_settings(environ={}, config_file=path)
+    assert caught.value.name.startswith(f"{named} (in ")
+
+
+def test_a_nabuur_key_that_is_not_a_table_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="must be a table"):
+        load_settings(environ={}, config_file=_toml(tmp_path, 'nabuur = "x"\n'))
+
+
+_ANY_TEXT = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"))
+_URL_LIKE = st.one_of(
+    _ANY_TEXT,
+    st.tuples(st.sampled_from(["sqlite", "postgres", "postgresql", "x", ""]), _ANY_TEXT).map(
+        lambda parts: f"{parts[0]}://{parts[1]}"
+    ),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_URL_LIKE)
+def test_any_database_url_is_accepted_whole_or_refused_in_one_line(url: str) -> None:
+    try:
+        parsed = load_settings(environ={"NABUUR_DATABASE_URL": url})
+    except SettingsError as exc:
+        assert exc.name == "NABUUR_DATABASE_URL"
+        assert "\n" not in str(exc).replace(url, "")
+        return
+    db.tortoise_config(parsed.database_url)  # what was accepted, the driver takes
+
+
+@pytest.mark.slow
+@settings(max_examples=8, deadline=None)
+@given(_URL_LIKE)
+def test_the_cli_never_shows_a_traceback_for_a_database_url(url: str) -> None:
+    with tempfile.TemporaryDirectory() as where:
+        result = nabuur("--help", cwd=Path(where), NABUUR_DATABASE_URL=url)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("url", ["x://[", "postgres://u:pw@[::1/x", "postgres://u:pw@h/db"])
+def test_redacting_any_url_never_raises_nor_shows_the_password(url: str) -> None:
+    assert "pw" not in _redact_url(url)

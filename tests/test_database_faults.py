@@ -342,7 +342,8 @@ async def test_a_worker_process_recovers_from_cut_connections(
     # One report per failure streak of each loop (inbox, deliveries, events), not per try.
     text = log_path.read_text(errors="replace")
     errors = re.findall(r"^\S+ \S+ ERROR (.*)$", text, flags=re.MULTILINE)
-    assert len(errors) <= 3 * CUTS, errors
+    assert len(errors) <= 3 * CUTS, errors  # at most one per loop per streak
+    assert "Traceback" not in text, text[-4000:]  # a known fault: plain lines
     assert "works again" in text
 
 
@@ -396,3 +397,51 @@ def test_a_web_process_answers_503_on_a_kept_alive_connection_and_recovers(
     text = log_path.read_text(errors="replace")
     assert "Traceback" not in text, text[-4000:]
     assert len(re.findall(r" ERROR ", text)) == 1, text[-4000:]  # the streak, said once
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+async def test_a_queue_loop_says_a_database_fault_in_one_plain_line(
+    database: str, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worker's loops on a database that refuses connections: one line with the
+    cause and what to do per streak, no traceback, then "works again"."""
+    from node import queue_loop
+
+    monkeypatch.setattr(queue_loop, "FIRST_BACKOFF", 0.05)
+    monkeypatch.setattr(queue_loop, "MAX_BACKOFF", 0.1)
+    tries: list[bool] = []
+
+    async def run_once() -> int:
+        try:
+            await InboxItem.all().count()
+        except Exception:
+            tries.append(False)
+            raise
+        tries.append(True)
+        return 0
+
+    caplog.set_level(logging.INFO, logger="nabuur.worker")
+    loop = queue_loop.QueueLoop("cut-worker", run_once, asyncio.Event(), poll_seconds=0.05)
+    name = database_name(database)
+    await _pg_admin(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+    try:
+        await _pg_admin(terminate_sql(name))
+        loop.start()
+        for _ in range(100):
+            await asyncio.sleep(0.05)
+            if tries.count(False) >= 5:
+                break
+    finally:
+        await _pg_admin(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+    for _ in range(100):
+        if tries and tries[-1]:
+            break
+        await asyncio.sleep(0.05)
+    await loop.stop()
+    assert tries.count(False) >= 5 and tries[-1], tries
+    records = [r for r in caplog.records if "cut-worker" in r.getMessage()]
+    assert [r.levelno for r in records] == [logging.ERROR, logging.WARNING], records
+    assert records[0].exc_info is None, "a known database fault got a traceback"
+    # the cause and what to do: the connection was cut, or the database refuses new ones
+    assert re.search(r"connection to the database was cut|refuses new", records[0].getMessage())
+    assert "works again" in records[1].getMessage()

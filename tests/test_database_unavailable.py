@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import shutil
 import subprocess
 from collections.abc import AsyncIterator, Iterator
@@ -26,6 +27,7 @@ from pathlib import Path
 import pytest
 from tortoise import connections
 
+from node import db
 from node.models import InboxItem, RemoteActor
 from node.services.remote_actors import RemoteActorData, upsert_remote_actor
 from tests.conftest import _pg_admin
@@ -218,3 +220,70 @@ async def test_a_cold_burst_of_upserts_of_one_new_actor(database: str) -> None:
     assert (row.display_name, row.public_key_pem) == ("New sender 41", "KEY 41")
     assert row.manually_approves_followers is False
     assert row.standing == "limited"  # ours, not the document's: kept
+
+
+LOCKOUTS = {
+    # how the node is locked out, how it is let in again, and words of the advice
+    "nologin": ("ALTER ROLE {role} NOLOGIN", "ALTER ROLE {role} LOGIN", "pg_hba.conf"),
+    "no-such-database": (
+        'ALTER DATABASE "{name}" RENAME TO "{name}_away"',
+        'ALTER DATABASE "{name}_away" RENAME TO "{name}"',
+        "database name in the settings",
+    ),
+}
+
+
+async def lock_out(name: str, role: str, sql: str) -> None:
+    """Run `sql` with the node's sessions cut, so that its next connection meets it."""
+    await _pg_admin(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+    await _pg_admin(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+        f"WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+    )
+    try:
+        await _pg_admin(sql.format(role=role, name=name))
+    finally:
+        for database in (name, f"{name}_away"):
+            await _pg_admin(
+                f"DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_database WHERE datname = '{database}')"
+                f' THEN ALTER DATABASE "{database}" ALLOW_CONNECTIONS true; END IF; END $$'
+            )
+
+
+@POSTGRES
+@pytest.mark.parametrize("how", list(LOCKOUTS))
+async def test_a_refused_login_or_a_missing_database_is_a_503_said_once(
+    how: str, database: str, remote: FakeRemote, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The node logs in as its own role (a superuser, to skip grants) that can be locked out.
+    role = f"nabuur_node_{secrets.token_hex(3)}"
+    await _pg_admin(f"CREATE ROLE {role} LOGIN SUPERUSER")
+    name = name_of(database)
+    await db.close_database()
+    await db.open_database(database.replace("postgres@", f"{role}@", 1))
+    try:
+        async with serving(database) as node:
+            _, status, _ = await post_like(node, remote)
+            assert status == 202
+            lock, unlock, advice = LOCKOUTS[how]
+            await lock_out(name, role, lock)
+            caplog.set_level(logging.INFO)
+            try:
+                for path in ("/", "/about", "/"):
+                    page = await node.client.get(path)
+                    assert page.status_code == 503, page.text[:300]
+                    assert int(page.headers["retry-after"]) > 0
+                _, status, headers = await post_like(node, remote)
+                assert status == 503 and int(headers["retry-after"]) > 0
+            finally:
+                await _pg_admin(unlock.format(role=role, name=name))
+            assert (await node.client.get("/")).status_code == 200  # no restart
+        errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+        by_logger = {r.name for r in errors}
+        assert len(errors) == len(by_logger), [r.getMessage() for r in errors]  # once each
+        assert all(r.exc_info is None for r in errors), [r.getMessage() for r in errors]
+        assert any(advice in r.getMessage() for r in errors), [r.getMessage() for r in errors]
+    finally:
+        await db.close_database()
+        await _pg_admin(f"DROP ROLE IF EXISTS {role}")
+        await db.open_database(database)

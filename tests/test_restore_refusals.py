@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -166,3 +168,28 @@ def test_a_running_sqlite_node_is_not_restored_under_its_feet(
     finally:
         running.release()
     assert_one_line_error(result, "a node is running", "stop it")
+
+
+@pytest.mark.parametrize("new_database", ["postgres"], indirect=True)
+def test_a_postgresql_database_in_use_is_not_restored_even_with_force(
+    tmp_path: Path, node_with_backup: tuple[str, Path]
+) -> None:
+    url, archive = node_with_backup
+    asyncio.run(populate(url))
+    grown = asyncio.run(rows_in(url))
+
+    async def restore_while_connected() -> subprocess.CompletedProcess[str]:
+        # A session held open, as a running `nabuur run` holds its pool's.
+        held = await asyncpg.connect(url.replace("postgres://", "postgresql://", 1))
+        try:
+            return await asyncio.to_thread(
+                nabuur, "restore", str(archive), "--force", cwd=tmp_path, database=url
+            )
+        finally:
+            await held.close()
+
+    result = asyncio.run(restore_while_connected())
+    assert_one_line_error(result, "1 other session(s)", "stop the node's processes")
+    assert asyncio.run(rows_in(url)) == grown
+    again = nabuur("restore", str(archive), "--force", cwd=tmp_path, database=url)
+    assert again.returncode == 0, again.stderr  # nobody connected any more
