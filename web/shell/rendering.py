@@ -30,6 +30,7 @@ from starlette.responses import HTMLResponse
 from node import uris
 from node.config import Settings
 from node.i18n import LANGUAGE_NAMES, N_, negotiate, translations
+from node.linkify import linkify
 from node.services import dashboards
 from node.services.notifications import unread_count
 from node.taxonomy import BY_SLUG
@@ -71,6 +72,18 @@ def paragraphs(text: str) -> Markup:
     return Markup("").join(
         Markup("<p>%s</p>") % Markup("<br>").join(escape(line) for line in block.split("\n"))
         for block in blocks
+    )
+
+
+def linked_paragraphs(text: str) -> Markup:
+    """Like `paragraphs`, with the http(s) URLs in the text as links (`node.linkify`):
+    for what people write to each other (comments, offers), not for titles or names."""
+    # linkify's output holds only text and <a> elements, and no URL holds a line break:
+    # splitting it at "\n" cuts text, never a tag (and the parts stay Markup).
+    html = Markup(linkify(str(text)))  # noqa: S704 - nh3 allowlist: text and http(s) links
+    blocks = [block for block in html.split("\n\n") if block.strip()]
+    return Markup("").join(
+        Markup("<p>%s</p>") % Markup("<br>").join(block.split("\n")) for block in blocks
     )
 
 
@@ -128,6 +141,7 @@ class Renderer:
             value, "HH:mm", tzinfo=self.zone, locale=locale
         )
         env.filters["paragraphs"] = paragraphs
+        env.filters["linked_paragraphs"] = linked_paragraphs
         return env
 
     def format_when(self, value: datetime, locale: str) -> str:
