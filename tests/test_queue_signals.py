@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import asyncpg
@@ -28,8 +29,10 @@ from federation.inbox_store import InboxWriter, Received
 from federation.runtime import FederationRuntime
 from node import db, events, queue_signals
 from node.config import Settings
-from node.models import InboxItem
+from node.models import Delivery, DeliveryStatus, InboxItem, OutboxActivity
 from node.queue_signals import Listener
+from node.services import delivery_queue
+from node.timeutil import utcnow
 from tests.conftest import _pg_admin, _pg_url
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -83,6 +86,29 @@ async def test_workers_are_woken_at_commit_and_not_on_rollback(
 
     await InboxWriter().store(Received("http://127.0.0.1:9/a/1", "Like", "http://x", {}))
     await asyncio.wait_for(wakes[queue_signals.INBOX].wait(), 2)
+
+
+async def test_an_admins_retry_wakes_the_delivery_workers(
+    listening: tuple[Listener, dict[str, asyncio.Event]],
+) -> None:
+    _, wakes = listening
+    wake = wakes[queue_signals.DELIVERIES]
+    activity = await OutboxActivity.create(
+        activity_uri="http://127.0.0.1/activities/retry",
+        activity_type="Create",
+        actor_kind="instance",
+        payload={},
+    )
+    failed = await Delivery.create(
+        activity=activity,
+        inbox="http://127.0.0.1:9/inbox",
+        host="127.0.0.1:9",
+        status=DeliveryStatus.FAILED,
+        next_attempt_at=utcnow() + timedelta(hours=1),
+    )
+    assert await _quiet(wake)
+    assert await delivery_queue.retry_now(failed.id) == 1
+    await asyncio.wait_for(wake.wait(), 2)  # not half a second later, at the next poll
 
 
 async def test_the_listener_reconnects_after_its_connection_is_terminated(

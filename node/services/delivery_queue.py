@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from tortoise.expressions import Q
 
-from node import db
+from node import db, queue_signals
 from node.errors import NotFound
 from node.models import Delivery, HostHealth
 from node.states import DELIVERY_GRAPH, DeliveryStatus
@@ -42,6 +42,8 @@ async def _retry(scope: Q) -> int:
     revived = await Delivery.filter(scope, _not_leased(), status__in=failed).update(
         status=D.PENDING, next_attempt_at=now
     )
+    if hurried + revived:  # workers of other processes start at the commit, not the poll
+        await queue_signals.notify(queue_signals.DELIVERIES)
     return hurried + revived
 
 
