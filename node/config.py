@@ -261,7 +261,7 @@ def _parse_database_url(name: str, raw: Any) -> str:
         return value
     raise SettingsError(
         name,
-        f"expected sqlite://PATH or postgres://USER@HOST:PORT/DB, got {_redact_url(value)!r}",
+        f"expected sqlite://PATH or postgres://USER@HOST:PORT/DB, got {redact_url(value)!r}",
     )
 
 
@@ -314,22 +314,26 @@ def _validated(settings: Settings) -> Settings:
         raise SettingsError(
             env_name("database_url"),
             "expected sqlite://PATH or postgres://USER@HOST:PORT/DB, "
-            f"got {_redact_url(settings.database_url)!r}",
+            f"got {redact_url(settings.database_url)!r}",
         )
     if settings.secret_key is not None and len(settings.secret_key) < 32:
         raise SettingsError(env_name("secret_key"), "must be at least 32 characters long")
     return settings
 
 
-def _redact_url(url: str) -> str:
-    """A database URL with any password replaced, for messages and logs."""
-    try:
-        password = urlsplit(url).password
-    except ValueError:  # not a URL at all (`x://[`): hide whatever sits before an @
-        return re.sub(r"://[^/]*@", "://***@", url)
-    if password:
-        return url.replace(f":{password}@", ":***@", 1)
-    return url
+def redact_url(url: str) -> str:
+    """A database URL with its password replaced by ***, for messages and logs.
+
+    Split by hand, not with urlsplit: that raises on input like `x://[`, and cuts a
+    password holding "#" at the "#", which then stayed visible."""
+    scheme, sep, rest = url.partition("://")
+    netloc_end = min((i for i in (rest.find("/"), rest.find("?")) if i >= 0), default=len(rest))
+    netloc, path = rest[:netloc_end], rest[netloc_end:]
+    userinfo, at, host = netloc.rpartition("@")
+    if not (sep and at and ":" in userinfo):
+        return url
+    user = userinfo.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}{path}"
 
 
 def load_settings(

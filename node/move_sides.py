@@ -19,6 +19,7 @@ from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.exceptions import ConfigurationError
 
 from node import db
+from node.config import redact_url
 
 POSTGRES_SCHEMES = ("postgres", "postgresql")
 CONNECT_TIMEOUT = 10  # seconds: a firewalled host should not hang the command for minutes
@@ -29,27 +30,9 @@ class MoveError(Exception):
     """Why the move was refused or undone, in one line."""
 
 
-def shown(url: str) -> str:
-    """`url` with its password replaced by ***, for messages; never raises (urlsplit does,
-    on input like `x://[`)."""
-    scheme, sep, rest = url.partition("://")
-    netloc_end = min((i for i in (rest.find("/"), rest.find("?")) if i >= 0), default=len(rest))
-    netloc, path = rest[:netloc_end], rest[netloc_end:]
-    userinfo, at, host = netloc.rpartition("@")
-    if not (sep and at and ":" in userinfo):
-        return url
-    user = userinfo.split(":", 1)[0]
-    return f"{scheme}://{user}:***@{host}{path}"
-
-
 def quote(identifier: str) -> str:
     """A table or column name for SQL (ours, from the models; quoted all the same)."""
     return '"' + identifier.replace('"', '""') + '"'
-
-
-def known_migrations() -> set[str]:
-    """The names of this code's migrations."""
-    return set(db.known_migrations())
 
 
 # --- the source ---------------------------------------------------------------------------
@@ -59,7 +42,7 @@ def check_source_url(url: str) -> Path:
     """The SQLite file the node's settings name; refuses anything else."""
     if not db.is_sqlite(url):
         raise MoveError(
-            f"this node's database is not SQLite ({shown(url)}): there is nothing to move; "
+            f"this node's database is not SQLite ({redact_url(url)}): there is nothing to move; "
             "set NABUUR_DATABASE_URL to the sqlite:// URL of the node to move"
         )
     path = db.sqlite_path(url)
@@ -127,7 +110,7 @@ class SourceSnapshot:
             }
         except sqlite3.OperationalError:  # no such table
             raise MoveError(f"{self.path} holds no Nabuur node (no migrations table)") from None
-        known = known_migrations()
+        known = set(db.known_migrations())
         if applied - known:
             newer = ", ".join(sorted(applied - known))
             raise MoveError(
@@ -170,16 +153,16 @@ def check_target_url(url: str) -> None:
     scheme = url.split("://", 1)[0] if "://" in url else ""
     if scheme not in POSTGRES_SCHEMES:
         raise MoveError(
-            f"{shown(url)!r} is not a PostgreSQL URL: give postgres://USER@HOST:PORT/DATABASE"
+            f"{redact_url(url)!r} is not a PostgreSQL URL: give postgres://USER@HOST:PORT/DATABASE"
         )
     try:
         credentials = expand_db_url(url)["credentials"]
     except (ConfigurationError, ValueError) as exc:
-        raise MoveError(f"{shown(url)!r} is not a usable PostgreSQL URL: {exc}") from None
+        raise MoveError(f"{redact_url(url)!r} is not a usable PostgreSQL URL: {exc}") from None
     # Without a name, PostgreSQL picks a database after the user's name: not what was meant.
     if not credentials.get("database"):
         raise MoveError(
-            f"{shown(url)!r} names no database: give postgres://USER@HOST:PORT/DATABASE"
+            f"{redact_url(url)!r} names no database: give postgres://USER@HOST:PORT/DATABASE"
         )
 
 
@@ -205,16 +188,16 @@ async def _connect(url: str) -> asyncpg.Connection:
         )
     except asyncpg.InvalidCatalogNameError:
         raise MoveError(
-            f"the database of {shown(url)} does not exist: create it empty first "
+            f"the database of {redact_url(url)} does not exist: create it empty first "
             "(createdb --owner USER NAME), then run this again"
         ) from None
     except (asyncpg.InvalidPasswordError, asyncpg.InvalidAuthorizationSpecificationError) as exc:
-        raise MoveError(f"PostgreSQL at {shown(url)} refused the login: {exc}") from None
+        raise MoveError(f"PostgreSQL at {redact_url(url)} refused the login: {exc}") from None
     except (asyncpg.InterfaceError, ValueError) as exc:  # a URL asyncpg cannot parse
-        raise MoveError(f"{shown(url)!r} is not a usable PostgreSQL URL: {exc}") from None
+        raise MoveError(f"{redact_url(url)!r} is not a usable PostgreSQL URL: {exc}") from None
     except (OSError, TimeoutError, asyncpg.PostgresError) as exc:
         reason = str(exc) or type(exc).__name__
-        raise MoveError(f"cannot reach PostgreSQL at {shown(url)}: {reason}") from None
+        raise MoveError(f"cannot reach PostgreSQL at {redact_url(url)}: {reason}") from None
 
 
 async def check_target(url: str, tables: list[str]) -> None:
@@ -230,7 +213,7 @@ async def check_target(url: str, tables: list[str]) -> None:
                 filled.append(f"{table}: {rows}")
         if filled:
             raise MoveError(
-                f"the database at {shown(url)} is not empty (rows in {', '.join(filled)}): "
+                f"the database at {redact_url(url)} is not empty (rows in {', '.join(filled)}): "
                 "move-to-postgres fills only an empty database; drop and recreate it "
                 "(dropdb NAME; createdb --owner USER NAME), or give another one"
             )
@@ -239,13 +222,13 @@ async def check_target(url: str, tables: list[str]) -> None:
                 f"SELECT name FROM {MIGRATIONS_TABLE} WHERE app = $1",  # noqa: S608
                 db.APP_LABEL,
             )
-            newer = {row["name"] for row in applied} - known_migrations()
+            newer = {row["name"] for row in applied} - set(db.known_migrations())
             if newer:
                 raise MoveError(
-                    f"the database at {shown(url)} was migrated by a newer Nabuur "
+                    f"the database at {redact_url(url)} was migrated by a newer Nabuur "
                     f"({', '.join(sorted(newer))}): give an empty database"
                 )
     except asyncpg.PostgresError as exc:
-        raise MoveError(f"cannot read the database at {shown(url)}: {exc}") from None
+        raise MoveError(f"cannot read the database at {redact_url(url)}: {exc}") from None
     finally:
         await conn.close()

@@ -42,6 +42,7 @@ from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 from node import db
+from node.config import redact_url
 from node.db_inventory import row_counts, self_referencing, tables
 from node.move_sides import (
     MoveError,
@@ -50,7 +51,6 @@ from node.move_sides import (
     check_target,
     check_target_url,
     quote,
-    shown,
 )
 
 __all__ = ["MoveError", "MoveReport", "move"]
@@ -109,7 +109,7 @@ async def move(
             await db.close_database()
     return MoveReport(
         source=path,
-        target=shown(target_url),
+        target=redact_url(target_url),
         rows=expected,
         key_pairs=key_pairs,
         sequences=sequences,
@@ -121,7 +121,7 @@ async def _schema_step(what: str, step: Awaitable[None], url: str) -> None:
     try:
         await step
     except (BaseORMException, asyncpg.PostgresError, OSError) as exc:
-        raise MoveError(f"cannot {what} the database at {shown(url)}: {exc}") from None
+        raise MoveError(f"cannot {what} the database at {redact_url(url)}: {exc}") from None
 
 
 # Each actor's key columns (`*_key_pem`), by (table, primary key): {column: PEM}.

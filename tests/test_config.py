@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from node import db
-from node.config import DEFAULT_DATABASE_URL, Settings, SettingsError, _redact_url, load_settings
+from node.config import DEFAULT_DATABASE_URL, Settings, SettingsError, load_settings, redact_url
 from tests.test_cli import nabuur
 
 SECRET = "s3cr3t-" + "k" * 40
@@ -279,6 +279,8 @@ def test_the_cli_never_shows_a_traceback_for_a_database_url(url: str) -> None:
     assert "Traceback" not in result.stderr
 
 
-@pytest.mark.parametrize("url", ["x://[", "postgres://u:pw@[::1/x", "postgres://u:pw@h/db"])
+@pytest.mark.parametrize(
+    "url", ["x://[", "postgres://u:pw@[::1/x", "postgres://u:pw@h/db", "postgres://u:pw#1@h/db"]
+)
 def test_redacting_any_url_never_raises_nor_shows_the_password(url: str) -> None:
-    assert "pw" not in _redact_url(url)
+    assert "pw" not in redact_url(url)

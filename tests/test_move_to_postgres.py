@@ -37,6 +37,7 @@ from hypothesis import strategies as st
 from node import db, move_to_postgres
 from node.cli import main
 from node.cli_move import TableProgress
+from node.config import redact_url as shown
 from node.db_inventory import tables
 from node.models import (
     Account,
@@ -64,7 +65,7 @@ from node.models import (
     Response,
     UsedToken,
 )
-from node.move_sides import MoveError, check_target_url, shown
+from node.move_sides import MoveError, check_target_url
 from node.services import follows, neighbourhoods, responses, sessions, signups
 from tests import factories
 from tests.conftest import _pg_admin, _pg_url
