@@ -68,12 +68,17 @@ async def remote() -> AsyncIterator[FakeRemote]:
 
 
 @contextlib.asynccontextmanager
-async def serving(database: str, *, allow_private: bool = True) -> AsyncIterator[Node]:
+async def serving(
+    database: str, *, allow_private: bool = True, initialise: bool = True, **overrides: Any
+) -> AsyncIterator[Node]:
     """The node app on `database`; `allow_private=False` is production's address rules
-    (no loopback or private addresses, no plain http)."""
-    settings = Settings(database_url=database, base_url=BASE, allow_private_addresses=allow_private)
+    (no loopback or private addresses, no plain http); `overrides` are other settings."""
+    settings = Settings(
+        database_url=database, base_url=BASE, allow_private_addresses=allow_private, **overrides
+    )
     app = create_app(settings, manage_database=False)
-    await factories.node_row()
+    if initialise:
+        await factories.node_row()
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url=BASE) as client:
         try:

@@ -15,7 +15,6 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
-import httpx
 import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -25,8 +24,7 @@ from tortoise import connections
 
 from federation.inbox import MAX_BODY
 from node import db, metrics, queue_stats
-from node.app import create_app
-from node.config import Settings, SettingsError, load_settings
+from node.config import SettingsError, load_settings
 from node.models import (
     Delivery,
     DeliveryStatus,
@@ -39,7 +37,7 @@ from node.models import (
 )
 from node.services import domain_policy
 from node.timeutil import utcnow
-from tests import factories
+from tests import factories, federation_fixtures
 from tests.fakeremote import FakeRemote
 from tests.federation_fixtures import BASE, Node
 
@@ -49,22 +47,10 @@ AUTH = {"authorization": f"Bearer {TOKEN}"}
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 
-@contextlib.asynccontextmanager
-async def serving(
+def serving(
     database: str, token: str | None = TOKEN, *, initialise: bool = True
-) -> AsyncIterator[Node]:
-    settings = Settings(
-        database_url=database, base_url=BASE, allow_private_addresses=True, metrics_token=token
-    )
-    app = create_app(settings, manage_database=False)
-    if initialise:
-        await factories.node_row()
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url=BASE) as client:
-        try:
-            yield Node(settings, client, app.state.federation)
-        finally:
-            await app.state.federation.close()
+) -> contextlib.AbstractAsyncContextManager[Node]:
+    return federation_fixtures.serving(database, initialise=initialise, metrics_token=token)
 
 
 @pytest.fixture
