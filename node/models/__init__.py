@@ -5,6 +5,7 @@ from node.models.audit import AuditEntry
 from node.models.casework import CaseEntry, CaseEntryKind, PostPartner, RemotePostPartner
 from node.models.events import Event
 from node.models.follows import Follow, FollowTarget, LocalActorKind, OutgoingFollow
+from node.models.guides import GuideText
 from node.models.hosts import HostHealth
 from node.models.media import MediaFile
 from node.models.moderation import (
@@ -36,7 +37,9 @@ from node.models.reactions import Reaction, ReactionKind
 from node.models.remote import RemoteActor, RemoteStanding
 from node.models.remote_posts import RemotePost
 from node.models.responses import Response, ResponseKind
+from node.models.services_directory import RemoteService, Service, ServiceArea
 from node.models.sessions import Invitation, LoginFailure, RateEvent, Session, UsedToken
+from node.models.surveys import Survey, SurveyVote
 
 __all__ = [
     "Account",
@@ -51,6 +54,7 @@ __all__ = [
     "Event",
     "Follow",
     "FollowTarget",
+    "GuideText",
     "HelpPost",
     "HostHealth",
     "InboxItem",
@@ -77,6 +81,7 @@ __all__ = [
     "RemoteActor",
     "RemotePost",
     "RemotePostPartner",
+    "RemoteService",
     "RemoteStanding",
     "Report",
     "ReportCategory",
@@ -84,8 +89,12 @@ __all__ = [
     "Response",
     "ResponseKind",
     "Role",
+    "Service",
+    "ServiceArea",
     "Session",
     "StaffRole",
+    "Survey",
+    "SurveyVote",
     "UsedToken",
     "Visibility",
 ]

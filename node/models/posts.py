@@ -63,6 +63,14 @@ class HelpPost(Model):
     # log): gone from pages, listings and feeds, its URL answers 410, a Delete went out.
     hidden_at = fields.DatetimeField(null=True)
     hidden_reason = fields.CharField(max_length=500, default="", db_default="")
+    # Kept for the needs figures (events are pruned): when the first offer of help came,
+    # and when the first helper was accepted. Set once, never moved back.
+    first_offer_at = fields.DatetimeField(null=True)
+    matched_at = fields.DatetimeField(null=True)
+    # The author closed it as done with a service someone pointed to.
+    solved_by_service = fields.ForeignKeyField(
+        "nabuur.Service", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
@@ -72,6 +80,7 @@ class HelpPost(Model):
             ("status", "expires_at"),
             ("neighbourhood_id", "status", "created_at"),
             ("organisation_id", "status", "created_at"),
+            ("created_at",),
         )
 
     @property

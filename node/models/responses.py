@@ -12,6 +12,7 @@ from node.states import OfferStatus
 class ResponseKind(StrEnum):
     COMMENT = "comment"
     OFFER = "offer"  # "I can help": takes one of the post's helper slots once accepted
+    SERVICE = "service"  # points the author to a service of the directory
 
 
 class Response(Model):
@@ -33,6 +34,10 @@ class Response(Model):
     # Accept or Reject of that Offer rather than a message.
     via_agreement = fields.BooleanField(default=False, db_default=False)
     kind = fields.CharEnumField(ResponseKind, max_length=10)
+    # For SERVICE responses: the service pointed to (gone if the service was removed).
+    service = fields.ForeignKeyField(
+        "nabuur.Service", related_name="pointers", null=True, on_delete=fields.SET_NULL
+    )
     body = fields.TextField(default="")
     # Only offers have a status; comments keep None.
     offer_status = fields.CharEnumField(OfferStatus, max_length=10, null=True)

@@ -19,6 +19,7 @@ from node.models import (
     Response,
     ResponseKind,
 )
+from node.services import post_milestones
 from node.services.notifications import notify, post_team
 from node.states import OfferStatus, PostAction, post_allows
 
@@ -68,6 +69,8 @@ async def add_remote_reply(
             object_uri=object_uri,
             via_agreement=agreement and offers,
         )
+        if offers:
+            await post_milestones.first_offer(post.id)
         await events.emit(events.ResponseCreated(str(response.id), str(post.id)))
         for recipient in [] if declined else await post_team(post):
             await notify(recipient, NotificationKind.RESPONSE, post=post, response=response)

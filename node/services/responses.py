@@ -7,7 +7,7 @@ from tortoise.functions import Count
 from node import db, events, validation
 from node.errors import Conflict, NotFound, PermissionDenied
 from node.models import Account, HelpPost, NotificationKind, Response, ResponseKind
-from node.services import audit
+from node.services import audit, post_milestones
 from node.services.notifications import notify, notify_team
 from node.services.permissions import can_manage_helpers
 from node.services.posts import set_status
@@ -71,6 +71,7 @@ async def offer_help(helper: Account, post: HelpPost, body: str = "") -> Respons
             body=text,
             offer_status=OfferStatus.OFFERED,
         )
+        await post_milestones.first_offer(post.id)
         await events.emit(events.ResponseCreated(str(response.id), str(post.id)))
         await notify_team(post, NotificationKind.RESPONSE, actor=helper, response=response)
     return response
@@ -107,6 +108,8 @@ async def _move_offer(response: Response, new: OfferStatus) -> OfferStatus:
     OFFER_GRAPH.check(old, new)
     response.offer_status = new
     await response.save(update_fields=["offer_status", "updated_at"])
+    if new == OfferStatus.ACCEPTED:
+        await post_milestones.first_match(response.post_id)
     await events.emit(
         events.OfferStatusChanged(str(response.id), str(response.post_id), old.value, new.value)
     )
