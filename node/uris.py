@@ -58,6 +58,25 @@ def case(organisation_slug: str, post_id: UUID | str) -> str:
     return f"{ADMIN}/o/{organisation_slug}/r/{post_id}"
 
 
+SERVICES = "/services"
+NEEDS_JSON = "/needs.json"  # the node's anonymised needs figures, for partner nodes
+ADMIN_NEEDS = f"{ADMIN}/needs"
+ADMIN_NEEDS_CSV = f"{ADMIN}/needs.csv"
+ADMIN_SERVICES = f"{ADMIN}/services"
+ADMIN_SURVEYS = f"{ADMIN}/surveys"
+ADMIN_GUIDES = f"{ADMIN}/guides"
+
+
+def service(service_id: UUID | str) -> str:
+    """A service of the directory: its page and its federated id."""
+    return f"{SERVICES}/{service_id}"
+
+
+def survey(survey_id: UUID | str) -> str:
+    """A needs survey: its page (vote, results) and its federated `Question` id."""
+    return f"/surveys/{survey_id}"
+
+
 def static(name: str) -> str:
     return f"{STATIC_PREFIX}/{name}"
 
@@ -115,6 +134,8 @@ _PATTERNS = (
     (re.compile(r"^/(actor)(?:/(inbox|outbox|followers|following))?$"), "instance"),
     (re.compile(rf"^/r/({_UUID})(?:/responses/({_UUID}))?$"), "post"),
     (re.compile(rf"^/activities/({_UUID})$"), "activity"),
+    (re.compile(rf"^/services/({_UUID})$"), "service"),
+    (re.compile(rf"^/surveys/({_UUID})$"), "survey"),
 )
 
 
