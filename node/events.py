@@ -161,6 +161,52 @@ class ReportForwarded(Declared):
     urgent = True
 
 
+@dataclass(frozen=True, slots=True)
+class ServiceChanged(Declared):
+    """A service of the directory was created or edited: its organisation's followers
+    get a `Create` the first time, an `Update` after."""
+
+    service_id: str
+    created: bool
+    urgent = True
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceRemoved(Declared):
+    """A service was deleted; its row is gone, so the event carries what the `Delete`
+    needs."""
+
+    service_id: str
+    organisation_id: int
+    urgent = True
+
+
+@dataclass(frozen=True, slots=True)
+class SurveyPublished(Declared):
+    """The neighbourhood's Group publishes the survey as a `Question`."""
+
+    survey_id: str
+    urgent = True
+
+
+@dataclass(frozen=True, slots=True)
+class SurveyCountsChanged(Declared):
+    """New counts (debounced while open) or the final ones at closing: an `Update` of
+    the `Question` to the Group's followers and to the remote voters."""
+
+    survey_id: str
+    final: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SurveyWithdrawn(Declared):
+    """Taken down by its author or a moderator: a `Delete` of the `Question`."""
+
+    survey_id: str
+    neighbourhood_id: int
+    urgent = True
+
+
 DomainEvent = (
     PostPublished
     | PostEdited
@@ -176,6 +222,11 @@ DomainEvent = (
     | ResponseHidden
     | AccountSuspensionFederated
     | ReportForwarded
+    | ServiceChanged
+    | ServiceRemoved
+    | SurveyPublished
+    | SurveyCountsChanged
+    | SurveyWithdrawn
 )
 
 

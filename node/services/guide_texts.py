@@ -1,0 +1,32 @@
+"""The guide a helper is shown for a category: the organisation's own text for its
+requests, else the node's edited one, else the default shipped with Nabuur
+(`node.services.guides`). Edited texts replace the category's points in one language;
+the title and the general points stay the shipped ones."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from node.models import GuideText
+from node.services.guides import Guide, default_guide, guide_language
+
+
+async def guide_for(category: str, language: str, organisation_id: int | None = None) -> Guide:
+    """The guide for `category` in `language`, as the post's organisation (if any) set it.
+    Raises KeyError for an unknown category, as `default_guide` does."""
+    shipped = default_guide(category, language)
+    lang = guide_language(language)
+    edited = (
+        await GuideText.filter(
+            category=category, language=lang, organisation_id__in=[organisation_id]
+        ).first()
+        if organisation_id is not None
+        else None
+    )
+    if edited is None:
+        edited = await GuideText.filter(
+            category=category, language=lang, organisation_id__isnull=True
+        ).first()
+    if edited is None or not edited.points:
+        return shipped
+    return dataclasses.replace(shipped, points=tuple(edited.points))
