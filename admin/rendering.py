@@ -12,7 +12,7 @@ from starlette.responses import Response
 from admin.audit_labels import action_label
 from node.i18n import N_, gettext
 from node.models import Role
-from node.services import organisations
+from node.services import organisations, surveys
 from web.shell.session import viewer
 
 DONE = {
@@ -31,6 +31,8 @@ DONE = {
     "unassigned": N_("The whole team follows the post up again."),
     "note": N_("Your note is saved. Only your organisation's staff see it."),
     "partner": N_("The partners are updated."),
+    "survey": N_("The survey is published."),
+    "survey_withdrawn": N_("The survey is withdrawn."),
 }
 
 
@@ -56,6 +58,7 @@ async def render(
             "action_label": functools.partial(action_label, locale),
             "my_organisations": mine,
             "dashboard": is_moderator or bool(mine),
+            "may_survey": await surveys.may_publish_anywhere(account),
             "notice": gettext(locale, DONE[done]) if done in DONE else None,
             "errors": {},
             "values": {},

@@ -15,15 +15,20 @@ from admin.pages import (
     federation_health,
     federation_network,
     federation_policy,
+    guides,
     invitations,
     moderation,
+    needs,
+    needs_region,
     neighbourhoods,
     node_settings,
     org_followers,
     organisations,
     overview,
     people,
+    services,
     staff,
+    surveys,
 )
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -41,6 +46,15 @@ routes: list[BaseRoute] = [
     Route("/neighbourhoods/{slug}/connectors", neighbourhoods.connectors, methods=POST),
     Route("/organisations", organisations.organisation_list),
     Route("/organisations/new", organisations.new_organisation, methods=FORM),
+    # The directory of services (organisations' staff for theirs, admins for all).
+    Route("/services", services.service_list),
+    Route("/services/new", services.new_service, methods=FORM),
+    Route("/services/{service_id}", services.edit_service, methods=FORM),
+    Route("/services/{service_id}/delete", services.delete_service, methods=POST),
+    # Needs surveys (admins, connectors, organisations' staff; see admin.pages.surveys).
+    Route("/surveys", surveys.survey_list),
+    Route("/surveys/new", surveys.new_survey, methods=FORM),
+    Route("/surveys/withdraw", surveys.withdraw, methods=POST),
     Route("/people", people.people),
     Route("/people/{username}", people.person, methods=FORM),
     # Moderation of one account, without a report too (moderators and admins).
@@ -48,6 +62,10 @@ routes: list[BaseRoute] = [
     Route("/audit", audit.audit_log),
     Route("/audit/export.csv", audit.export_csv, methods=POST),
     Route("/settings", node_settings.settings_page, methods=FORM),
+    # Guides for helpers (admins): the node's own, per category and language.
+    Route("/guides", guides.node_guides),
+    Route("/guides/{category}/{language}", guides.node_guide, methods=FORM),
+    Route("/guides/{category}/{language}/reset", guides.node_guide_reset, methods=POST),
     Route("/invitations", invitations.invitations, methods=FORM),
     # Federation policy (admins): mode, domain blocks, allowlist, Mastodon CSV.
     Route("/federation", federation_policy.policy_page),
@@ -65,6 +83,11 @@ routes: list[BaseRoute] = [
     Route("/federation/network/unfollow", federation_network.unfollow, methods=POST),
     Route("/federation/network/followers", federation_network.decide, methods=POST),
     Route("/federation/network/relays", federation_network.subscribe_relay, methods=POST),
+    # Needs figures (admins; connectors and staff for their own posts), page and CSV.
+    Route("/needs", needs.needs_page),
+    Route("/needs.csv", needs.needs_csv),
+    # This node's needs figures beside its partner nodes' (admins).
+    Route("/needs/region", needs_region.region),
     Route("/federation/health", federation_health.health),
     Route("/federation/health/deliveries", federation_health.delivery_action, methods=POST),
     Route("/federation/health/servers", federation_health.server_action, methods=POST),
@@ -79,6 +102,14 @@ routes: list[BaseRoute] = [
     Route("/o/{slug}/followers", org_followers.followers, methods=FORM),
     Route("/o/{slug}/profile", organisations.edit_organisation, methods=FORM),
     Route("/o/{slug}/icon", organisations.upload_icon, methods=POST),
+    # The organisation's guides for helpers: its staff read, its coordinators edit.
+    Route("/o/{slug}/guides", guides.organisation_guides),
+    Route("/o/{slug}/guides/{category}/{language}", guides.organisation_guide, methods=FORM),
+    Route(
+        "/o/{slug}/guides/{category}/{language}/reset",
+        guides.organisation_guide_reset,
+        methods=POST,
+    ),
     Route("/o/{slug}/r/{post_id}", case.case),
     Route("/o/{slug}/r/{post_id}/assign", case.assign, methods=POST),
     Route("/o/{slug}/r/{post_id}/notes", case.add_note, methods=POST),

@@ -7,20 +7,27 @@ username (`local_actors.instance_username`: a port's colon becomes a dot).
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from urllib.parse import unquote
 
+import orjson
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from node import __version__, uris
 from node.config import Settings
 from node.models import Account, HelpPost, Neighbourhood, Visibility
-from node.services import local_actors, node_profile
+from node.services import local_actors, needs_aggregate, node_profile
 from node.timeutil import utcnow
 
 JRD = "application/jrd+json"
 SUBSCRIBE_REL = "http://ostatus.org/schema/1.0/subscribe"
+NEEDS_SECONDS = 300  # figures per month move slowly; partners and caches may keep them
+NEEDS_HEADERS = {
+    "cache-control": f"public, max-age={NEEDS_SECONDS}",
+    "access-control-allow-origin": "*",
+}
 NODEINFO_SCHEMAS = {
     "2.0": "http://nodeinfo.diaspora.software/ns/schema/2.0",
     "2.1": "http://nodeinfo.diaspora.software/ns/schema/2.1",
@@ -115,6 +122,8 @@ async def nodeinfo(request: Request) -> Response:
             "maintainer": {"name": profile.name, "email": profile.contact_email or ""},
             "languages": list(settings.languages),
             "federationMode": profile.federation_mode,
+            # Anonymised needs figures for partner nodes (FEDERATION.md, "Needs figures").
+            "needsData": uris.absolute(settings, uris.NEEDS_JSON),
             "neighbourhoods": [
                 {
                     "name": h.name,
@@ -129,3 +138,14 @@ async def nodeinfo(request: Request) -> Response:
     }
     profile = NODEINFO_SCHEMAS[version]
     return JSONResponse(body, media_type=f'application/json; profile="{profile}#"')
+
+
+async def needs_data(request: Request) -> Response:
+    """The node's anonymised needs figures (`needs_aggregate`), built at most once per
+    NEEDS_SECONDS per process: anyone may ask, and each answer is a GROUP BY."""
+    settings: Settings = request.app.state.settings
+    kept = getattr(request.app.state, "needs_document", None)
+    if kept is None or time.monotonic() - kept[0] > NEEDS_SECONDS:
+        kept = (time.monotonic(), orjson.dumps(await needs_aggregate.build(settings)))
+        request.app.state.needs_document = kept
+    return Response(kept[1], media_type="application/json", headers=NEEDS_HEADERS)

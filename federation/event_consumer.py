@@ -21,6 +21,8 @@ from federation import (
     follows_outgoing,
     moderation_outgoing,
     publishing,
+    services_out,
+    survey_publishing,
 )
 from federation.context import Federation
 from federation.follows_outgoing import TryLater
@@ -51,6 +53,11 @@ CONSUMERS: dict[str, Callable[[Federation, dict], Awaitable[str | None]]] = {
     "ResponseHidden": moderation_outgoing.on_response_hidden,
     "AccountSuspensionFederated": moderation_outgoing.on_account_suspension_federated,
     "ReportForwarded": moderation_outgoing.on_report_forwarded,
+    "ServiceChanged": services_out.on_service_changed,
+    "ServiceRemoved": services_out.on_service_removed,
+    "SurveyPublished": survey_publishing.on_survey_published,
+    "SurveyCountsChanged": survey_publishing.on_survey_counts_changed,
+    "SurveyWithdrawn": survey_publishing.on_survey_withdrawn,
 }
 
 

@@ -195,11 +195,22 @@ def _time(value: object) -> datetime | None:
     return parsed if EARLIEST <= parsed < LATEST else None
 
 
+def is_service(obj: object) -> bool:
+    """A service of another node's directory: a Note carrying our `service` object
+    (FEDERATION.md, "Services"). Never a request or offer, whatever else it says."""
+    return (
+        isinstance(obj, dict)
+        and type_of(obj) in PROPOSAL_TYPES
+        and isinstance(obj.get("service"), dict)
+    )
+
+
 def is_proposal(obj: object) -> bool:
     return (
         isinstance(obj, dict)
         and type_of(obj) in PROPOSAL_TYPES
         and obj.get("purpose") in ("request", "offer")
+        and not is_service(obj)
     )
 
 

@@ -7,7 +7,8 @@ pages of `web` and are only consulted for requests that ask for ActivityStreams 
 
 from starlette.routing import BaseRoute, Route
 
-from federation import discovery, documents, inbox
+from federation import discovery, documents, inbox, services_out, surveys_out
+from node import uris
 
 ACTOR_PATHS = ("/@{username}", "/n/{hood}", "/o/{org}", "/actor")
 
@@ -16,6 +17,7 @@ routes: list[BaseRoute] = [
     Route("/.well-known/host-meta", discovery.host_meta),
     Route("/.well-known/nodeinfo", discovery.nodeinfo_links),
     Route("/nodeinfo/{version}", discovery.nodeinfo),
+    Route(uris.NEEDS_JSON, discovery.needs_data),
     Route("/inbox", inbox.receive, methods=["POST"]),
     # The instance actor has no HTML page: it is always JSON.
     Route("/actor", documents.actor_document),
@@ -30,4 +32,8 @@ for path in ACTOR_PATHS:
 
 negotiated_routes: list[BaseRoute] = [
     Route(path, documents.actor_document) for path in ACTOR_PATHS if path != "/actor"
-] + [Route("/r/{post_id}", documents.post_document)]
+] + [
+    Route("/r/{post_id}", documents.post_document),
+    Route("/services/{service_id}", services_out.service_document),
+    Route("/surveys/{survey_id}", surveys_out.survey_document),
+]

@@ -31,7 +31,14 @@ from node.logs import configure as configure_logging
 from node.ops import OperatorEndpoints
 from node.scheduler import Job, QueueLock, Scheduler
 from node.security_headers import SecurityHeaders
-from node.services import housekeeping, login_limits, sessions, signup_limits, used_tokens
+from node.services import (
+    housekeeping,
+    login_limits,
+    sessions,
+    signup_limits,
+    survey_updates,
+    used_tokens,
+)
 from node.services.node_profile import ProfileCache
 from node.services.node_setup import is_initialised
 from node.services.posts import expire_due_posts
@@ -102,6 +109,7 @@ def periodic_jobs(settings: Settings) -> list[Job]:
         # Suspensions not lifted within 30 days are told to other servers, once.
         Job("federate-suspensions", 3600, federate_old_suspensions),
         housekeeping.job(settings),  # finished queue rows pruned after the retention period
+        survey_updates.job(),  # survey counts to other servers: debounced, and at closing
     ]
 
 

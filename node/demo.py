@@ -9,6 +9,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from node.config import Settings
+from node.demo_knowledge import seed_knowledge
 from node.models import Account, Follow, HelpPost, Neighbourhood, Organisation, Response
 from node.passwords import hash_password
 from node.services import follows, neighbourhoods, organisations, posts, reports, responses
@@ -119,6 +120,7 @@ async def seed(
             kind=entry["kind"],
             description=entry["description"],
             website=entry.get("website"),
+            neighbourhoods=entry.get("neighbourhoods", ()),
         )
     people = await _people(data, hoods, orgs)
     for entry in data["posts"]:
@@ -143,7 +145,9 @@ async def seed(
         post = await posts.create_post(people[entry["author"]], draft)
         await _responses(post, entry, people)
     await _reports(data, people, settings or Settings())
+    knowledge = await seed_knowledge(data, hoods, orgs, people)
     return {
+        **knowledge,
         "neighbourhoods": len(hoods),
         "organisations": len(orgs),
         "accounts": len(people),

@@ -38,7 +38,7 @@ import admin.routes
 from node import uris
 from node.config import Settings
 from node.models import Account, HelpPost, Organisation
-from node.services import casework, reports
+from node.services import casework, reports, service_directory
 from tests import factories
 from tests.webclient import Browser, browser
 
@@ -58,6 +58,10 @@ class Rule(StrEnum):
     CASE = "follow-up of a request"
     UNKNOWN_ORG = "unknown organisation"
     MODERATION = "moderation"
+    # Admins, connectors and staff of organisations with areas (none in this world).
+    SURVEYS = "needs surveys"
+    # Any organisation's staff (for their own), and admins: the services directory.
+    ANY_STAFF = "staff of any organisation"
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +96,8 @@ RULES: dict[Rule, tuple[Outcome, ...]] = {
     Rule.CASE:        (LOGIN, FORBIDDEN, FORBIDDEN,    ALLOWED,   ALLOWED,   FORBIDDEN, ALLOWED),
     Rule.UNKNOWN_ORG: (LOGIN, NOT_FOUND, NOT_FOUND,    NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND),
     Rule.MODERATION:  (LOGIN, FORBIDDEN, FORBIDDEN,    FORBIDDEN, FORBIDDEN, ALLOWED,   ALLOWED),
+    Rule.SURVEYS:     (LOGIN, FORBIDDEN, FORBIDDEN,    FORBIDDEN, FORBIDDEN, FORBIDDEN, ALLOWED),
+    Rule.ANY_STAFF:   (LOGIN, FORBIDDEN, ALLOWED,      ALLOWED,   ALLOWED,   FORBIDDEN, ALLOWED),
 }
 # fmt: on
 
@@ -112,6 +118,28 @@ ROUTES: list[tuple[str, str, Rule]] = [
     ("GET", "/admin/organisations", Rule.NODE_ADMIN),
     ("GET", "/admin/organisations/new", Rule.NODE_ADMIN),
     ("POST", "/admin/organisations/new", Rule.NODE_ADMIN),
+    # The directory of services: {service} is a service of {org}.
+    ("GET", "/admin/services", Rule.ANY_STAFF),
+    ("GET", "/admin/services/new", Rule.ANY_STAFF),
+    ("POST", "/admin/services/new", Rule.ANY_STAFF),
+    ("GET", "/admin/services/{service}", Rule.CASE),
+    ("POST", "/admin/services/{service}", Rule.CASE),
+    ("POST", "/admin/services/{service}/delete", Rule.CASE),
+    # Guides for helpers.
+    ("GET", "/admin/guides", Rule.NODE_ADMIN),
+    ("GET", "/admin/guides/{category}/{language}", Rule.NODE_ADMIN),
+    ("POST", "/admin/guides/{category}/{language}", Rule.NODE_ADMIN),
+    ("POST", "/admin/guides/{category}/{language}/reset", Rule.NODE_ADMIN),
+    ("GET", "/admin/o/{org}/guides", Rule.DASHBOARD),
+    ("GET", "/admin/o/{org}/guides/{category}/{language}", Rule.DASHBOARD),
+    ("POST", "/admin/o/{org}/guides/{category}/{language}", Rule.MANAGE),
+    ("POST", "/admin/o/{org}/guides/{category}/{language}/reset", Rule.MANAGE),
+    ("GET", "/admin/o/{missing}/guides", Rule.UNKNOWN_ORG),
+    # Needs surveys.
+    ("GET", "/admin/surveys", Rule.SURVEYS),
+    ("GET", "/admin/surveys/new", Rule.SURVEYS),
+    ("POST", "/admin/surveys/new", Rule.SURVEYS),
+    ("POST", "/admin/surveys/withdraw", Rule.SURVEYS),
     ("GET", "/admin/people", Rule.NODE_ADMIN),
     ("GET", "/admin/people/{username}", Rule.NODE_ADMIN),
     ("POST", "/admin/people/{username}", Rule.NODE_ADMIN),
@@ -139,6 +167,7 @@ ROUTES: list[tuple[str, str, Rule]] = [
     ("GET", "/admin/federation/health", Rule.NODE_ADMIN),
     ("POST", "/admin/federation/health/deliveries", Rule.NODE_ADMIN),
     ("POST", "/admin/federation/health/servers", Rule.NODE_ADMIN),
+    ("GET", "/admin/needs/region", Rule.NODE_ADMIN),
     # The organisation's dashboard.
     ("GET", "/admin/o/{org}", Rule.DASHBOARD),
     ("GET", "/admin/o/{missing}", Rule.UNKNOWN_ORG),
@@ -209,6 +238,13 @@ async def build_world() -> World:
     post = await factories.post(staff, hood, organisation=ORG)
     target = await reports.find_target(Settings(), "post", str(post.id), resident)
     report = (await reports.file_report(Settings(), resident, target, "spam", "")).report
+    service = await service_directory.create_service(
+        org,
+        service_directory.ServiceForm(
+            name={"nl": "Grofvuil"}, description={"nl": "Gratis"}, categories=["transport"]
+        ),
+        staff,
+    )
     return World(
         accounts={
             "anonymous": None,
@@ -226,6 +262,9 @@ async def build_world() -> World:
             "post": str(post.id),
             "missing": MISSING_ORG,
             "report": str(report.id),
+            "service": str(service.id),
+            "category": "pets",
+            "language": "nl",
         },
         post=post,
         other_org=other_org,
@@ -358,7 +397,17 @@ async def test_a_partner_organisation_follows_the_request_up_only_once_named(
 
 
 GET_TEMPLATES = sorted({path for method, path, _ in ROUTES if method == "GET" and "{" in path})
-PLACEHOLDERS = ("hood", "org", "username", "post", "missing", "report")
+PLACEHOLDERS = (
+    "hood",
+    "org",
+    "username",
+    "post",
+    "missing",
+    "report",
+    "service",
+    "category",
+    "language",
+)
 # None keeps the real value, so that an odd segment is also met behind valid ones; long
 # texts go past the columns' lengths (slugs 40, usernames 30).
 SEGMENT = st.none() | st.text(max_size=20) | st.text(min_size=25, max_size=80)

@@ -5,7 +5,8 @@
 - `web.shell` (the HTML shell: sessions, CSRF, forms, rendering, error pages) uses `node`.
 - `web` (the residents' pages) uses `node`, `web.shell` and federation's read-only
   look-ups (`federation.lookup`), nothing else of federation.
-- `admin` uses `node`, `web.shell` and `federation.lookup`; never the residents' pages.
+- `admin` uses `node`, `web.shell`, `federation.lookup` and `federation.needs_fetch`
+  (partner nodes' needs figures, read-only); never the residents' pages.
 
 Pages call services: no module of `web` or `admin` queries or saves a model itself.
 """
@@ -30,7 +31,7 @@ ALLOWED = {
     "federation": ("node", "federation"),
     "web.shell": ("node", "web.shell"),
     "web": ("node", "web", "federation.lookup"),
-    "admin": ("node", "admin", "web.shell", "federation.lookup"),
+    "admin": ("node", "admin", "web.shell", "federation.lookup", "federation.needs_fetch"),
 }
 COMPOSITION_ROOTS = {"node/app.py"}
 MAX_MODULE_LINES = 400

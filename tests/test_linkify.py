@@ -230,7 +230,8 @@ async def test_links_in_comments_and_offers_on_the_request_page(web: Browser) ->
     assert (await web.submit(f"{path}/comment", {"body": comment}, page=path)).status_code == 303
     await web.log_in_as(await factories.account("jef"))
     offer = "Saturday (see https://a.be/plan_(v2)) <script>x</script>"
-    assert (await web.submit(f"{path}/offer", {"body": offer}, page=path)).status_code == 303
+    offered = await web.submit(f"{path}/offer", {"body": offer, "read_guide": "yes"}, page=path)
+    assert offered.status_code == 303
     assert await Response.filter(post_id=post.id).count() == 2
 
     page = (await web.get(path)).text

@@ -164,7 +164,9 @@ async def test_offer_accept_done_flow(web: Browser, hood: Neighbourhood) -> None
     await web.log_in_as(helper)
     before = await web.get(page_path)
     assert "Rue X 1" not in before.text
-    offered = await web.submit(f"{page_path}/offer", {"body": "Zaterdag kan ik"}, page=page_path)
+    offered = await web.submit(
+        f"{page_path}/offer", {"body": "Zaterdag kan ik", "read_guide": "yes"}, page=page_path
+    )
     assert offered.status_code == 303
     offer = await Response.get(post_id=post.id)
     assert offer.offer_status == OfferStatus.OFFERED
@@ -232,7 +234,7 @@ async def test_hostile_text_in_every_field_is_escaped(web: Browser, hood: Neighb
     await web.submit(f"{path}/comment", {"body": HOSTILE}, page=path)
     helper = await factories.account("jef")
     await web.log_in_as(helper)
-    await web.submit(f"{path}/offer", {"body": HOSTILE}, page=path)
+    await web.submit(f"{path}/offer", {"body": HOSTILE, "read_guide": "yes"}, page=path)
     for page in (path, "/", f"/n/{hood.slug}", "/o/buurthuis"):
         html = (await web.get(page)).text
         assert "<script>" not in html, page

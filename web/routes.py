@@ -20,6 +20,8 @@ from web.pages import (
     profiles,
     remote_follow,
     report,
+    services,
+    surveys,
 )
 from web.pages.home import home
 from web.pages.neighbourhood import follow, neighbourhood
@@ -52,6 +54,8 @@ routes = [
     Route("/o/{slug}/feed.rss", feeds.organisation_rss, name="organisation-rss"),
     Route("/o/{slug}/feed.atom", feeds.organisation_atom, name="organisation-atom"),
     Route("/o/{slug}/calendar.ics", feeds.organisation_calendar, name="organisation-ics"),
+    Route(uris.SERVICES, services.directory, name="services"),
+    Route(uris.SERVICES + "/{service_id}", services.show, name="service"),
     Route("/n/{slug}", neighbourhood, name="neighbourhood"),
     Route("/n/{slug}/follow", follow, methods=["POST"]),
     Route("/@{username}", profiles.person, name="person"),
@@ -60,6 +64,8 @@ routes = [
     Route("/o/{slug}/follow", following.follow, methods=["POST"]),
     Route(following.FOLLOWERS_PATH, following.my_followers, methods=FORM, name="followers"),
     Route(my_neighbourhood.PATH, my_neighbourhood.my_neighbourhood, methods=FORM),
+    Route("/surveys/{survey_id}", surveys.show, name="survey"),
+    Route("/surveys/{survey_id}/vote", surveys.vote, methods=["POST"]),
     Route("/report", report.report, methods=FORM, name="report"),
     Route("/report/thanks", report.thanks, name="report-thanks"),
     Route("/remote-follow", remote_follow.remote_follow, methods=FORM, name="remote-follow"),

@@ -11,7 +11,7 @@ from admin.rendering import render
 from node import uris
 from node.errors import PermissionDenied
 from node.models import Role
-from node.services import node_setup, organisations
+from node.services import node_setup, organisations, surveys
 
 
 @logged_in
@@ -21,6 +21,8 @@ async def overview(request: Request) -> Response:
     if account.role != Role.ADMIN:
         if account.role == Role.MODERATOR and not mine:
             return RedirectResponse("/admin/moderation", status_code=303)
+        if not mine and await surveys.may_publish_anywhere(account):
+            return RedirectResponse(uris.ADMIN_SURVEYS, status_code=303)  # a connector
         if not mine:
             raise PermissionDenied("no dashboard for this account")
         if len(mine) == 1:  # straight to the one dashboard a social worker uses

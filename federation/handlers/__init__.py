@@ -31,6 +31,7 @@ from federation.handlers import (
     posts,
     reactions,
     reports,
+    services,
     unknown,
 )
 
@@ -50,5 +51,6 @@ __all__ = [
     "posts",
     "reactions",
     "reports",
+    "services",
     "unknown",
 ]

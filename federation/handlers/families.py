@@ -13,9 +13,9 @@ from collections.abc import Awaitable, Callable
 
 from federation.handlers.local import local_post
 from federation.handlers.registry import Family, Handler, Incoming, by_family, handler_for
-from federation.parse import is_http_url, is_proposal
+from federation.parse import is_http_url, is_proposal, is_service
 from federation.vocab import id_of, type_of
-from node.models import Follow, Reaction, RemotePost, Response
+from node.models import Follow, Reaction, RemotePost, RemoteService, Response
 
 ACTOR_TYPES = frozenset({"Person", "Service", "Application", "Group", "Organization"})
 NOTE_TYPES = frozenset({"Note", "Article", "Page", "Question"})
@@ -37,6 +37,8 @@ def by_type(obj: object) -> Family:
     kind = type_of(obj)
     if kind in ACTOR_TYPES:
         return Family.ACTOR
+    if is_service(obj):
+        return Family.SERVICE
     if is_proposal(obj):
         return Family.POST
     if kind in NOTE_TYPES:
@@ -71,6 +73,8 @@ async def _update(incoming: Incoming) -> Family:
     # A remote post we hold stays one, whatever its new version claims to be.
     if await RemotePost.exists(object_uri=obj.get("id"), actor=incoming.actor):
         return Family.POST
+    if is_service(obj):
+        return Family.SERVICE
     return Family.NOTE if type_of(obj) in NOTE_TYPES else Family.OTHER
 
 
@@ -84,6 +88,8 @@ async def _delete(incoming: Incoming) -> Family:
         return Family.NOTE
     if await RemotePost.exists(object_uri=target, actor=incoming.actor):
         return Family.POST
+    if await RemoteService.exists(object_uri=target, actor=incoming.actor):
+        return Family.SERVICE
     return Family.OTHER
 
 

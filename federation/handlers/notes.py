@@ -1,9 +1,11 @@
-"""Notes (the NOTE family): replies to our posts, their edits and deletions by their authors."""
+"""Notes (the NOTE family): replies to our posts, their edits and deletions by their authors;
+votes on our surveys (`votes`), which Mastodon sends as Notes too."""
 
 from __future__ import annotations
 
 from federation.handlers.local import local_post
 from federation.handlers.registry import Family, Incoming, Outcome, handles
+from federation.handlers.votes import vote_on_survey
 from federation.parse import ParseError, parse_note, same_host
 from federation.vocab import id_of
 from node import uris
@@ -20,6 +22,10 @@ async def create(incoming: Incoming) -> Outcome:
         return Outcome.rejected(str(exc))
     if uris.is_local(incoming.fed.settings, note.id):
         return Outcome.rejected("claims a local id")
+    # A vote names an option and answers a survey: it is never taken for a reply.
+    voted = await vote_on_survey(incoming, note)
+    if voted is not None:
+        return voted
     post = await local_post(incoming.fed, note.in_reply_to, incoming.cache)
     if post is None:
         return Outcome.ignored("not a reply to one of our posts")

@@ -26,6 +26,7 @@ class Family(StrEnum):
     ACTOR = "actor"  # Person, Group, Organization, Application, Service; a Delete of oneself
     NOTE = "note"  # Note, Article, Page, Question: replies to our posts
     POST = "post"  # a request or offer from another node (FEP-0837)
+    SERVICE = "service"  # a service of another node's directory (a Note with `service`)
     FOLLOW = "follow"  # a Follow activity (what Accept, Reject and Undo name)
     REACTION = "reaction"  # a Like or an Announce (what Undo names)
     AGREEMENT = "agreement"  # an Agreement (what Offer carries, FEP-0837)

@@ -17,7 +17,16 @@ from tortoise.functions import Count
 
 from node import validation
 from node.errors import PermissionDenied
-from node.models import Account, HelpPost, Membership, Organisation, PostPartner, Response, Role
+from node.models import (
+    Account,
+    Connector,
+    HelpPost,
+    Membership,
+    Organisation,
+    PostPartner,
+    Response,
+    Role,
+)
 from node.services import listings
 from node.services.organisations import is_staff
 from node.states import OfferStatus, PostStatus
@@ -44,7 +53,10 @@ async def has_dashboard(account: Account) -> bool:
         return False
     if account.role in (Role.ADMIN, Role.MODERATOR):
         return True
-    return await Membership.exists(account_id=account.id)
+    if await Membership.exists(account_id=account.id):
+        return True
+    # Connectors publish needs surveys there.
+    return await Connector.exists(account_id=account.id, neighbourhood__archived_at=None)
 
 
 async def can_see_dashboard(account: Account | None, org: Organisation) -> bool:

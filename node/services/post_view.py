@@ -3,7 +3,10 @@
 The page shows what this returns: the responses, the helper places left, whether the
 viewer may offer help, comment, manage the post or withdraw it, which status moves the
 post graph allows them, and the exact address only for the people organising the help
-(whose look at it is recorded in the post's audit trail).
+(whose look at it is recorded in the post's audit trail). On a request also: the
+services a helper may point the author to and those pointed to, whether the viewer
+confirms the category's guide before a first offer, and, for the neighbourhood's
+connectors and the post's team, which offers are their author's first there.
 
 Responses come a page at a time (`PAGE_SIZE`, oldest first): a request may get thousands
 of replies from the fediverse, and the page must not load them all. Which ones this
@@ -20,8 +23,9 @@ from tortoise.expressions import Q
 
 from node import uris
 from node.errors import NotFound
-from node.models import Account, HelpPost, Response
-from node.services import audit, domain_policy
+from node.models import Account, HelpPost, PostKind, Response, Service
+from node.services import audit, domain_policy, helper_firsts, service_matching, service_pointers
+from node.services.neighbourhoods import is_connector
 from node.services.organisations import staff_account_ids
 from node.services.permissions import (
     can_manage_helpers,
@@ -64,6 +68,19 @@ class PostView:
     pages: int = 1
     # Accepted helpers and the viewer's own offer that are on another page, oldest first.
     pinned: list[Response] = field(default_factory=list)
+    # Services the viewer may point the author to (those answering the post's category
+    # in its neighbourhood); empty when they may not point (see service_pointers).
+    services: list[Service] = field(default_factory=list)
+    can_point: bool = False
+    # The service each SERVICE response shown points to, by response id.
+    pointed: dict[str, Service] = field(default_factory=dict)
+    # Whoever manages the post may close it as done with a service pointed to.
+    can_solve_with_service: bool = False
+    # The viewer has never offered help in this category: they confirm its guide first.
+    needs_guide: bool = False
+    # Offers shown that are their author's first in the neighbourhood (for its
+    # connectors and the post's team only).
+    first_timers: frozenset[str] = frozenset()
 
 
 async def responses_of(post: HelpPost) -> list[Response]:
@@ -152,6 +169,14 @@ async def view_post(post: HelpPost, viewer: Account | None, page: int = 1) -> Po
     own_offer = next((row for row in mine if row.offer_status in ACTIVE_OFFER), None)
     declined = any(row.offer_status == OfferStatus.DECLINED for row in mine)
     pinned = await _pinned(post, seen, own_offer, {row.id for row in rows})
+    can_offer = (
+        post_allows(post.status, PostAction.OFFER)
+        and (viewer is None or viewer.id != post.author_id)
+        and own_offer is None
+        and not declined
+    )
+    can_point = service_pointers.may_point(viewer, post)
+    helping = post.kind == PostKind.REQUEST  # on an offer, responders take help
     private_location = None
     if post.private_location and await can_see_private_location(viewer, post):
         private_location = post.private_location
@@ -165,12 +190,7 @@ async def view_post(post: HelpPost, viewer: Account | None, page: int = 1) -> Po
         may_withdraw=may_withdraw,
         private_location=private_location,
         own_offer=own_offer,
-        can_offer=(
-            post_allows(post.status, PostAction.OFFER)
-            and (viewer is None or viewer.id != post.author_id)
-            and own_offer is None
-            and not declined
-        ),
+        can_offer=can_offer,
         can_comment=post_allows(post.status, PostAction.COMMENT),
         status_moves=status_moves(post, manage=manage, may_withdraw=may_withdraw),
         team_ids=await _team_among(post, rows + pinned),
@@ -179,6 +199,25 @@ async def view_post(post: HelpPost, viewer: Account | None, page: int = 1) -> Po
         page=page,
         pages=pages,
         pinned=pinned,
+        services=(
+            await service_matching.matching_services(post.category, post.neighbourhood_id)
+            if can_point
+            else []
+        ),
+        can_point=can_point,
+        pointed=await service_pointers.pointed_services(rows + pinned),
+        can_solve_with_service=manage and post.status in (PostStatus.OPEN, PostStatus.MATCHED),
+        needs_guide=(
+            helping
+            and viewer is not None
+            and can_offer
+            and await helper_firsts.needs_guide(viewer, post.category)
+        ),
+        first_timers=(
+            frozenset(await helper_firsts.first_timers(post))
+            if helping and (manage_helpers or await is_connector(viewer, post.neighbourhood_id))
+            else frozenset()
+        ),
     )
 
 

@@ -18,6 +18,7 @@ from enum import StrEnum
 
 from node import db
 from node.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from node.i18n import N_
 from node.models import Account, RemoteActor, Survey, SurveyVote
 from node.timeutil import as_utc, utcnow
 
@@ -80,11 +81,11 @@ async def vote_local(account: Account, survey: Survey, options: Sequence[int]) -
         raise PermissionDenied("this account is suspended")
     chosen = sorted(set(options))
     if not chosen:
-        raise InvalidInput("choose an option")
+        raise InvalidInput("option", N_("choose an option"))
     if any(not 0 <= index < len(survey.options) for index in chosen):
-        raise InvalidInput("no such option")
+        raise InvalidInput("option", N_("no such option"))
     if len(chosen) > 1 and not survey.multiple:
-        raise InvalidInput("this survey takes one answer")
+        raise InvalidInput("option", N_("this survey takes one answer"))
     async with db.atomic():
         locked = await Survey.select_for_update().get_or_none(id=survey.id)
         if locked is None:

@@ -372,6 +372,8 @@ def test_a_commune_sets_up_a_node_and_a_social_worker_follows_a_request_up(
     expect(resident.page.locator("article.post-page h1")).to_have_text(TITLE)
     assert ADDRESS not in resident.page.content(), "a helper not accepted sees the address"
     resident.page.locator("#offer_body").fill("I can come tomorrow morning.")
+    # A first offer in the category: the guide is confirmed first.
+    resident.page.get_by_label(re.compile(r"I have read the guide")).check()
     offer = resident.page.get_by_role("button", name="I can help")
     assert click_and_wait(resident.page, offer) == 200
     assert "done=offered" in resident.page.url, resident.page.url

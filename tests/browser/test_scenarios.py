@@ -172,6 +172,8 @@ def test_a_request_from_sign_up_to_done(visit: Any, node: NodeProcess) -> None:
     assert address not in theirs.page.content(), "a helper not accepted sees the address"
     message = "Je peux passer samedi matin avec ma camionnette."
     theirs.page.locator("#offer_body").fill(message)
+    # Their first offer in the category: they confirm its guide first.
+    theirs.page.get_by_label(re.compile(r"I have read the guide")).check()
     offer_button = theirs.page.get_by_role("button", name="I can help")
     assert click_and_wait(theirs.page, offer_button) == 200
     assert "done=offered" in theirs.page.url

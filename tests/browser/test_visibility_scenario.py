@@ -288,6 +288,8 @@ def notified(visit: Visit) -> set[str]:
 def offer_help(visit: Visit, post_id: str) -> None:
     visit.goto(f"/r/{post_id}")
     visit.page.get_by_label("A message for the author").fill("I can come on Sunday morning.")
+    # Each reader's first offer in the category: they confirm its guide first.
+    visit.page.get_by_label(re.compile(r"I have read the guide")).check()
     assert "You offered to help." in press(visit, "I can help")
 
 

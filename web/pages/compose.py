@@ -12,11 +12,12 @@ from node import uris, validation
 from node.errors import InvalidFields, InvalidInput, NotFound, PermissionDenied
 from node.i18n import N_, gettext
 from node.models import HelpPost, PostKind, Visibility
-from node.services import audit, neighbourhoods, organisations, posts
+from node.services import audit, neighbourhoods, organisations, posts, service_directory
 from node.services.permissions import can_manage_post
 from node.states import PostStatus
 from node.taxonomy import CATEGORIES
 from web.pages.cards import PostCard
+from web.pages.services import ServiceSummary, summaries
 from web.shell.forms import Form, field_error, read_form
 from web.shell.session import viewer
 
@@ -176,6 +177,7 @@ async def compose(request: Request) -> Response:
     choices = await _choices(request, account)
     errors: dict[str, str] = {}
     preview = None
+    hint: list[ServiceSummary] | None = None
     status = 200
     if request.method == "GET":
         values = _initial(request, account, locale)
@@ -186,7 +188,11 @@ async def compose(request: Request) -> Response:
         values = form.values()
         try:
             draft = draft_from(form, zone)
-            if form.get("action") == "publish":
+            hint = await _services_hint(values, locale)
+            # The author sees the services that may do this before the request goes out:
+            # a first "Publish" with unseen ones shows them with the preview instead.
+            unseen = {s.path for s in hint} - set((form.get("services_seen") or "").split())
+            if form.get("action") == "publish" and not unseen:
                 post = await posts.create_post(account, draft)
                 return RedirectResponse(uris.post(post.id) + "?done=published", status_code=303)
             preview = _preview(form, draft, choices, account)
@@ -198,12 +204,31 @@ async def compose(request: Request) -> Response:
                 "organisation": gettext(locale, N_("You are not staff of this organisation."))
             }
             status = 400
+    if hint is None:
+        hint = await _services_hint(values, locale)
     return await renderer.render(
         request,
         "compose.html",
-        {"values": values, "errors": errors, "preview": preview, "editing": None, **choices},
+        {
+            "values": values,
+            "errors": errors,
+            "preview": preview,
+            "editing": None,
+            "services_hint": hint,
+            **choices,
+        },
         status_code=status,
     )
+
+
+async def _services_hint(values: dict[str, str], locale: str) -> list[ServiceSummary]:
+    """Before a request is published: the services that already do what it asks there."""
+    if values.get("kind", PostKind.REQUEST) != PostKind.REQUEST:
+        return []
+    found = await service_directory.for_request(
+        values.get("category", ""), values.get("neighbourhood", "")
+    )
+    return summaries(found, locale)
 
 
 def _values_of(post: HelpPost, zone: ZoneInfo) -> dict[str, str]:

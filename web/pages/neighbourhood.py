@@ -10,12 +10,20 @@ from starlette.responses import RedirectResponse, Response
 from node import uris
 from node.errors import Conflict, NotFound
 from node.models import PostKind
-from node.services import follows, listings, neighbourhoods, remote_posts
+from node.services import (
+    follows,
+    listings,
+    neighbourhoods,
+    remote_posts,
+    service_matching,
+    surveys,
+)
 from node.taxonomy import BY_SLUG, CATEGORIES
 from node.timeutil import utcnow
 from web.pages.cards import cards_from_rows
 from web.pages.feeds import feed_links
 from web.pages.remote_follow import form_headers
+from web.pages.services import summaries
 from web.shell.forms import read_form
 from web.shell.page_cache import for_anonymous
 from web.shell.session import viewer
@@ -93,6 +101,16 @@ async def neighbourhood(request: Request) -> Response:
             "following": following,
             "handle": f"@{hood.slug}@{settings.domain}",
             "nearby": await remote_posts.nearby(hood),
+            "surveys": [
+                (
+                    survey,
+                    survey.question_in(locale),
+                    locale if locale in survey.question else survey.language,
+                )
+                for survey in await surveys.open_surveys(hood)
+            ],
+            "may_survey": await surveys.may_publish_in(account, hood),
+            "services": summaries(await service_matching.serving(hood.id), locale),
             "activitypub_url": uris.absolute(settings, uris.neighbourhood(hood.slug)),
             "feeds": feed_links(settings, uris.neighbourhood(hood.slug), hood.name),
             "calendar_url": uris.calendar(uris.neighbourhood(hood.slug)),

@@ -3,16 +3,15 @@
 Everyone sees what a helper needs to know; the author and the organisation's staff
 also accept or decline helpers and change the status; the exact place is shown only
 to them and to accepted helpers. Responses come fifty to a page (`?page=N`, oldest
-first; see `post_view`).
+first; see `post_view`). On a request, helpers read the category's guide (confirmed
+before their first offer in it) and may point the author to a service, which the author
+may mark as having solved it (`service_pointers`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import Any
 
-from markupsafe import Markup
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -23,17 +22,20 @@ from node.i18n import N_, gettext
 from node.models import Account, HelpPost, PostKind
 from node.models import Response as PostResponse
 from node.services import (
+    helper_firsts,
     post_view,
     posts,
     remote_content,
     removals,
     responses,
+    service_pointers,
 )
 from node.states import PostAction, PostStatus, post_allows
-from node.text import sanitise_html
 from web.pages.cards import build_cards
+from web.pages.post_guidance import guide_shown, service_options, shown_service
+from web.pages.post_responses import ShownResponse, shown_response
 from web.pages.remote_follow import form_headers
-from web.shell.forms import field_error, read_form
+from web.shell.forms import Form, field_error, read_form
 from web.shell.page_cache import for_anonymous
 from web.shell.session import viewer
 
@@ -46,73 +48,19 @@ DONE_MESSAGES = {
     "declined": N_("The offer has been declined."),
     "withdrawn": N_("Your offer has been withdrawn."),
     "status": N_("The status has been changed."),
+    "pointed": N_("Thank you! The author has been pointed to the service."),
+    "solved": N_("Glad the service helped: your request is closed as done."),
 }
 CONFLICT = N_("This cannot be done now: the post or the offer changed in the meantime.")
 DECLINED = N_("Your offer of help on this post was declined: you cannot offer again.")
+ALREADY_POINTED = N_("You have already pointed to this service here.")
+READ_GUIDE_FIRST = N_("Please read the guide and confirm it before your first offer.")
 STATUS_ACTIONS = {
     PostStatus.MATCHED: N_("Mark as matched (enough helpers)"),
     PostStatus.DONE: N_("Mark as done"),
     PostStatus.OPEN: N_("Open it again"),
     PostStatus.WITHDRAWN: N_("Withdraw this post"),
 }
-
-
-@dataclass(frozen=True, slots=True)
-class ShownResponse:
-    id: str
-    kind: str
-    author_name: str
-    author_url: str | None
-    remote: bool
-    body: str
-    body_html: Markup | None
-    offer_status: str | None
-    is_viewers: bool
-    created_at: Any
-    remote_actor_id: int | None = None  # a reply from another server: its account
-    removed: bool = False  # by moderation: only moderators see it, marked
-
-
-def _shown(
-    response: PostResponse, account: Account | None, speaks_for: tuple[str, str] | None = None
-) -> ShownResponse:
-    """`speaks_for`: (name, page) shown instead of the author's (an organisation's staff
-    answering on its post)."""
-    if response.remote_author_id is not None:
-        actor = response.remote_author
-        handle = f"@{actor.username}@{actor.domain}" if actor.username else actor.domain
-        name = actor.display_name or handle
-        # Sanitised when stored; again here, so a row written by an older version
-        # or by hand cannot carry markup that the allowlist now refuses.
-        html = Markup(sanitise_html(response.body_html or ""))  # noqa: S704 - nh3 allowlist
-        return ShownResponse(
-            id=str(response.id),
-            kind=response.kind,
-            author_name=f"{name} ({handle})" if name != handle else handle,
-            author_url=actor.url or actor.uri,
-            remote_actor_id=actor.id,
-            remote=True,
-            body=response.body,
-            body_html=html,
-            offer_status=response.offer_status,
-            is_viewers=False,
-            created_at=response.created_at,
-            removed=removals.response_removed(response),
-        )
-    author = response.author
-    return ShownResponse(
-        id=str(response.id),
-        kind=response.kind,
-        author_name=speaks_for[0] if speaks_for else author.display_name,
-        author_url=speaks_for[1] if speaks_for else uris.account(author.username),
-        remote=False,
-        body=response.body,
-        body_html=None,
-        offer_status=response.offer_status,
-        is_viewers=account is not None and author.id == account.id,
-        created_at=response.created_at,
-        removed=removals.response_removed(response),
-    )
 
 
 async def _page(
@@ -138,7 +86,13 @@ async def _page(
 
     def shown_all(rows: list[PostResponse]) -> list[ShownResponse]:
         return [
-            _shown(row, account, org_voice if row.author_id in view.team_ids else None)
+            shown_response(
+                row,
+                account,
+                org_voice if row.author_id in view.team_ids else None,
+                service=shown_service(view.pointed.get(str(row.id)), locale),
+                first_time=str(row.id) in view.first_timers,
+            )
             for row in rows
         ]
 
@@ -186,6 +140,11 @@ async def _page(
             "activitypub_url": uris.absolute(settings, uris.post(post.id)),
             "is_request": post.kind == PostKind.REQUEST,
             "removal": removal,
+            "guide": await guide_shown(post, account, locale, manages=view.manage),
+            "needs_guide": view.needs_guide,
+            "can_point": view.can_point and bool(view.services),
+            "service_options": service_options(view.services, locale),
+            "can_solve_with_service": view.can_solve_with_service,
         },
         status_code=status_code,
         headers=(form_headers(settings) if account is None else {})
@@ -259,12 +218,27 @@ async def _respond(
     write: Callable[[Account, HelpPost, str], Awaitable[object]],
     field: str,
     done: str,
+    form: Form | None = None,
+    *,
+    guide_first: bool = False,
 ) -> Response:
-    """Post a response with `write` (offer or comment); errors go back to the form `field`."""
-    form = await read_form(request)
+    """Post a response with `write` (offer or comment); errors go back to the form `field`.
+    `guide_first`: a first offer of help in the post's category waits for its reader to
+    confirm the category's guide (shown open with the form)."""
+    form = form or await read_form(request)
     account, post = await _acting(request)
     if account is None:
         return _login_first(post)
+    if (
+        guide_first
+        and post.kind == PostKind.REQUEST
+        and form.get("read_guide") != "yes"
+        and await helper_firsts.needs_guide(account, post.category)
+    ):
+        locale = request.app.state.renderer.locale_for(request)
+        errors = {"read_guide": gettext(locale, READ_GUIDE_FIRST)}
+        values = {field: form.get("body")}
+        return await _page(request, post, errors=errors, values=values, status_code=400)
     try:
         await write(account, post, form.get("body"))
     except InvalidInput as exc:
@@ -282,11 +256,37 @@ async def _respond(
 
 
 async def offer(request: Request) -> Response:
-    return await _respond(request, responses.offer_help, "offer_body", "offered")
+    return await _respond(request, responses.offer_help, "offer_body", "offered", guide_first=True)
 
 
 async def comment(request: Request) -> Response:
-    return await _respond(request, responses.add_comment, "comment_body", "commented")
+    """A comment, or, with a `service` field, a pointer to a service (a structured
+    comment: the service chosen and an optional note)."""
+    form = await read_form(request)
+    if form.has("service"):
+        return await _point(request, form)
+    return await _respond(request, responses.add_comment, "comment_body", "commented", form)
+
+
+async def _point(request: Request, form: Form) -> Response:
+    account, post = await _acting(request)
+    if account is None:
+        return _login_first(post)
+    try:
+        await service_pointers.point_to_service(
+            account, post, form.get("service"), form.get("note")
+        )
+    except InvalidInput as exc:
+        locale = request.app.state.renderer.locale_for(request)
+        errors = {"pointer_note" if exc.field == "note" else "service": field_error(locale, exc)}
+        values = {"service": form.get("service"), "pointer_note": form.get("note")}
+        return await _page(request, post, errors=errors, values=values, status_code=400)
+    except service_pointers.AlreadyPointed:
+        return await _page(request, post, status_code=409, problem=ALREADY_POINTED)
+    except Conflict:
+        return await _page(request, post, status_code=409, problem=CONFLICT)
+    last = await post_view.page_count(post, account)
+    return _back(post, "done=pointed" + (f"&page={last}" if last > 1 else ""), "#responses")
 
 
 ANSWERS = {
@@ -297,12 +297,21 @@ ANSWERS = {
 
 
 async def answer(request: Request) -> Response:
-    """Accept or decline a helper (author, staff), or withdraw one's own offer."""
+    """Accept or decline a helper (author, staff), withdraw one's own offer, or close the
+    request as done with the service a response pointed to ("solved")."""
     await read_form(request)
     account, post = await _acting(request)
     if account is None:
         return _login_first(post)
     action = request.path_params["action"]
+    if action == "solved":  # the service a response pointed to solved the request
+        try:
+            await service_pointers.solved_with_service(
+                account, post, request.path_params["response_id"]
+            )
+        except Conflict:
+            return await _page(request, post, status_code=409, problem=CONFLICT)
+        return _back(post, "done=solved")
     if action not in ANSWERS:
         raise NotFound("no such action")
     run, done = ANSWERS[action]

@@ -28,6 +28,11 @@
 //                          parsed, so properties it does not know are dropped.  Answers
 //                          {"id", "activity" (as parsed), ...}; when Fedify refuses to send
 //                          it (e.g. no actor), the error says "Fedify refused to send ...".
+//   POST /control/poll     {"activity"}       -> the activity (JSON-LD, e.g. the "raw" of a received
+//                          one) parsed by Fedify, its object read as a Question (a poll):
+//                          {"type", "id", "multiple", "options": [{"name", "totalItems"}],
+//                           "voters", "endTime", "closed"}; an object that is not a Question
+//                          is an error
 //   POST /control/fetch    {"url", "signed"}  -> GET of the URL (ActivityStreams), signed with
 //                          alice's key when "signed" is true, else unsigned:
 //                          {"status" (of the last try), "profiles" (signature of each try),
@@ -71,6 +76,7 @@ import {
   Offer,
   Person,
   PUBLIC_COLLECTION,
+  Question,
   Reject,
   Tombstone,
   Undo,
@@ -656,6 +662,44 @@ const control = {
       }
       throw error;
     }
+  },
+  "POST /control/poll": async (body) => {
+    const ctx = controlContext();
+    const json = body.activity;
+    if (json == null || typeof json !== "object" || Array.isArray(json)) {
+      throw new ControlError('"activity" must be a JSON object');
+    }
+    // Only what the activity embeds: nothing is fetched (crossOrigin "trust" keeps the
+    // embedded options, whose ids are blank).
+    const loaders = { contextLoader: ctx.contextLoader, documentLoader: ctx.contextLoader };
+    const activity = await Activity.fromJsonLd(json, loaders);
+    const question = await activity.getObject({ ...loaders, crossOrigin: "trust" });
+    if (!(question instanceof Question)) {
+      throw new ControlError(`not a Question: ${question?.constructor?.name ?? question}`);
+    }
+    const read = async (iterable) => {
+      const options = [];
+      for await (const option of iterable) {
+        const replies = await option.getReplies({ ...loaders, crossOrigin: "trust" });
+        options.push({
+          name: option.name?.toString() ?? null,
+          totalItems: replies?.totalItems ?? null,
+        });
+      }
+      return options;
+    };
+    const oneOf = await read(question.getExclusiveOptions({ ...loaders, crossOrigin: "trust" }));
+    const anyOf = await read(question.getInclusiveOptions({ ...loaders, crossOrigin: "trust" }));
+    const closed = question.closed;
+    return {
+      type: "Question",
+      id: question.id?.href ?? null,
+      multiple: anyOf.length > 0,
+      options: anyOf.length > 0 ? anyOf : oneOf,
+      voters: question.voters,
+      endTime: question.endTime?.toString() ?? null,
+      closed: closed == null || typeof closed === "boolean" ? closed : closed.toString(),
+    };
   },
   "POST /control/fetch": async (body) => {
     const ctx = controlContext();
