@@ -12,6 +12,7 @@ and the final one says `closed`.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -128,6 +129,8 @@ async def test_the_peer_sees_a_poll_votes_once_and_gets_the_counts(
     assert create["signature"]["verifiedBy"] == "http-signature"
     assert create["actor"] == group and create["raw"]["object"]["attributedTo"] == group
     poll = await as_poll(peer, create)
+    # Shown with `pytest -s`: the Create as the peer received it, and as Fedify read it.
+    print(json.dumps(create["raw"], indent=1, ensure_ascii=False), json.dumps(poll, indent=1))
     assert poll["id"] == question_id and poll["multiple"] is False
     assert poll["options"] == [
         {"name": "Boodschappen", "totalItems": 0},

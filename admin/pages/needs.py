@@ -100,7 +100,7 @@ def _charts(locale: str, result: NeedsFigures) -> dict[str, object]:
 
     months = [month for month, _figure in result.months]
     series = [
-        charts.Series(t(N_("Posted")), [f.posted for _m, f in result.months]),
+        charts.Series(t(N_("New posts")), [f.posted for _m, f in result.months]),
         charts.Series(t(N_("Matched")), [f.matched for _m, f in result.months]),
         charts.Series(t(N_("Done")), [f.done for _m, f in result.months]),
     ]
