@@ -9,6 +9,8 @@ from node.i18n import N_, gettext
 LABELS = {
     "account.role": N_("Role changed"),
     "audit.exported": N_("Audit log exported"),
+    "connector.added": N_("Connector added"),
+    "connector.removed": N_("Connector removed"),
     "delivery.cancelled": N_("Delivery cancelled"),
     "delivery.retried": N_("Delivery retried"),
     "domain.suspend": N_("Server suspended (domain block)"),

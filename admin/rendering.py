@@ -33,6 +33,7 @@ DONE = {
     "partner": N_("The partners are updated."),
     "survey": N_("The survey is published."),
     "survey_withdrawn": N_("The survey is withdrawn."),
+    "service_removed": N_("The service is removed."),
 }
 
 

@@ -8,6 +8,8 @@ A poll closes at `endTime`; once it has, `closed` carries that time as a date st
 The Question never carries `updated`: Mastodon reads an `Update` with a newer `updated`
 as an edit, which resets its votes (and is ignored when the options differ); without
 it, an `Update` only refreshes the counts. The options never change once published.
+Counts go out only from `survey_votes.RESULTS_FROM` voters on (fewer could tell who
+chose what): before that every option's count and `votersCount` are 0.
 
 `survey_document` serves it at the survey's URL to ActivityStreams requests (a
 withdrawn survey is a `Tombstone`, 410).
@@ -69,7 +71,9 @@ def _option(survey: Survey, index: int, count: int) -> dict[str, Any]:
 def question(
     settings: Settings, survey: Survey, hood: Neighbourhood, tally: survey_votes.Tally
 ) -> dict[str, Any]:
-    """The survey as a `Question` with its counts now (pure: the caller loads the tally)."""
+    """The survey as a `Question` with its counts now (pure: the caller loads the tally),
+    zeros while too few people voted."""
+    tally = survey_votes.public_tally(tally)
     group = group_url(settings, hood)
     texts = {lang: text for lang, text in survey.question.items() if text}
     document: dict[str, Any] = {

@@ -60,7 +60,7 @@ class Rule(StrEnum):
     MODERATION = "moderation"
     # Admins, connectors and staff of organisations with areas (none in this world).
     SURVEYS = "needs surveys"
-    # Any organisation's staff (for their own), and admins: the services directory.
+    # Any organisation's staff (for their own), and admins: services, needs figures.
     ANY_STAFF = "staff of any organisation"
 
 
@@ -167,6 +167,8 @@ ROUTES: list[tuple[str, str, Rule]] = [
     ("GET", "/admin/federation/health", Rule.NODE_ADMIN),
     ("POST", "/admin/federation/health/deliveries", Rule.NODE_ADMIN),
     ("POST", "/admin/federation/health/servers", Rule.NODE_ADMIN),
+    ("GET", "/admin/needs", Rule.ANY_STAFF),  # staff: their organisation's own posts
+    ("GET", "/admin/needs.csv", Rule.ANY_STAFF),
     ("GET", "/admin/needs/region", Rule.NODE_ADMIN),
     # The organisation's dashboard.
     ("GET", "/admin/o/{org}", Rule.DASHBOARD),

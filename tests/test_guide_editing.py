@@ -61,7 +61,7 @@ async def test_an_admin_edits_the_node_guide_and_helpers_see_it(admin: Account) 
     assert (entry.actor_id, entry.organisation_id, entry.subject) == (
         admin.id,
         None,
-        "guide:pets:nl",
+        "guide:node:pets:nl",
     )
     assert entry.detail == {"category": "pets", "language": "nl", "points": 2}
 

@@ -180,7 +180,7 @@ async def test_connectors_and_the_team_see_first_time_helpers(
     post = await request_in(author, hood, helpers_needed=2)
     await factories.offer(post, regular)
     await factories.offer(post, newcomer)
-    connector = await factories.account("connie")
+    connector = await factories.account("connie", languages=["en"])
     await neighbourhoods.add_connector(hood, connector, by=await factories.admin())
     path = f"/r/{post.id}"
     for who in (author, connector):

@@ -12,6 +12,7 @@ from node.models import (
     Account,
     AuditEntry,
     Event,
+    GuideText,
     HelpPost,
     Neighbourhood,
     Organisation,
@@ -19,6 +20,7 @@ from node.models import (
     Service,
 )
 from node.services import service_directory
+from node.services.guide_texts import guide_for
 from node.services.service_directory import ServiceForm
 from tests import factories
 from tests.webclient import Browser, browser
@@ -88,8 +90,16 @@ async def test_staff_add_edit_and_delete_a_service_over_http(web: Browser) -> No
     assert (await Service.get(id=service.id)).name["nl"] == "Warme maaltijden"
     kinds = await Event.filter(kind__startswith="Service").values_list("kind", flat=True)
     assert sorted(kinds) == ["ServiceChanged", "ServiceChanged"]
+    # The delete button only opens the confirmation, which holds the real one.
+    confirm = form.text[form.text.index('<details class="confirm">') :]
+    assert f'action="{page}/delete"' in confirm[: confirm.index("</details>")]
+    assert "Yes, delete “Warme maaltijden”" in (await web.get(page)).text
     deleted = await web.submit(f"{page}/delete", {}, page=page)
     assert deleted.status_code == 303
+    assert deleted.headers["location"] == f"{LIST}?done=service_removed"
+    after = await web.get(deleted.headers["location"])
+    assert '<p class="notice" role="status">The service is removed.</p>' in after.text
+    assert "Your changes are saved." not in after.text
     assert await Service.all().count() == 0
     assert await Event.filter(kind="ServiceRemoved").count() == 1
     assert await AuditEntry.filter(action__startswith="service.").count() == 3
@@ -297,3 +307,76 @@ async def test_publishing_straight_away_shows_the_services_first(web: Browser) -
         "/new", compose(hood, action="publish", category="garden"), page="/new"
     )
     assert garden.status_code == 303 and await HelpPost.all().count() == 2
+
+
+NOT_YET = (
+    "Not published yet: the services below may do this for you. "
+    "Press Publish again to publish your request."
+)
+
+
+async def test_a_held_back_publish_says_so_and_offers_publish_again(web: Browser) -> None:
+    hood, org, staff = await setting()
+    await make_service(org, staff, hood)
+    resident = await factories.account("amina", languages=["en"])
+    await web.log_in_as(resident)
+    first = await web.submit("/new", compose(hood, action="publish"), page="/new")
+    assert first.status_code == 200 and await HelpPost.all().count() == 0
+    notice = f'<p class="notice" role="status">{NOT_YET}</p>'
+    assert notice in first.text
+    assert first.text.index(notice) < first.text.index('id="preview-heading"')
+    # A Publish right under the services sends the compose form (with what was shown).
+    hint = first.text[first.text.index('id="services-hint-heading"') :]
+    hint = hint[: hint.index("</section>")]
+    assert '<button type="submit" form="compose-form" name="action" value="publish">' in hint
+    assert 'id="compose-form"' in first.text
+    # A plain preview shows the services and the button, but nothing was held back.
+    preview = await web.submit("/new", compose(hood), page="/new")
+    assert NOT_YET not in preview.text and 'form="compose-form"' in preview.text
+    # Without services there is nothing to say.
+    garden = await web.submit("/new", compose(hood, category="garden"), page="/new")
+    assert NOT_YET not in garden.text and 'form="compose-form"' not in garden.text
+
+
+async def test_previewing_an_offer_shows_the_categorys_guide(web: Browser) -> None:
+    hood, _, _ = await setting()
+    resident = await factories.account("amina", languages=["en"])
+    await web.log_in_as(resident)
+    offer = await web.submit("/new", compose(hood, kind="offer"), page="/new")
+    assert offer.status_code == 200
+    shipped = await guide_for("meals", "en")
+    assert f"Before you offer help: {shipped.title}" in offer.text
+    assert shipped.points[0] in offer.text and shipped.general[0] in offer.text
+    assert 'name="read_guide"' not in offer.text  # shown to read, nothing to tick
+    # The node's edited points replace the shipped ones.
+    await GuideText.create(category="meals", language="en", points=["Ask about allergies."])
+    edited = await web.submit("/new", compose(hood, kind="offer"), page="/new")
+    assert "<li>Ask about allergies.</li>" in edited.text
+    assert shipped.points[0] not in edited.text
+    # Not on a request's preview, nor before the preview, nor for an unknown category.
+    request = await web.submit("/new", compose(hood), page="/new")
+    assert "Before you offer help" not in request.text
+    assert "Before you offer help" not in (await web.get("/new?kind=offer")).text
+    odd = await web.submit("/new", compose(hood, kind="offer", category="<b>"), page="/new")
+    assert odd.status_code < 500 and "Before you offer help" not in odd.text
+
+
+async def test_the_organisations_page_lists_its_services(web: Browser) -> None:
+    hood, org, staff = await setting()
+    assert 'id="org-services"' not in (await web.get("/o/gemeente")).text
+    service = await make_service(org, staff, hood)
+    other_staff = await factories.account("other", languages=["en"])
+    other = await factories.organisation("andere", staff=[other_staff])
+    elsewhere = await service_directory.create_service(
+        other,
+        ServiceForm(name={"nl": "Grofvuil"}, description={"nl": "Ophaling"}, categories=["diy"]),
+        other_staff,
+    )
+    await web.log_in_as(staff)  # a fresh page (anonymous ones are kept a few seconds)
+    page = await web.get("/o/gemeente")
+    assert 'id="org-services"' in page.text
+    assert f'<a href="/services/{service.id}" lang="nl">Maaltijden aan huis</a>' in page.text
+    assert f'href="/services/{elsewhere.id}"' not in page.text
+    web.log_out_locally()  # in French: not asked before, so not a kept copy
+    french = await web.get("/o/gemeente", headers={"accept-language": "fr"})
+    assert f'<a href="/services/{service.id}" lang="fr">Repas à domicile</a>' in french.text

@@ -24,6 +24,7 @@ from node.models import (
     Response,
     ResponseKind,
     Service,
+    ServiceArea,
 )
 from node.services import posts, responses, service_pointers
 from node.states import PostStatus
@@ -112,9 +113,10 @@ async def test_a_helper_points_the_author_once_per_service(world: World) -> None
     with pytest.raises(service_pointers.AlreadyPointed):
         await service_pointers.point_to_service(world.helper, world.post, world.service.id)
     assert await snapshot(world.post) == before
-    # Another service (even one of another category: the helper may know better), or
-    # another helper pointing to the same one, is a new suggestion.
-    await service_pointers.point_to_service(world.helper, world.post, world.other_service.id)
+    # Another listed service, or another helper pointing to the same one, is a new
+    # suggestion.
+    second = await make_service(await world.service.organisation, "Transport desk")
+    await service_pointers.point_to_service(world.helper, world.post, second.id)
     await service_pointers.point_to_service(await factories.account(), world.post, world.service.id)
     assert await Response.filter(kind=ResponseKind.SERVICE).count() == 3
 
@@ -155,6 +157,36 @@ async def test_pointing_is_refused_with_nothing_stored(world: World, hood: Neigh
     await HelpPost.filter(id=world.post.id).update(status=PostStatus.MATCHED)
     post = await HelpPost.get(id=world.post.id)
     assert await service_pointers.point_to_service(world.helper, post, world.service.id)
+
+
+async def test_only_a_service_the_form_lists_is_taken(world: World, hood: Neighbourhood) -> None:
+    """The form lists the services answering the request's category in its neighbourhood;
+    a hand-made form naming any other is refused like an unknown one."""
+    commune = await world.service.organisation
+    elsewhere = await factories.neighbourhood("laeken")
+    there_only = await make_service(commune, "Laeken transport")
+    there_only.everywhere = False
+    await there_only.save()
+    await ServiceArea.create(service=there_only, neighbourhood=elsewhere)
+    nowhere = await make_service(commune, "Nowhere transport")
+    nowhere.everywhere = False
+    await nowhere.save()
+    removed = await make_service(commune, "Gone transport")
+    await Service.filter(id=removed.id).delete()
+    for refused in (world.other_service.id, there_only.id, nowhere.id, removed.id):
+        before = await snapshot(world.post)
+        with pytest.raises(InvalidInput) as caught:
+            await service_pointers.point_to_service(world.helper, world.post, refused)
+        assert caught.value.field == "service"
+        assert caught.value.message == "choose a service from the list"
+        assert await snapshot(world.post) == before, refused
+    # Listed where the request is: taken.
+    here = await make_service(commune, "Jette transport")
+    here.everywhere = False
+    await here.save()
+    await ServiceArea.create(service=here, neighbourhood=hood)
+    pointer = await service_pointers.point_to_service(world.helper, world.post, str(here.id))
+    assert pointer.service_id == here.id
 
 
 async def test_this_solved_it_closes_the_request_as_done(world: World) -> None:
@@ -282,11 +314,47 @@ async def test_the_page_offers_services_and_the_author_closes_with_one(
     assert await Event.filter(kind="PostStatusChanged").count() == 1
     after = await web.get(f"{path}?done=solved")
     assert "closed as done" in after.text and "This solved it" not in after.text
+    solved_line = (
+        '<p class="solved" lang="en">Solved with the help of '
+        f'<a href="/services/{world.service.id}">Bulky waste pick-up</a></p>'
+    )
+    assert solved_line in after.text
+    web.log_out_locally()  # everyone reads it
+    assert solved_line in (await web.get(path)).text
+    await web.log_in_as(world.author)
     # Done: pressing it again (an old tab) is refused, and nothing moves.
     before = await snapshot(world.post)
     again = await web.submit(solved_path, {}, page=path)
     assert again.status_code == 409
     assert await snapshot(world.post) == before
+
+
+async def test_the_author_is_told_of_a_pointer_as_such(web: Browser, world: World) -> None:
+    await service_pointers.point_to_service(world.helper, world.post, world.service.id)
+    await responses.add_comment(await factories.account("carla"), world.post, "When?")
+    await web.log_in_as(world.author)
+    told = (await web.get("/notifications")).text
+    assert "Bert pointed you to a service for “Sofa naar het containerpark”." in told
+    assert "Carla answered “Sofa naar het containerpark”." in told
+    assert "Bert answered" not in told
+
+
+async def test_a_solved_request_keeps_saying_so_until_reopened(web: Browser, world: World) -> None:
+    path = f"/r/{world.post.id}"
+    pointer = await service_pointers.point_to_service(world.helper, world.post, world.service.id)
+    await web.log_in_as(world.helper)  # fresh pages (anonymous ones are kept a few seconds)
+    assert "Solved with the help of" not in (await web.get(path)).text  # open: not yet
+    await service_pointers.solved_with_service(world.author, world.post, pointer.id)
+    # The service is removed from the directory later: the request still says so.
+    await Service.filter(id=world.service.id).delete()
+    gone = await web.get(path)
+    assert "Solved with the help of a service no longer listed" in gone.text
+    # Reopened, then marked done by hand: no longer solved by the service.
+    post = await HelpPost.get(id=world.post.id)
+    await posts.change_status(world.author, post, PostStatus.OPEN)
+    assert "Solved with the help of" not in (await web.get(path)).text
+    await posts.change_status(world.author, post, PostStatus.DONE)
+    assert "Solved with the help of" not in (await web.get(path)).text
 
 
 async def test_bad_pointers_and_solves_over_http_are_refused(web: Browser, world: World) -> None:
@@ -297,6 +365,11 @@ async def test_bad_pointers_and_solves_over_http_are_refused(web: Browser, world
     before = await snapshot(world.post)
     unknown = await web.submit(f"{path}/comment", {"service": str(uuid.uuid4())}, page=path)
     assert unknown.status_code == 400 and 'id="service-error"' in unknown.text
+    # A service that exists but is not in the list (another category): refused alike.
+    unlisted = {"service": str(world.other_service.id), "note": "Try them"}
+    off_list = await web.submit(f"{path}/comment", unlisted, page=path)
+    assert off_list.status_code == 400 and 'id="service-error"' in off_list.text
+    assert "Choose a service from the list" in off_list.text
     twice = await web.submit(f"{path}/comment", {"service": str(world.service.id)}, page=path)
     assert twice.status_code == 409 and "already pointed to this service" in twice.text
     long_note = {"service": str(world.service.id), "note": "n" * 501}

@@ -1,5 +1,6 @@
-"""Needs surveys on the wire: the Group's `Question`, votes as Mastodon sends them, and
-the debounced `Update`s with the counts. In one process, on SQLite and PostgreSQL."""
+"""Needs surveys on the wire: the Group's `Question` (its counts only from five voters
+on), votes as Mastodon sends them (one per person per series of surveys), and the
+debounced `Update`s with the counts. In one process, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -100,10 +101,20 @@ async def follow_group(node: Node, remote: FakeRemote, name: str = "bob") -> Non
     remote.received.clear()
 
 
+async def local_votes(survey: Survey, *options: int) -> None:
+    for option in options:
+        await SurveyVote.create(survey=survey, option=option, account=await factories.account())
+
+
 async def test_the_question_has_the_shape_mastodon_reads(node: Node) -> None:
     hood = await factories.neighbourhood("jette-centre")
     survey = await publish(hood)
-    await SurveyVote.create(survey=survey, option=1, account=await factories.account("amina"))
+    await local_votes(survey, 1, 1, 2, 0)
+    # Four voters: no counts go out (a count this small could tell who chose what).
+    early = (await node.client.get(f"/surveys/{survey.id}", headers=AP)).json()
+    assert [o["replies"]["totalItems"] for o in early["oneOf"]] == [0, 0, 0]
+    assert early["votersCount"] == 0
+    await local_votes(survey, 1)
 
     answer = await node.client.get(f"/surveys/{survey.id}", headers=AP)
 
@@ -122,9 +133,9 @@ async def test_the_question_has_the_shape_mastodon_reads(node: Node) -> None:
         "type": "Note",
         "name": "Vervoer",
         "nameMap": {"nl": "Vervoer", "fr": "Transport"},
-        "replies": {"type": "Collection", "totalItems": 1},
+        "replies": {"type": "Collection", "totalItems": 3},
     }
-    assert question["votersCount"] == 1
+    assert question["votersCount"] == 5
     assert question["endTime"].endswith("Z") and question["published"].endswith("Z")
     # Open: no `closed`; never `updated` (Mastodon would take it for an edit).
     assert "closed" not in question and "updated" not in question
@@ -318,6 +329,7 @@ async def test_counts_reach_followers_and_voters_and_withdrawal_deletes(
     survey = await publish(hood)
     await node.work()
     assert remote.received == []  # nobody follows the Group yet
+    await local_votes(survey, 0, 0, 1, 0)
     await send(node, remote, "alice", vote_activity(remote, "alice", survey, "Tuin", 1))
     assert await survey_updates.send_due_counts() == 1
     await node.work()
@@ -325,8 +337,8 @@ async def test_counts_reach_followers_and_voters_and_withdrawal_deletes(
     [update] = sent(remote, "Update")
     assert update["actor"] == GROUP and remote.received[-1].path == "/inbox"
     question = update["object"]
-    assert [o["replies"]["totalItems"] for o in question["oneOf"]] == [0, 0, 1]
-    assert question["votersCount"] == 1 and "updated" not in question
+    assert [o["replies"]["totalItems"] for o in question["oneOf"]] == [3, 1, 1]
+    assert question["votersCount"] == 5 and "updated" not in question
     assert "closed" not in question
     # Counts while open stay out of the Group's outbox collection.
     outbox = (await node.client.get("/n/jette-centre/outbox?page=1")).json()
@@ -362,3 +374,30 @@ async def test_counts_nobody_elsewhere_holds_are_not_stored(node: Node) -> None:
     await node.work()
     kinds = await OutboxActivity.all().values_list("activity_type", flat=True)
     assert kinds == ["Create"]  # no follower, no remote voter: no Update to keep
+
+
+async def test_a_remote_voter_answers_one_copy_of_a_series(node: Node, remote: FakeRemote) -> None:
+    """A survey for two neighbourhoods is two Questions; a person answers one of them."""
+    hood = await factories.neighbourhood("jette-centre")
+    other = await factories.neighbourhood("laeken")
+    first = await publish(hood)
+    async with db.atomic():
+        second = await Survey.create(
+            series=first.series,
+            neighbourhood=other,
+            language="nl",
+            question=first.question,
+            options=first.options,
+            closes_at=first.closes_at,
+        )
+    counted = await send(node, remote, "alice", vote_activity(remote, "alice", first, "Tuin", 1))
+    vote = vote_activity(remote, "alice", second, "Vervoer", 2)
+    vote["to"] = vote["object"]["to"] = f"{BASE}/n/laeken"
+    answer = await node.post_activity(remote, "alice", vote, path="/n/laeken/inbox")
+    assert answer.status_code == 202
+    await node.work()
+    again = await InboxItem.get(activity_id=vote["id"])
+    assert counted.status == InboxStatus.PROCESSED and again.status == InboxStatus.REJECTED
+    assert await SurveyVote.filter(survey=second).count() == 0
+    bob = await send(node, remote, "bob", vote_activity(remote, "bob", second, "Vervoer", 1))
+    assert bob.status == InboxStatus.PROCESSED

@@ -1,8 +1,11 @@
 """Publishing and withdrawing needs surveys: the rules of a survey's texts, options and
-closing date, who may publish where, and that a refused survey stores nothing."""
+closing date, who may publish where, and that a refused survey stores nothing; who sees
+and withdraws surveys; one vote per person per series; counts shown only from five
+voters on."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -11,8 +14,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from node.errors import Conflict, InvalidFields, NotFound, PermissionDenied
-from node.models import Account, Event, Neighbourhood, OrganisationArea, Survey
+from node.models import (
+    Account,
+    Event,
+    Neighbourhood,
+    OrganisationArea,
+    RemoteActor,
+    Survey,
+    SurveyVote,
+)
 from node.services import neighbourhoods, organisations, survey_votes, surveys
+from node.services.survey_votes import RemoteVote, Tally, VotesElsewhere
 from node.timeutil import utcnow
 from tests import factories
 
@@ -249,6 +261,9 @@ async def test_the_author_or_an_admin_withdraws_a_survey_once(database: str) -> 
         with pytest.raises(PermissionDenied):
             await surveys.withdraw_survey(stranger, survey)
     assert [s.id for s in await surveys.manageable_surveys(connector)] == [survey.id]
+    # Another connector of the neighbourhood sees it, but may not withdraw it.
+    assert [s.id for s in await surveys.manageable_surveys(other_connector)] == [survey.id]
+    assert await surveys.withdrawable_ids(other_connector, [survey]) == set()
     assert await surveys.manageable_surveys(resident) == []
     assert [s.id for s in await surveys.manageable_surveys(admin)] == [survey.id]
     await surveys.withdraw_survey(connector, survey)
@@ -270,3 +285,150 @@ async def test_surveys_are_found_only_by_their_canonical_id(database: str) -> No
     for spelling in (str(survey.id).upper(), survey.id.hex, f"{{{survey.id}}}", "", "x" * 80):
         with pytest.raises(NotFound):
             await surveys.get_survey(spelling)
+
+
+async def test_staff_see_their_organisations_surveys_and_coordinators_withdraw_them(
+    database: str,
+) -> None:
+    admin = await factories.admin()
+    hood, elsewhere = await factories.neighbourhood(), await factories.neighbourhood()
+    author, colleague = await factories.account("author"), await factories.account("colleague")
+    org = await factories.organisation("buurthuis", staff=[author, colleague])
+    coordinator = await factories.coordinator_of(org, "coordinator")
+    await OrganisationArea.create(organisation=org, neighbourhood=hood)
+    outsider = await factories.account("outsider")
+    other_org = await factories.organisation("andere", staff=[outsider])
+    connector = await factories.account("connie")
+    await neighbourhoods.add_connector(hood, connector, by=admin)
+    [ours] = await surveys.publish_survey(
+        author, neighbourhood_ids=[hood.id], organisation_id=org.id, **fields()
+    )
+    [by_admin] = await surveys.publish_survey(admin, neighbourhood_ids=[hood.id], **fields())
+    [not_here] = await surveys.publish_survey(admin, neighbourhood_ids=[elsewhere.id], **fields())
+
+    async def seen(account: Account) -> set[Any]:
+        return {s.id for s in await surveys.manageable_surveys(account)}
+
+    assert await seen(colleague) == {ours.id} == await seen(coordinator)
+    assert await seen(connector) == {ours.id, by_admin.id}
+    assert await seen(admin) == {ours.id, by_admin.id, not_here.id}
+    assert await seen(outsider) == set() and other_org.id != org.id
+    rows = await surveys.manageable_surveys(admin)
+    assert await surveys.withdrawable_ids(coordinator, rows) == {ours.id}
+    assert await surveys.withdrawable_ids(colleague, rows) == set()
+    assert await surveys.withdrawable_ids(connector, rows) == set()
+    assert await surveys.withdrawable_ids(admin, rows) == {s.id for s in rows}
+    for refused in (colleague, connector, outsider):
+        with pytest.raises(PermissionDenied):
+            await surveys.withdraw_survey(refused, ours)
+    assert await Survey.filter(withdrawn_at__isnull=False).count() == 0
+    await surveys.withdraw_survey(coordinator, ours)
+    assert (await Survey.get(id=ours.id)).withdrawn_at is not None
+    # A coordinator who is suspended withdraws nothing more.
+    coordinator.is_active = False
+    assert not await surveys.can_withdraw(coordinator, by_admin)
+
+
+async def series(*hoods: Neighbourhood, **changes: Any) -> list[Survey]:
+    """One survey for `hoods`, in their order."""
+    admin = await Account.get_or_none(username="admin") or await factories.admin()
+    made = await surveys.publish_survey(
+        admin, neighbourhood_ids=[h.id for h in hoods], **fields(**changes)
+    )
+    by_hood = {s.neighbourhood_id: s for s in made}
+    return [by_hood[h.id] for h in hoods]
+
+
+async def votes_of(account: Account) -> list[tuple[Any, int]]:
+    return sorted(await SurveyVote.filter(account_id=account.id).values_list("survey_id", "option"))
+
+
+async def test_an_account_votes_on_its_home_neighbourhoods_copy_only(database: str) -> None:
+    home, other = await factories.neighbourhood("jette"), await factories.neighbourhood("laeken")
+    at_home, away = await series(home, other)
+    resident = await factories.account("resident", home_neighbourhood=home)
+    assert await survey_votes.vote_elsewhere(resident, at_home) is None
+    where = await survey_votes.vote_elsewhere(resident, away)
+    assert where is not None and where.survey.id == at_home.id and not where.voted
+    assert where.survey.neighbourhood.slug == "jette"
+    with pytest.raises(VotesElsewhere) as caught:
+        await survey_votes.vote_local(resident, away, [0])
+    assert caught.value.elsewhere.survey.id == at_home.id
+    assert await votes_of(resident) == []
+    assert await survey_votes.vote_local(resident, at_home, [1]) == [1]
+    assert await votes_of(resident) == [(at_home.id, 1)]
+    # Withdrawn at home: the copies left are open to whoever has not voted on them.
+    newcomer = await factories.account("newcomer", home_neighbourhood=home)
+    await surveys.withdraw_survey(await Account.get(username="admin"), at_home)
+    assert await survey_votes.vote_elsewhere(newcomer, away) is None
+    assert await survey_votes.vote_local(newcomer, away, [2]) == [2]
+
+
+async def test_without_a_home_copy_an_account_votes_on_one_copy(database: str) -> None:
+    one, two, home = [await factories.neighbourhood() for _ in range(3)]
+    first, second = await series(one, two)
+    resident = await factories.account("resident", home_neighbourhood=home)
+    assert await survey_votes.vote_local(resident, second, [0]) == [0]
+    with pytest.raises(VotesElsewhere) as caught:
+        await survey_votes.vote_local(resident, first, [1])
+    assert caught.value.elsewhere.survey.id == second.id and caught.value.elsewhere.voted
+    # The vote where it is may still change (the survey allows it).
+    assert await survey_votes.vote_local(resident, second, [2]) == [2]
+    assert await votes_of(resident) == [(second.id, 2)]
+    # Another series is another survey: a vote there is counted.
+    [third] = await series(one)
+    assert await survey_votes.vote_local(resident, third, [1]) == [1]
+
+
+async def test_two_votes_at_once_on_two_copies_count_once(database: str) -> None:
+    one, two = await factories.neighbourhood(), await factories.neighbourhood()
+    copies = await series(one, two)
+    resident = await factories.account("resident")
+    results = await asyncio.gather(
+        *(survey_votes.vote_local(resident, copy, [0]) for copy in copies),
+        return_exceptions=True,
+    )
+    assert sorted(type(r).__name__ for r in results) == ["VotesElsewhere", "list"]
+    assert len(await votes_of(resident)) == 1
+
+
+async def remote_actor(name: str) -> RemoteActor:
+    return await RemoteActor.create(
+        uri=f"https://m.example/users/{name}",
+        domain="m.example",
+        inbox=f"https://m.example/users/{name}/inbox",
+        key_id=f"https://m.example/users/{name}#main-key",
+        public_key_pem="",
+        fetched_at=utcnow(),
+    )
+
+
+async def test_a_remote_actor_votes_on_one_copy_of_a_series(database: str) -> None:
+    one, two = await factories.neighbourhood(), await factories.neighbourhood()
+    first, second = await series(one, two, multiple=True)
+    alice = await remote_actor("alice")
+    note = "https://m.example/users/alice#votes/"
+    assert await survey_votes.vote_remote(alice, first, "Vervoer", note + "1") == RemoteVote.COUNTED
+    # Another option of the same (multiple-choice) copy still counts; another copy not.
+    assert await survey_votes.vote_remote(alice, first, "Gezelschap", note + "2") == "counted"
+    for n, label in enumerate(("Vervoer", "Boodschappen"), start=3):
+        outcome = await survey_votes.vote_remote(alice, second, label, f"{note}{n}")
+        assert outcome == RemoteVote.ALREADY_VOTED
+    assert await SurveyVote.filter(survey_id=second.id).count() == 0
+    bob = await remote_actor("bob")
+    outcome = await survey_votes.vote_remote(bob, second, "Vervoer", "https://m.example/b#v/1")
+    assert outcome == RemoteVote.COUNTED
+
+
+@given(
+    counts=st.lists(st.integers(min_value=0, max_value=50), min_size=2, max_size=10),
+    voters=st.integers(min_value=0, max_value=60),
+)
+def test_counts_are_published_only_from_five_voters(counts: list[int], voters: int) -> None:
+    tally = Tally(tuple(counts), voters)
+    public = survey_votes.public_tally(tally)
+    assert survey_votes.results_shown(tally) == (voters >= 5)
+    if voters >= 5:
+        assert public == tally
+    else:
+        assert public == Tally((0,) * len(counts), 0)

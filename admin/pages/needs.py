@@ -22,7 +22,7 @@ from admin.pages.dashboard import FORMULA_STARTS
 from admin.rendering import render
 from node.errors import InvalidInput
 from node.i18n import N_, gettext
-from node.services import needs, needs_access, needs_cache
+from node.services import needs, needs_access
 from node.services.needs import Figure, NeedsFigures
 from node.taxonomy import BY_SLUG, CATEGORIES
 from node.timeutil import utcnow
@@ -65,18 +65,8 @@ async def _figures(
             "neighbourhood", N_("choose at most %(max)d neighbourhoods"), max=MAX_CHOSEN
         )
     chosen = needs.parse_filter(values, hoods, today=utcnow().date())
-    if detail:  # the export: always afresh, with every cell
-        return scope, values, hoods, await needs.figures(scope, chosen, detail=True)
-    return scope, values, hoods, await _cache(request).figures(scope, chosen)
-
-
-def _cache(request: Request) -> needs_cache.FiguresCache:
-    """This app's cache of page figures (made on first use: one per app, so tests and
-    processes never share figures)."""
-    state = request.app.state
-    if not hasattr(state, "needs_figures"):
-        state.needs_figures = needs_cache.FiguresCache()
-    return state.needs_figures
+    # The page needs no per-cell figures; the export has every cell.
+    return scope, values, hoods, await needs.figures(scope, chosen, detail=detail)
 
 
 def duration(locale: str, seconds: float | None) -> str:

@@ -57,6 +57,11 @@ class Total:
     def partial(self) -> bool:
         return self.suppressed > 0
 
+    @property
+    def low(self) -> int:
+        """The least the sum can be: one post behind each suppressed count."""
+        return self.value + self.suppressed
+
     def add(self, count: int | None) -> None:
         if count is None:
             self.suppressed += 1
@@ -65,7 +70,7 @@ class Total:
 
     def __str__(self) -> str:
         # At least one post behind each suppressed count: "7+" is 7 to 10 with one.
-        return f"{self.value + self.suppressed}+" if self.partial else str(self.value)
+        return f"{self.low}+" if self.partial else str(self.value)
 
 
 @dataclass(slots=True)
@@ -135,7 +140,9 @@ def shown_months(columns: list[Column], all_months: list[str]) -> list[str]:
 
 def chart(columns: list[Column], months: list[str]) -> dict[str, object]:
     """Geometry of the stacked bars: one bar per month, one segment per node."""
-    peak = max((sum(c.by_month.get(m, Total()).value for c in columns) for m in months), default=0)
+    # Bars show the least each sum can be, as the tables do ("2+"): a month whose every
+    # count is suppressed still has a bar.
+    peak = max((sum(c.by_month.get(m, Total()).low for c in columns) for m in months), default=0)
     scale = PLOT_HEIGHT / peak if peak else 0.0
     segments: list[Segment] = []
     labels = []
@@ -144,7 +151,7 @@ def chart(columns: list[Column], months: list[str]) -> dict[str, object]:
         base = TOP + PLOT_HEIGHT
         for column in columns:
             total = column.by_month.get(month)
-            height = round(total.value * scale) if total else 0
+            height = round(total.low * scale) if total else 0
             if height:
                 base -= height
                 title = f"{column.label}, {month}: {total}"
@@ -152,7 +159,8 @@ def chart(columns: list[Column], months: list[str]) -> dict[str, object]:
         if index % 3 == 0 or index == len(months) - 1:
             labels.append((x + BAR // 2, month))
     return {
-        "width": LEFT + len(months) * (BAR + GAP),
+        # Room on the right for the last month's label, centred under its bar.
+        "width": LEFT + len(months) * (BAR + GAP) + 24,
         "height": TOP + PLOT_HEIGHT + BOTTOM,
         "bar": BAR,
         "left": LEFT,

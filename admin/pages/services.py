@@ -166,4 +166,4 @@ async def delete_service(request: Request) -> Response:
     )
     await read_form(request)
     await service_directory.delete_service(service, me(request))
-    return back(uris.ADMIN_SERVICES, "saved")
+    return back(uris.ADMIN_SERVICES, "service_removed")

@@ -1,13 +1,16 @@
-"""Needs surveys in /admin: the surveys this person may manage (with their results and
-a button to withdraw them), and the form that publishes a new one.
+"""Needs surveys in /admin: the surveys this person manages (with their results, and a
+button to withdraw those they may withdraw), and the form that publishes a new one.
 
 Open to whoever may publish a survey somewhere (admins, connectors, staff of an
-organisation with an area; see `node.services.surveys`) and to the authors of earlier
-surveys; others who are logged in get 403.
+organisation with an area; see `node.services.surveys`) and to whoever sees earlier
+surveys there (their authors, their organisation's staff); others who are logged in
+get 403. The form sends every option row it receives to the service, which refuses
+more than it takes: a hand-made form with 50 options is refused, not cut to 10.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, time
 
 from starlette.exceptions import HTTPException
@@ -28,6 +31,7 @@ AS_MYSELF = N_("None: as myself")
 NOT_THERE = N_("You may not publish a survey in all of the chosen neighbourhoods.")
 DEFAULT_TIME = time(23, 59)
 OPTION_ROWS = surveys.MAX_OPTIONS
+_OPTION_FIELD = re.compile(r"option_([0-9]+)_[a-z]{2,3}")
 
 
 async def _may_enter(account: Account) -> bool:
@@ -48,6 +52,7 @@ async def survey_list(request: Request) -> Response:
         {
             "surveys": rows,
             "may_publish": await surveys.may_publish_anywhere(account),
+            "withdrawable": await surveys.withdrawable_ids(account, rows),
             "open_ids": {row.id for row in rows if survey_votes.is_open(row)},
         },
     )
@@ -68,6 +73,22 @@ def _closing(form: Form, zone) -> datetime | None:
     except ValueError:
         raise InvalidInput("closes_time", N_("enter a time such as 14:30")) from None
     return datetime.combine(day, clock, tzinfo=zone)
+
+
+def _option_rows(form: Form, languages: tuple[str, ...]) -> list[dict[str, str]]:
+    """Every option row the form has (the form shows `OPTION_ROWS`; a hand-made one may
+    have more, which the service refuses). A row number past the service's `MAX_ROWS`
+    stands for more rows than it reads: it is handed one more than that to refuse."""
+    count = 0
+    for key in form.values():
+        found = _OPTION_FIELD.fullmatch(key)
+        if found:
+            number = found.group(1)
+            count = max(count, int(number) + 1 if len(number) <= 6 else surveys.MAX_ROWS + 1)
+    return [
+        {lang: form.get(f"option_{i}_{lang}") for lang in languages}
+        for i in range(min(count, surveys.MAX_ROWS + 1))
+    ]
 
 
 def _neighbourhood_ids(form: Form) -> list[int] | str:
@@ -104,9 +125,7 @@ async def _publish(request: Request, form: Form, account: Account) -> None:
         organisation_id=organisation_id,
         language=form.get("language"),
         question={lang: form.get(f"question_{lang}") for lang in languages},
-        options=[
-            {lang: form.get(f"option_{i}_{lang}") for lang in languages} for i in range(OPTION_ROWS)
-        ],
+        options=_option_rows(form, languages),
         multiple=form.get("multiple") == "yes",
         changeable=form.get("changeable") == "yes",
         closes_at=closes_at,

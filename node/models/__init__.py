@@ -15,6 +15,7 @@ from node.models.moderation import (
     ReportCategory,
     Resolution,
 )
+from node.models.needs import NeedsMonth
 from node.models.neighbourhoods import Connector, Neighbourhood
 from node.models.node_settings import NodeSettings
 from node.models.notifications import Notification, NotificationKind
@@ -64,6 +65,7 @@ __all__ = [
     "LoginFailure",
     "MediaFile",
     "Membership",
+    "NeedsMonth",
     "Neighbourhood",
     "NodeSettings",
     "Notification",

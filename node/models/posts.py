@@ -81,6 +81,8 @@ class HelpPost(Model):
             ("neighbourhood_id", "status", "created_at"),
             ("organisation_id", "status", "created_at"),
             ("created_at",),
+            # The needs figures find the months whose posts changed since they last looked.
+            ("updated_at",),
         )
 
     @property

@@ -184,7 +184,7 @@ async def save_guide(
         await audit.record(
             by,
             "guide.saved",
-            f"guide:{category}:{language}",
+            _target(organisation_id, category, language),
             organisation=organisation_id,
             detail={"category": category, "language": language, "points": len(cleaned)},
         )
@@ -205,7 +205,7 @@ async def reset_guide(
             await audit.record(
                 by,
                 "guide.reset",
-                f"guide:{category}:{language}",
+                _target(organisation_id, category, language),
                 organisation=organisation_id,
                 detail={"category": category, "language": language},
             )
@@ -240,3 +240,10 @@ async def editable(category: str, language: str, organisation_id: int | None) ->
     guide = await guide_for(category, language, organisation_id)
     source = (await sources(organisation_id))[(category, language)]
     return EditableGuide(category=category, language=language, guide=guide, source=source)
+
+
+def _target(organisation_id: int | None, category: str, language: str) -> str:
+    """The audit log's name of a guide: whose it is tells the node's from an
+    organisation's ("guide:node:pets:nl", "guide:org-3:pets:nl")."""
+    owner = "node" if organisation_id is None else f"org-{organisation_id}"
+    return f"guide:{owner}:{category}:{language}"

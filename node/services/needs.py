@@ -4,8 +4,9 @@ expired and withdrawn; the median time to the first offer and to a match; the sh
 closed posts that never found a match; totals per month and per category; the top
 categories; and the answers to the neighbourhoods' surveys.
 
-Months are calendar months in UTC. Posts hidden by a moderator are left out. The counting
-happens in the database (`needs_sql`); here the rows become figures, and every figure
+Months are calendar months in UTC. Posts hidden by a moderator are left out. The posts
+are counted per month ahead of time (`needs_rollup`, brought up to date on every read);
+here those rows are summed into figures, with exact medians, and every figure
 goes through the suppression rule (`needs_privacy`) before it leaves the service: a count
 from 1 to 4 becomes None, and so does a median or share computed from fewer than five
 posts. `Figure.suppressed` names what was suppressed, so pages can say "<5" rather than
@@ -23,9 +24,10 @@ from typing import Any
 from node.errors import InvalidInput
 from node.i18n import N_
 from node.models import Neighbourhood, PostKind, Survey
-from node.services import needs_sql, survey_votes
+from node.services import needs_rollup, survey_votes
 from node.services.needs_access import Scope, neighbourhood_ids
-from node.services.needs_privacy import enough, shown
+from node.services.needs_privacy import enough, share, shown
+from node.services.needs_rollup import Tally
 from node.taxonomy import BY_SLUG
 
 DEFAULT_MONTHS = 12
@@ -102,21 +104,6 @@ def parse_filter(
     return NeedsFilter(first, last, slugs, category, kind)
 
 
-@dataclass(slots=True)
-class _Raw:
-    posted: int = 0
-    matched: int = 0
-    done: int = 0
-    expired: int = 0
-    withdrawn: int = 0
-    closed: int = 0
-    unmatched: int = 0
-
-    def add(self, row: Mapping[str, Any]) -> None:
-        for name in (*COUNTS, "closed", "unmatched"):
-            setattr(self, name, getattr(self, name) + int(row[name] or 0))
-
-
 @dataclass(frozen=True, slots=True)
 class Figure:
     """Figures of one group of posts, already suppressed where they must be."""
@@ -132,21 +119,28 @@ class Figure:
     suppressed: frozenset[str] = frozenset()  # names of the fields shown as "<5"
 
 
-Medians = dict[str, tuple[int, float]]  # measure -> (posts it is computed from, seconds)
+FIRST_OFFER, MATCH = "first_offer", "match"
 
 
-def _figure(raw: _Raw, medians: Medians) -> Figure:
+def median(values: Sequence[int]) -> float:
+    """The exact median of sorted `values` (the mean of the two middle ones when even)."""
+    middle = len(values) // 2
+    if len(values) % 2:
+        return float(values[middle])
+    return (values[middle - 1] + values[middle]) / 2
+
+
+def _figure(raw: Tally) -> Figure:
     values: dict[str, Any] = {name: shown(getattr(raw, name)) for name in COUNTS}
     hidden = {name for name in COUNTS if values[name] is None}
-    for measure, name in (
-        (needs_sql.FIRST_OFFER, "median_to_first_offer"),
-        (needs_sql.MATCH, "median_to_match"),
+    for waits, name in (
+        (raw.offer_waits, "median_to_first_offer"),
+        (raw.match_waits, "median_to_match"),
     ):
-        n, median = medians.get(measure, (0, 0.0))
-        values[name] = median if enough(n) else None
-        if 0 < n < 5:
+        values[name] = median(sorted(waits)) if enough(len(waits)) else None
+        if 0 < len(waits) < 5:
             hidden.add(name)
-    values["unmatched_share"] = raw.unmatched / raw.closed if enough(raw.closed) else None
+    values["unmatched_share"] = share(raw.unmatched, raw.closed)
     if 0 < raw.closed < 5:
         hidden.add("unmatched_share")
     return Figure(**values, suppressed=frozenset(hidden))
@@ -181,65 +175,51 @@ class NeedsFigures:
 
 
 async def figures(scope: Scope, chosen: NeedsFilter, *, detail: bool = True) -> NeedsFigures:
-    """The figures of `scope` narrowed by `chosen`. `detail` adds the medians of every
-    (month, neighbourhood, category, kind) cell, which only the CSV needs."""
+    """The figures of `scope` narrowed by `chosen`, from posts as they are now. `detail`
+    adds the figures of every (month, neighbourhood, category, kind) cell (the CSV)."""
     hood_ids = await neighbourhood_ids(scope, chosen.neighbourhoods)
-    where = needs_sql.where_for(
-        chosen.start,
-        chosen.end,
+    await needs_rollup.refresh()
+    months = chosen.months
+    rows = await needs_rollup.read(
+        months[0],
+        months[-1],
         neighbourhood_ids=hood_ids,
         organisation_id=scope.organisation.id if scope.organisation else None,
         category=chosen.category,
         kind=chosen.kind,
     )
-    # Without the detail, months by categories are enough (fewer groups to sort).
-    rows = await needs_sql.counts(where, needs_sql.CELL if detail else ("month", "cat"))
-    levels = [needs_sql.MONTH, needs_sql.CATEGORY, needs_sql.ALL]
-    if detail:
-        levels.append(needs_sql.CELL)
-    medians: dict[tuple[Any, ...], Medians] = {}
-    for row in await needs_sql.medians(where, levels) if rows else []:
-        key = (row["lvl"], row["month"], row["hood"], row["cat"], row["kind"])
-        medians.setdefault(key, {})[row["m"]] = (int(row["n"]), row["median"])
-
-    by_month: dict[str, _Raw] = {month: _Raw() for month in chosen.months}
-    by_category: dict[str, _Raw] = {}
-    total = _Raw()
-    for row in rows:
-        by_month.setdefault(row["month"], _Raw()).add(row)
-        by_category.setdefault(row["cat"], _Raw()).add(row)
-        total.add(row)
+    by_month: dict[str, Tally] = {month: Tally() for month in months}
+    by_category: dict[str, Tally] = {}
+    by_cell: dict[tuple[str, int, str, str], Tally] = {}
+    total = Tally()
+    for (month, hood, category, kind, _org), tally in rows:
+        by_month.setdefault(month, Tally()).merge(tally)
+        by_category.setdefault(category, Tally()).merge(tally)
+        total.merge(tally)
+        if detail:  # the organisations of a cell are summed: a cell is a place and a need
+            by_cell.setdefault((month, hood, category, kind), Tally()).merge(tally)
     ranked = sorted(by_category.items(), key=lambda item: (-item[1].posted, item[0]))
     result = NeedsFigures(
         filter=chosen,
-        months=[
-            (month, _figure(raw, medians.get((0, month, None, None, None), {})))
-            for month, raw in sorted(by_month.items())
-        ],
-        categories=[
-            (cat, _figure(raw, medians.get((1, None, None, cat, None), {}))) for cat, raw in ranked
-        ],
-        total=_figure(total, medians.get((2, None, None, None, None), {})),
+        months=[(month, _figure(raw)) for month, raw in sorted(by_month.items())],
+        categories=[(cat, _figure(raw)) for cat, raw in ranked],
+        total=_figure(total),
         top_categories=[(cat, raw.posted) for cat, raw in ranked if enough(raw.posted)][
             :TOP_CATEGORIES
         ],
     )
     if detail:
-        result.cells = await _cells(rows, medians)
+        result.cells = await _cells(by_cell)
     result.surveys = await surveys(scope, chosen, hood_ids)
     return result
 
 
-async def _cells(rows: list[dict[str, Any]], medians: dict[tuple[Any, ...], Medians]) -> list[Cell]:
+async def _cells(by_cell: Mapping[tuple[str, int, str, str], Tally]) -> list[Cell]:
     slugs = dict(await Neighbourhood.all().values_list("id", "slug"))
-    cells = []
-    for row in rows:
-        raw = _Raw()
-        raw.add(row)
-        key = (3, row["month"], row["hood"], row["cat"], row["kind"])
-        figure = _figure(raw, medians.get(key, {}))
-        slug = slugs.get(row["hood"], "")
-        cells.append(Cell(row["month"], slug, row["cat"], row["kind"], figure))
+    cells = [
+        Cell(month, slugs.get(hood, ""), category, kind, _figure(tally))
+        for (month, hood, category, kind), tally in by_cell.items()
+    ]
     return sorted(cells, key=lambda c: (c.month, c.neighbourhood, c.category, c.kind))
 
 

@@ -3,11 +3,11 @@
 
 The document counts help posts per neighbourhood, category, month (of posting, in UTC)
 and kind over the last 36 months: how many were posted, how many found a helper, were
-done, or expired. It is figures only: every post counts (hidden and non-public ones
-too, since a count says nothing about what they said), but no title, text, author,
-organisation or anything else about a person goes in, and every count under
-`needs_privacy.SUPPRESS_BELOW` is published as null. The figures come from one
-GROUP BY query; the month is computed by the database in UTC.
+done, or expired. It is figures only: every post counts (non-public ones too;
+posts hidden by a moderator do not), but no title, text, author, organisation or
+anything else about a person goes in; every count under `needs_privacy.SUPPRESS_BELOW`
+is published as null and the others are rounded to five. The figures are those of the
+needs page (`needs_rollup`, up to date at each build).
 """
 
 from __future__ import annotations
@@ -16,28 +16,21 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from tortoise import connections
-from tortoise.expressions import Q, RawSQL
-from tortoise.functions import Count
+from tortoise.expressions import Q
 
 from node import uris
 from node.config import Settings
-from node.models import HelpPost, Neighbourhood, OutgoingFollow
-from node.services.needs_privacy import SUPPRESS_BELOW, shown
+from node.models import Neighbourhood, OutgoingFollow
+from node.services import needs_rollup
+from node.services.needs_privacy import ROUND_TO, SUPPRESS_BELOW, shown
 from node.services.partnerships import FOLLOWABLE_TYPES, OUR_KINDS
-from node.states import FollowStatus, PostStatus
+from node.states import FollowStatus
 from node.timeutil import utcnow
 
 VERSION = 1
 MONTHS = 36
 MAX_PARTNERS = 20
 COUNTS = ("posted", "matched", "done", "expired")
-# The month a post was created, in UTC. SQLite's strftime reads the stored text with
-# its offset and converts it to UTC; PostgreSQL's timestamptz is turned to UTC first.
-_MONTH_SQL = {
-    "sqlite": "strftime('%Y-%m', \"created_at\")",
-    "postgres": "to_char(\"created_at\" AT TIME ZONE 'UTC', 'YYYY-MM')",
-}
 
 
 def first_month(now: datetime) -> datetime:
@@ -53,24 +46,23 @@ def month_range(now: datetime) -> list[str]:
     return [f"{(index + i) // 12:04d}-{(index + i) % 12 + 1:02d}" for i in range(MONTHS)]
 
 
-def _month_expression() -> str:
-    dialect = connections.get("default").capabilities.dialect
-    return _MONTH_SQL["sqlite" if dialect == "sqlite" else "postgres"]
-
-
-async def _count_rows(since: datetime) -> list[dict[str, Any]]:
-    return (
-        await HelpPost.filter(created_at__gte=since)
-        .annotate(
-            month=RawSQL(_month_expression()),
-            posted=Count("id"),
-            matched=Count("id", _filter=Q(matched_at__not_isnull=True)),
-            done=Count("id", _filter=Q(status=PostStatus.DONE)),
-            expired=Count("id", _filter=Q(status=PostStatus.EXPIRED)),
-        )
-        .group_by("neighbourhood_id", "category", "kind", "month")
-        .values("neighbourhood_id", "category", "kind", "month", *COUNTS)
-    )
+async def _count_rows(now: datetime) -> list[dict[str, Any]]:
+    """The counts per neighbourhood, category, kind and month, from the monthly rows
+    the needs page reads too (brought up to date first; organisations summed)."""
+    await needs_rollup.refresh()
+    months = month_range(now)
+    summed: dict[tuple[int, str, str, str], list[int]] = {}
+    for (month, hood, category, kind, _org), tally in await needs_rollup.read(
+        months[0], months[-1]
+    ):
+        counts = summed.setdefault((hood, category, kind, month), [0, 0, 0, 0])
+        for index, name in enumerate(COUNTS):
+            counts[index] += getattr(tally, name)
+    return [
+        {"neighbourhood_id": hood, "category": category, "kind": kind, "month": month}
+        | dict(zip(COUNTS, counts, strict=True))
+        for (hood, category, kind, month), counts in summed.items()
+    ]
 
 
 def _hood_entry(settings: Settings, hood: Neighbourhood) -> dict[str, str]:
@@ -85,7 +77,7 @@ def _hood_entry(settings: Settings, hood: Neighbourhood) -> dict[str, str]:
 async def build(settings: Settings, now: datetime | None = None) -> dict[str, Any]:
     """The aggregate document as `/needs.json` publishes it."""
     now = now or utcnow()
-    rows = await _count_rows(first_month(now))
+    rows = await _count_rows(now)
     counted = {row["neighbourhood_id"] for row in rows}
     hoods = await Neighbourhood.filter(Q(archived_at=None) | Q(id__in=list(counted))).order_by(
         "name", "id"
@@ -111,6 +103,7 @@ async def build(settings: Settings, now: datetime | None = None) -> dict[str, An
         "node": settings.public_url,
         "generated": now.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
         "suppressedBelow": SUPPRESS_BELOW,
+        "roundedTo": ROUND_TO,
         "neighbourhoods": [_hood_entry(settings, h) for h in hoods],
         "cells": cells,
     }

@@ -73,7 +73,8 @@ async def list_notifications(account: Account, *, limit: int = 50) -> list[Notif
         await Notification.filter(recipient_id=account.id)
         .order_by("-created_at", "-id")
         .limit(limit)
-        .prefetch_related("actor", "post", "organisation", "report__organisation")
+        # The response says how a RESPONSE is worded (a service pointer, say).
+        .prefetch_related("actor", "post", "response", "organisation", "report__organisation")
     )
     unseen = await _unseen_posts(account, {n.post.id for n in rows if n.post is not None})
     return [n for n in rows if n.post is None or str(n.post.id) not in unseen]

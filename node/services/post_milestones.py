@@ -7,8 +7,14 @@ from node.timeutil import utcnow
 
 
 async def first_offer(post_id: object) -> None:
-    await HelpPost.filter(id=post_id, first_offer_at__isnull=True).update(first_offer_at=utcnow())
+    now = utcnow()  # updated_at too: the needs figures look for posts changed since
+    await HelpPost.filter(id=post_id, first_offer_at__isnull=True).update(
+        first_offer_at=now, updated_at=now
+    )
 
 
 async def first_match(post_id: object) -> None:
-    await HelpPost.filter(id=post_id, matched_at__isnull=True).update(matched_at=utcnow())
+    now = utcnow()
+    await HelpPost.filter(id=post_id, matched_at__isnull=True).update(
+        matched_at=now, updated_at=now
+    )

@@ -6,7 +6,9 @@ answers this, says so with a structured response (kind SERVICE, naming the servi
 with an optional short note) rather than a comment: the author sees it as a suggestion
 with the service's contacts and a "This solved it" button, which closes the request as
 done and remembers which service solved it (for the needs figures). Pointers are taken
-where comments are (open and matched posts), once per person, service and post.
+where comments are (open and matched posts), once per person, service and post, and
+only to a service the form lists: one answering the request's category in its
+neighbourhood.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from node.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from node.i18n import N_
 from node.models import (
     Account,
+    AuditEntry,
     HelpPost,
     NotificationKind,
     PostKind,
@@ -29,10 +32,14 @@ from node.services import audit
 from node.services.notifications import notify_team
 from node.services.permissions import can_manage_post
 from node.services.posts import set_status
+from node.services.service_matching import matching_services
 from node.services.visibility import can_view
 from node.states import PostAction, PostStatus, post_allows
 
 MAX_NOTE = 500
+
+
+SOLVED_ACTION = "post.solved_by_service"
 
 
 class AlreadyPointed(Conflict):
@@ -75,7 +82,10 @@ async def point_to_service(
         raise Conflict(f"this post is {post.status} and takes no more responses")
     key = _service_key(service_id)
     text = validation.text("note", note, max_len=MAX_NOTE)
-    service = await Service.get_or_none(id=key)
+    # Only what the form lists: a service answering the request's category where it is
+    # (a hand-made form naming any other, or one removed since, is refused alike).
+    matching = await matching_services(post.category, post.neighbourhood_id)
+    service = next((s for s in matching if str(s.id) == str(key)), None)
     if service is None:
         raise InvalidInput("service", N_("choose a service from the list"))
     async with db.atomic():
@@ -120,7 +130,7 @@ async def solved_with_service(account: Account, post: HelpPost, response_id: obj
         await set_status(locked, PostStatus.DONE, by=account)
         await audit.record(
             account,
-            "post.solved_by_service",
+            SOLVED_ACTION,
             post=locked,
             detail={"response": str(pointer.id), "service": str(pointer.service_id)},
         )
@@ -146,3 +156,20 @@ async def pointed_services(rows: list[Response]) -> dict[str, Service]:
         for row in rows
         if row.kind == ResponseKind.SERVICE and str(row.service_id) in found
     }
+
+
+async def solved_by(post: HelpPost) -> tuple[bool, Service | None]:
+    """Whether done request `post` was closed with "This solved it", and the service
+    (None once removed from the directory). Read from its trail: the last status entry
+    says how it was closed, so a request reopened and then marked done by hand is not."""
+    if post.status != PostStatus.DONE:
+        return False, None
+    last = (
+        await AuditEntry.filter(post_id=post.id, action__in=["post.status", SOLVED_ACTION])
+        .order_by("-id")
+        .first()
+    )
+    if last is None or last.action != SOLVED_ACTION:
+        return False, None
+    service_id = post.solved_by_service_id
+    return True, (None if service_id is None else await Service.get_or_none(id=service_id))

@@ -7,6 +7,16 @@ A remote vote arrives the way Mastodon sends it: one `Note` per chosen option, w
 counted once however often it is delivered (its Note id is unique), and never changed
 afterwards (Mastodon cannot change a vote). Votes for an unknown option, on a closed or
 withdrawn survey, or a second option of a single-choice survey change nothing.
+
+A survey published for several neighbourhoods is one survey per neighbourhood sharing a
+`series`, and a person answers it once: an account votes on its home neighbourhood's
+copy when the series has one, else on any single copy; a remote actor on the first copy
+it votes on. Withdrawn copies do not count. Votes on a series are taken with all its rows
+locked, so two votes at once on two copies cannot both be counted.
+
+Counts from fewer than `RESULTS_FROM` voters (`SUPPRESS_BELOW`, the rule of every needs
+figure) could tell who chose what: `results_shown` says whether a tally may be shown,
+and `public_tally` is what may be published (zeros until then).
 """
 
 from __future__ import annotations
@@ -20,7 +30,10 @@ from node import db
 from node.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from node.i18n import N_
 from node.models import Account, RemoteActor, Survey, SurveyVote
+from node.services.needs_privacy import SUPPRESS_BELOW, enough
 from node.timeutil import as_utc, utcnow
+
+RESULTS_FROM = SUPPRESS_BELOW  # voters a survey needs before its counts are shown
 
 
 class RemoteVote(StrEnum):
@@ -28,13 +41,43 @@ class RemoteVote(StrEnum):
     DUPLICATE = "duplicate"  # the same Note again, or this option from this actor
     UNKNOWN_OPTION = "unknown-option"
     CLOSED = "closed"  # after the closing date, or withdrawn
-    ALREADY_VOTED = "already-voted"  # another option of a single-choice survey
+    # Another option of a single-choice survey, or a vote on another survey of the series.
+    ALREADY_VOTED = "already-voted"
 
 
 @dataclass(frozen=True, slots=True)
 class Tally:
     counts: tuple[int, ...]  # per option, in the survey's order
     voters: int  # people who voted (a multiple-choice voter counts once)
+
+
+@dataclass(frozen=True, slots=True)
+class Elsewhere:
+    """Where an account answers a survey's series instead (loaded with its neighbourhood):
+    the copy it voted on (`voted`), or its home neighbourhood's."""
+
+    survey: Survey
+    voted: bool
+
+
+class VotesElsewhere(Conflict):
+    """The account answers this survey's series on another of its copies."""
+
+    def __init__(self, elsewhere: Elsewhere) -> None:
+        super().__init__(
+            "one vote per person per survey: this person votes in another neighbourhood"
+        )
+        self.elsewhere = elsewhere
+
+
+def results_shown(tally: Tally) -> bool:
+    """Whether a survey's counts may be shown: not before `RESULTS_FROM` people voted."""
+    return enough(tally.voters)
+
+
+def public_tally(tally: Tally) -> Tally:
+    """What may be published of `tally`: itself, or zeros while too few people voted."""
+    return tally if results_shown(tally) else Tally((0,) * len(tally.counts), 0)
 
 
 def is_open(survey: Survey, now: datetime | None = None) -> bool:
@@ -75,8 +118,40 @@ async def choices_of(account: Account, survey: Survey) -> list[int]:
     )
 
 
+async def _lock_series(survey: Survey) -> Survey | None:
+    """Lock every survey of `survey`'s series (in one order, so two votes cannot deadlock)
+    and return `survey`'s row as stored, or None when it is gone."""
+    rows = await Survey.select_for_update().filter(series=survey.series).order_by("id")
+    return next((row for row in rows if row.id == survey.id), None)
+
+
+async def vote_elsewhere(account: Account, survey: Survey) -> Elsewhere | None:
+    """Where `account` answers `survey`'s series when not on `survey`: the copy it voted
+    on, else its home neighbourhood's copy; None when it votes (or may vote) here."""
+    voted_on = set(
+        await SurveyVote.filter(
+            account_id=account.id, survey__series=survey.series, survey__withdrawn_at=None
+        ).values_list("survey_id", flat=True)
+    )
+    if survey.id in voted_on:
+        return None
+    if voted_on:
+        other = await Survey.get(id=min(voted_on)).select_related("neighbourhood")
+        return Elsewhere(other, voted=True)
+    home = account.home_neighbourhood_id
+    if home is None or home == survey.neighbourhood_id:
+        return None
+    copy = (
+        await Survey.filter(series=survey.series, neighbourhood_id=home, withdrawn_at=None)
+        .select_related("neighbourhood")
+        .first()
+    )
+    return Elsewhere(copy, voted=False) if copy is not None else None
+
+
 async def vote_local(account: Account, survey: Survey, options: Sequence[int]) -> list[int]:
-    """Record (or, when the survey allows it, replace) `account`'s vote."""
+    """Record (or, when the survey allows it, replace) `account`'s vote; on another copy
+    of the series than the account's (`vote_elsewhere`), `VotesElsewhere`."""
     if not account.is_active:
         raise PermissionDenied("this account is suspended")
     chosen = sorted(set(options))
@@ -87,11 +162,14 @@ async def vote_local(account: Account, survey: Survey, options: Sequence[int]) -
     if len(chosen) > 1 and not survey.multiple:
         raise InvalidInput("option", N_("this survey takes one answer"))
     async with db.atomic():
-        locked = await Survey.select_for_update().get_or_none(id=survey.id)
+        locked = await _lock_series(survey)
         if locked is None:
             raise NotFound("no such survey")
         if not is_open(locked):
             raise Conflict("this survey is closed")
+        elsewhere = await vote_elsewhere(account, locked)
+        if elsewhere is not None:
+            raise VotesElsewhere(elsewhere)
         earlier = await choices_of(account, locked)
         if earlier == chosen:
             return chosen
@@ -105,9 +183,9 @@ async def vote_local(account: Account, survey: Survey, options: Sequence[int]) -
 
 
 async def vote_remote(actor: RemoteActor, survey: Survey, label: str, note_uri: str) -> RemoteVote:
-    """Count one option of a remote vote (one `Note`), once."""
+    """Count one option of a remote vote (one `Note`), once, on one copy of the series."""
     async with db.atomic():
-        locked = await Survey.select_for_update().get_or_none(id=survey.id)
+        locked = await _lock_series(survey)
         if locked is None:
             raise NotFound("no such survey")
         if await SurveyVote.exists(note_uri=note_uri):
@@ -117,6 +195,11 @@ async def vote_remote(actor: RemoteActor, survey: Survey, label: str, note_uri: 
         index = option_index(locked, label)
         if index is None:
             return RemoteVote.UNKNOWN_OPTION
+        other_copies = SurveyVote.filter(
+            remote_actor_id=actor.id, survey__series=locked.series, survey__withdrawn_at=None
+        ).exclude(survey_id=locked.id)
+        if await other_copies.exists():
+            return RemoteVote.ALREADY_VOTED
         earlier = set(
             await SurveyVote.filter(survey_id=locked.id, remote_actor_id=actor.id).values_list(
                 "option", flat=True

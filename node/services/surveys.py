@@ -12,9 +12,15 @@ as the rows). Who may publish where:
 Everything is checked before anything is stored: every bad field is reported at once
 (`InvalidFields`, named after the form's fields), and a neighbourhood the author may not
 publish in is refused as a whole (`PermissionDenied`). Options are fixed once published
-(Mastodon ignores an Update that changes a poll's options), so there is no editing; the
-author or an admin withdraws a survey instead (`SurveyWithdrawn`). Votes are
-`node.services.survey_votes`.
+(Mastodon ignores an Update that changes a poll's options), so there is no editing; a
+survey is withdrawn instead (`SurveyWithdrawn`). Votes are `node.services.survey_votes`.
+
+Who manages published surveys (`manageable_surveys`, `can_withdraw`):
+
+- admins see and withdraw every survey;
+- an organisation's staff see all its surveys, and its coordinators withdraw them;
+- connectors see every survey of their neighbourhoods;
+- everyone sees and withdraws the surveys they published themselves.
 """
 
 from __future__ import annotations
@@ -23,6 +29,8 @@ import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Literal
+
+from tortoise.expressions import Q
 
 from node import db, events, uris, validation
 from node.config import SUPPORTED_LANGUAGES
@@ -36,6 +44,7 @@ from node.models import (
     Organisation,
     OrganisationArea,
     Role,
+    StaffRole,
     Survey,
 )
 from node.services import audit
@@ -48,7 +57,7 @@ QUESTION_MAX, LABEL_MAX = 300, 100
 EARLIEST_CLOSE = timedelta(hours=1)
 LATEST_CLOSE = timedelta(days=90)
 # More rows than this is not a form anyone filled in: refused without reading each label.
-_MAX_ROWS = 100
+MAX_ROWS = 100
 MANAGED_LIMIT = 200
 
 
@@ -148,7 +157,7 @@ def _options(
     checker: validation.FieldChecker, options: Sequence[Mapping[str, str]], lead: str
 ) -> list[dict[str, str]]:
     """The options that have any label; a row left empty on the form is no option."""
-    if len(options) > _MAX_ROWS:
+    if len(options) > MAX_ROWS:
         checker.errors.append(
             InvalidInput("options", N_("give at most %(max)d options"), max=MAX_OPTIONS)
         )
@@ -197,7 +206,7 @@ async def _neighbourhoods(
     wanted = allowed if ids == ALL else set(ids)
     if not wanted:
         raise InvalidInput("neighbourhoods", N_("choose at least one neighbourhood"))
-    if len(wanted) > _MAX_ROWS * 10 or any(not 0 < i <= validation.MAX_ID for i in wanted):
+    if len(wanted) > MAX_ROWS * 10 or any(not 0 < i <= validation.MAX_ID for i in wanted):
         raise InvalidInput("neighbourhoods", N_("no such neighbourhood"))
     hoods = await Neighbourhood.filter(id__in=wanted).order_by("name")
     if len(hoods) != len(wanted):
@@ -276,17 +285,42 @@ async def publish_survey(
     return created
 
 
-def can_withdraw(account: Account | None, survey: Survey) -> bool:
-    """Its author (while active) and the node's admins."""
+async def _coordinated(account: Account) -> set[int]:
+    """The organisations `account` coordinates."""
+    return set(
+        await Membership.filter(account_id=account.id, role=StaffRole.COORDINATOR).values_list(
+            "organisation_id", flat=True
+        )
+    )
+
+
+def _withdraws(account: Account, survey: Survey, coordinated: set[int]) -> bool:
+    if not account.is_active:
+        return False
+    if _is_admin(account) or survey.author_id == account.id:
+        return True
+    return survey.organisation_id is not None and survey.organisation_id in coordinated
+
+
+async def can_withdraw(account: Account | None, survey: Survey) -> bool:
+    """Its author (while active), the coordinators of its organisation, and admins."""
     if account is None or not account.is_active:
         return False
-    return _is_admin(account) or survey.author_id == account.id
+    return _withdraws(account, survey, await _coordinated(account))
+
+
+async def withdrawable_ids(account: Account, rows: Sequence[Survey]) -> set[uuid.UUID]:
+    """Which of `rows` `account` may withdraw (what the list draws a button for)."""
+    coordinated = await _coordinated(account)
+    return {row.id for row in rows if _withdraws(account, row, coordinated)}
 
 
 async def withdraw_survey(account: Account, survey: Survey) -> Survey:
     """Take the survey down: its page says so, its `Question` is deleted elsewhere."""
-    if not can_withdraw(account, survey):
-        raise PermissionDenied("only the author or an admin withdraws a survey")
+    if not await can_withdraw(account, survey):
+        raise PermissionDenied(
+            "only the author, a coordinator of its organisation or an admin withdraws a survey"
+        )
     async with db.atomic():
         locked = await Survey.select_for_update().get_or_none(id=survey.id)
         if locked is None:
@@ -308,9 +342,12 @@ async def withdraw_survey(account: Account, survey: Survey) -> Survey:
 
 
 async def get_survey(raw_id: str) -> Survey:
-    """The survey a URL names (only the id's canonical spelling), with its neighbourhood."""
+    """The survey a URL names (only the id's canonical spelling), with its neighbourhood
+    and organisation."""
     key = uris.id_key(raw_id)
-    survey = await Survey.get_or_none(id=key).select_related("neighbourhood") if key else None
+    if key is None:
+        raise NotFound("no such survey")
+    survey = await Survey.get_or_none(id=key).select_related("neighbourhood", "organisation")
     if survey is None:
         raise NotFound("no such survey")
     return survey
@@ -324,8 +361,26 @@ async def open_surveys(neighbourhood: Neighbourhood, now: datetime | None = None
 
 
 async def manageable_surveys(account: Account) -> list[Survey]:
-    """The surveys `account` may withdraw (an admin: all), newest first."""
+    """The surveys `account` sees in /admin (see the module's docstring), newest first."""
     if not account.is_active:
         return []
-    query = Survey.all() if _is_admin(account) else Survey.filter(author_id=account.id)
-    return await query.order_by("-created_at").limit(MANAGED_LIMIT).select_related("neighbourhood")
+    if _is_admin(account):
+        query = Survey.all()
+    else:
+        seen = Q(author_id=account.id)
+        org_ids = await Membership.filter(account_id=account.id).values_list(
+            "organisation_id", flat=True
+        )
+        if org_ids:
+            seen |= Q(organisation_id__in=set(org_ids))
+        hood_ids = await Connector.filter(account_id=account.id).values_list(
+            "neighbourhood_id", flat=True
+        )
+        if hood_ids:
+            seen |= Q(neighbourhood_id__in=set(hood_ids))
+        query = Survey.filter(seen)
+    return (
+        await query.order_by("-created_at")
+        .limit(MANAGED_LIMIT)
+        .select_related("neighbourhood", "organisation")
+    )

@@ -339,7 +339,7 @@ def test_a_commune_sets_up_a_node_and_a_social_worker_follows_a_request_up(
     assert count(node, "SELECT count(*) FROM help_posts WHERE title = ?", TITLE) == 0
     screenshot(page, "scenario-staff-compose-preview")
 
-    status = click_and_wait(page, page.locator("button[name=action][value=publish]"))
+    status = click_and_wait(page, page.locator("form.compose button[name=action][value=publish]"))
     errors = page.locator("p.error, #form-errors").all_inner_texts()
     assert status == 200, f"publishing failed (HTTP {status}): {errors}"
     found = re.search(rf"/r/({UUID})\?done=published$", page.url)

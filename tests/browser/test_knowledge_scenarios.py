@@ -3,9 +3,10 @@
 Scenarios on the demo node: the services that may help, shown on the compose form's
 preview; a helper pointing a request to a service and its author closing the request
 with "This solved it"; the category's guide before a person's first offer; a connector
-publishing a needs survey that a resident answers; the needs figures with their charts.
-Each checks the node's database as well as the page. Then axe-core on the new pages, and
-screenshots of /services, a survey and /admin/needs in every language.
+publishing a needs survey that residents answer (its chart appears from the fifth
+voter on); the needs figures with their charts. Each checks the node's database as well
+as the page. Then axe-core on the new pages, and screenshots of /services, a survey and
+/admin/needs in every language (test-artefacts/screenshots/, see conftest.py).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
+from node.services.survey_votes import RESULTS_FROM
 from tests.browser.conftest import (
     LANGUAGES,
     WIDTHS,
@@ -41,8 +43,9 @@ BLOCKING = ("serious", "critical")
 # people on the same demo node: these scenarios sign up one, the others are demo people.
 AUTHOR = "tom"  # has not offered or asked for help in the demo
 POINTING = "greet"
-VOTER = "jan"
 COMPOSER = "priya"
+VOTERS = ("jan", "tom", "priya", "nadia", "youssef")  # as many as RESULTS_FROM
+CHOSEN_BAR = "#6a3d9a"  # the survey chart's colour for the reader's own answer
 
 
 def service_id(node: NodeProcess, english_name: str) -> str:
@@ -74,14 +77,21 @@ def preview_and_publish(page: Page) -> str:
     return publish(page)
 
 
+def assert_accessible(page: Page) -> None:
+    """axe-core finds no serious or critical WCAG A/AA violation on the page."""
+    blocking = [v for v in axe_violations(page) if v["impact"] in BLOCKING]
+    assert not blocking, f"{page.url}:\n" + describe_violations(blocking)
+
+
 def display_name(node: NodeProcess, username: str) -> str:
     [(name,)] = node.query("SELECT display_name FROM accounts WHERE username = ?", username)
     return str(name)
 
 
 def request_by(visit: Any, author: str, title: str) -> tuple[Visit, str]:
-    """`author` publishes a transport request in Jette Centre: (their tab, the post's id)."""
-    tab = visit("en", 1280, user=author)
+    """`author` publishes a transport request in Jette Centre: (their tab, the post's id).
+    The tab bypasses the page's CSP, so that axe can check it."""
+    tab = visit("en", 1280, user=author, bypass_csp=True)
     tab.goto("/new?kind=request")
     fill_request(
         tab.page,
@@ -99,7 +109,7 @@ def test_the_preview_of_a_request_names_the_services_that_may_help(
     visit: Any, node: NodeProcess
 ) -> None:
     title = f"Une armoire à emporter {secrets.token_hex(3)}"
-    tab = visit("en", 1280, user=COMPOSER)
+    tab = visit("en", 1280, user=COMPOSER, bypass_csp=True)  # for axe
     tab.goto("/new?kind=request")
     page = tab.page
     fill_request(page, title=title, description="Elle est lourde.", language="fr")
@@ -114,6 +124,7 @@ def test_the_preview_of_a_request_names_the_services_that_may_help(
     [(count,)] = node.query("SELECT count(*) FROM help_posts WHERE title = ?", title)
     assert count == 0, "the preview saved the post"
     screenshot(page, "scenario-compose-services-hint")
+    assert_accessible(page)
 
     # The hint leads to the service's page in the directory.
     assert click_and_wait(page, link) == 200
@@ -161,6 +172,7 @@ def test_a_helper_points_to_a_service_and_it_solves_the_request(
     expect(pointer.locator(".service-contact")).to_contain_text("0800 00 000")
     expect(pointer).to_contain_text(note)
     screenshot(page, "scenario-request-service-pointer")
+    assert_accessible(page)  # with the "This solved it" button
     assert click_and_wait(page, pointer.get_by_role("button", name="This solved it")) == 200
     assert "done=solved" in page.url, page.url
     status = page.locator("article.post-page .meta .status")
@@ -280,37 +292,53 @@ def test_a_connector_publishes_a_survey_and_a_resident_answers_it(
     survey = str(rows[0][0])
     expect(page.get_by_role("link", name=question)).to_have_attribute("href", f"/surveys/{survey}")
 
-    resident = VOTER
-    tab = visit("en", 1280, user=resident)
-    tab.goto(f"/surveys/{survey}")
-    page = tab.page
-    expect(page.locator("main h1")).to_have_text(question)
-    expect(page.locator("svg.survey-chart desc")).to_contain_text("0 people voted")
-    page.get_by_role("radio", name=answers[1]).check()
-    assert click_and_wait(page, page.get_by_role("button", name="Vote")) == 200
-    expect(page.locator("p.notice[role=status]")).to_be_visible()
-    assert node.query(
-        "SELECT v.option FROM survey_votes v JOIN accounts a ON a.id = v.account_id"
-        " WHERE v.survey_id = ? AND a.username = ?",
-        survey,
-        resident,
-    ) == [(1,)]
+    # Residents vote; the counts stay hidden until RESULTS_FROM people have voted.
+    votes = dict(zip(VOTERS, (1, 1, 0, 1, 2), strict=True))
+    for number, (resident, choice) in enumerate(votes.items(), start=1):
+        tab = visit("en", 1280, user=resident)
+        tab.goto(f"/surveys/{survey}")
+        page = tab.page
+        expect(page.locator("main h1")).to_have_text(question)
+        if number < RESULTS_FROM:
+            expect(page.locator("svg.survey-chart")).to_have_count(0)
+            expect(page.locator("section[aria-labelledby=results-heading]")).to_contain_text(
+                f"Results appear once at least {RESULTS_FROM} people have voted."
+            )
+        page.get_by_role("radio", name=answers[choice]).check()
+        assert click_and_wait(page, page.get_by_role("button", name="Vote")) == 200
+        expect(page.locator("p.notice[role=status]")).to_be_visible()
+        assert node.query(
+            "SELECT v.option FROM survey_votes v JOIN accounts a ON a.id = v.account_id"
+            " WHERE v.survey_id = ? AND a.username = ?",
+            survey,
+            resident,
+        ) == [(choice,)]
 
-    # The chart shows the vote: one voter, the chosen answer's bar drawn, its count 1.
+    # The last voter's page: the chart shows every vote, their own answer's bar marked.
     chart = page.locator("svg.survey-chart")
-    expect(chart.locator("desc")).to_contain_text("1 person voted")
-    expect(chart.locator("desc")).to_contain_text(f"{answers[1]}: 1 vote (100%)")
+    desc = chart.locator("desc")
+    expect(desc).to_contain_text(f"{len(votes)} people voted")
+    expect(desc).to_contain_text(f"{answers[1]}: 3 votes (60%)")
+    expect(desc).to_contain_text(f"{answers[2]}: 1 vote (20%)")
     bars = chart.locator("g")
     expect(bars).to_have_count(len(answers))
-    expect(bars.nth(1).locator("rect")).to_have_count(2)  # the track and the vote's bar
-    expect(bars.nth(1)).to_contain_text("1 (100%)")
-    for other in (0, 2):
-        expect(bars.nth(other).locator("rect")).to_have_count(1)
-        expect(bars.nth(other)).to_contain_text("0 (0%)")
-    row = page.locator("table tbody tr", has_text=answers[1])
+    for i, shown in enumerate(("1 (20%)", "3 (60%)", "1 (20%)")):
+        expect(bars.nth(i).locator("rect")).to_have_count(2)  # the track and the votes
+        expect(bars.nth(i)).to_contain_text(shown)
+    expect(bars.nth(2).locator("rect").nth(1)).to_have_attribute("fill", CHOSEN_BAR)
+    expect(bars.nth(1).locator("rect").nth(1)).not_to_have_attribute("fill", CHOSEN_BAR)
+    row = page.locator("table tbody tr", has_text=answers[2])
     expect(row.locator("td").first).to_have_text("1")
     expect(row).to_contain_text("your vote")
     screenshot(page, "scenario-survey-voted")
+
+    # The page with its chart, in every language: no serious accessibility violation.
+    for lang in LANGUAGES:
+        seen = visit(lang, 1280, bypass_csp=True, user=resident)
+        seen.goto(f"/surveys/{survey}")
+        expect(seen.page.locator("svg.survey-chart")).to_be_visible()
+        screenshot(seen.page, f"survey-results-{lang}-1280")
+        assert_accessible(seen.page)
 
     # The connector withdraws it again (the neighbourhood's page stays as seeded).
     connector.goto("/admin/surveys")
@@ -371,6 +399,7 @@ AXE_PAGES = [
     ("service", "/services/{service}", None),
     ("survey", "/surveys/{survey}", "els"),
     ("admin-needs", "/admin/needs", "admin"),
+    ("admin-surveys", "/admin/surveys", "marleen"),
     ("admin-survey-new", "/admin/surveys/new", "marleen"),
     ("request-pointer", "/r/{pointer_post}", "marleen"),
 ]
@@ -392,8 +421,8 @@ def test_no_serious_accessibility_violations_on_the_new_pages(
     assert tab.html_lang() == lang
     if "pointer_post" in path:
         expect(tab.page.locator("section.point-service form")).to_be_visible()
-    if path.startswith("/surveys/"):
-        expect(tab.page.locator("svg.survey-chart")).to_be_visible()
+    if path.startswith("/surveys/"):  # the chart only once enough people voted
+        expect(tab.page.locator("section[aria-labelledby=results-heading]")).to_be_visible()
     violations = axe_violations(tab.page)
     blocking = [v for v in violations if v["impact"] in BLOCKING]
     assert not blocking, (

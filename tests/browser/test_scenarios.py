@@ -37,6 +37,8 @@ pytestmark = pytest.mark.slow
 PASSWORD = "Buren-helpen-2026"  # a throwaway account on a throwaway node
 UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 ORGANISATION = ("tussen-buren", "Tussen Buren / Entre Voisins")
+# The compose form's own Publish button (the services hint above it may have another).
+PUBLISH = "form.compose button[name=action][value=publish]"
 
 
 def fresh_username(prefix: str) -> str:
@@ -74,7 +76,7 @@ def fill_request(page: Page, *, title: str, description: str, language: str) -> 
 
 def publish(page: Page) -> str:
     """Press Publish; the new post's id, from the request page it leads to."""
-    status = click_and_wait(page, page.locator("button[name=action][value=publish]"))
+    status = click_and_wait(page, page.locator(PUBLISH))
     errors = page.locator("p.error, #form-errors").all_inner_texts()
     assert status == 200, f"publishing failed (HTTP {status}): {errors}"
     found = re.search(rf"/r/({UUID})\?done=published$", page.url)
@@ -260,8 +262,14 @@ def test_staff_posts_for_a_client_only_with_consent(visit: Any, node: NodeProces
     consent = page.locator("input[type=checkbox][name=client_consent]")
     expect(consent).not_to_be_checked()
 
+    # A first Publish shows the services that may help (the commune takes bulky waste)
+    # with the preview, and publishes nothing yet.
+    assert click_and_wait(page, page.locator(PUBLISH)) == 200
+    expect(page.locator("section.services-hint")).to_be_visible()
+    assert posts_titled(node, title) == 0
+
     # Without the client's consent: the error next to the checkbox, and nothing saved.
-    assert click_and_wait(page, page.locator("button[name=action][value=publish]")) == 400
+    assert click_and_wait(page, page.locator(PUBLISH)) == 400
     error = page.locator("#client_consent-error")
     expect(error).to_be_visible()
     expect(error).not_to_be_empty()

@@ -13,6 +13,8 @@ from node.errors import InvalidFields, InvalidInput, NotFound, PermissionDenied
 from node.i18n import N_, gettext
 from node.models import HelpPost, PostKind, Visibility
 from node.services import audit, neighbourhoods, organisations, posts, service_directory
+from node.services.guide_texts import guide_for
+from node.services.guides import Guide
 from node.services.permissions import can_manage_post
 from node.states import PostStatus
 from node.taxonomy import CATEGORIES
@@ -147,6 +149,7 @@ async def _choices(request: Request, account) -> dict:
         "hood_names": {h.slug: h.name for h in hoods},
         "organisations": [("", gettext(locale, N_("Myself"))), *[(o.slug, o.name) for o in orgs]],
         "organisation_names": {o.slug: o.name for o in orgs},
+        "organisation_ids": {o.slug: o.id for o in orgs},
         "text_languages": list(names.items()),
         "second_languages": [
             (NO_SECOND_LANGUAGE, gettext(locale, N_("No second language"))),
@@ -178,6 +181,8 @@ async def compose(request: Request) -> Response:
     errors: dict[str, str] = {}
     preview = None
     hint: list[ServiceSummary] | None = None
+    held_back = False  # a "Publish" that shows the services first
+    offer_guide: Guide | None = None
     status = 200
     if request.method == "GET":
         values = _initial(request, account, locale)
@@ -195,7 +200,9 @@ async def compose(request: Request) -> Response:
             if form.get("action") == "publish" and not unseen:
                 post = await posts.create_post(account, draft)
                 return RedirectResponse(uris.post(post.id) + "?done=published", status_code=303)
+            held_back = form.get("action") == "publish"
             preview = _preview(form, draft, choices, account)
+            offer_guide = await _offer_guide(draft, locale, choices["organisation_ids"])
         except InvalidInput as exc:
             errors = _errors(locale, exc)
             status = 400
@@ -215,10 +222,27 @@ async def compose(request: Request) -> Response:
             "preview": preview,
             "editing": None,
             "services_hint": hint,
+            "held_back": held_back,
+            "offer_guide": offer_guide,
             **choices,
         },
         status_code=status,
     )
+
+
+async def _offer_guide(
+    draft: posts.PostDraft, locale: str, organisation_ids: dict[str, int]
+) -> Guide | None:
+    """Previewing an offer: the category's guide for helpers (the organisation's own when
+    offering for it), shown to read, not to confirm."""
+    if draft.kind != PostKind.OFFER:
+        return None
+    try:
+        return await guide_for(
+            draft.category, locale, organisation_ids.get(draft.organisation or "")
+        )
+    except KeyError:  # no such category: the form says so
+        return None
 
 
 async def _services_hint(values: dict[str, str], locale: str) -> list[ServiceSummary]:

@@ -100,6 +100,7 @@ async def _page(
     done = request.query_params.get("done")
     if problem is None and request.query_params.get("problem") == "conflict":
         problem = CONFLICT
+    solved, solving_service = await service_pointers.solved_by(post)
     versions = [(post.language, post.title, post.description)] + [
         (lang, text.get("title", ""), text.get("description", ""))
         for lang, text in post.translations.items()
@@ -145,6 +146,8 @@ async def _page(
             "can_point": view.can_point and bool(view.services),
             "service_options": service_options(view.services, locale),
             "can_solve_with_service": view.can_solve_with_service,
+            "solved_with_service": solved,
+            "solving_service": shown_service(solving_service, locale),
         },
         status_code=status_code,
         headers=(form_headers(settings) if account is None else {})

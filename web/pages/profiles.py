@@ -4,12 +4,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from node import uris
-from node.services import accounts, listings, organisations, removals
+from node.services import accounts, listings, organisations, removals, service_directory
 from web.pages.cards import cards_from_rows
 from web.pages.feeds import feed_links
 from web.pages.following import follow_context
 from web.pages.post import removed_page
 from web.pages.remote_follow import form_headers
+from web.pages.services import summaries
 from web.shell.page_cache import for_anonymous
 from web.shell.session import viewer
 
@@ -73,6 +74,7 @@ async def organisation(request: Request) -> Response:
             **await follow_context(request, org),
             "feeds": feed_links(settings, uris.organisation(org.slug), org.name),
             "calendar_url": uris.calendar(uris.organisation(org.slug)),
+            "services": summaries(await service_directory.list_for_organisation(org), locale),
         },
         headers=form_headers(settings),
     )

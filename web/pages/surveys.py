@@ -3,9 +3,12 @@ language, the vote form for people logged in here while it is open, and the resu
 as a bar chart drawn on the server (an SVG with a title and a description, and the same
 figures as a table), so it needs no JavaScript and reads out in a screen reader.
 
-Anonymous visitors see the results and a link to log in. A vote goes to
-`survey_votes.vote_local`; anything it refuses is the page again with the reason and a
-4xx status, and nothing changed. A withdrawn survey is gone (410).
+Anonymous visitors see the results and a link to log in. The results (chart, table and
+number of voters) are shown only from `survey_votes.RESULTS_FROM` voters on; before that
+a voter sees only their own choice. Someone who answers the survey's series in another
+neighbourhood (`survey_votes.vote_elsewhere`) gets no form but a link to that copy. A
+vote goes to `survey_votes.vote_local`; anything it refuses is the page again with the
+reason and a 4xx status, and nothing changed. A withdrawn survey is gone (410).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ FIXED = N_("You have already voted, and votes on this survey cannot be changed."
 VOTED = N_("Thank you: your vote is counted.")
 GONE_HEADING = N_("This survey was withdrawn")
 GONE_MESSAGE = N_("Its author took it down; its results are no longer shown.")
+ELSEWHERE = N_("You can answer this survey only once, in one neighbourhood.")
 
 # The chart's geometry, in the SVG's own units (it scales to the page's width).
 CHART_WIDTH, BAR_MAX = 640, 520
@@ -95,6 +99,7 @@ async def _page(
     account = viewer(request)
     tally = await survey_votes.tally(survey)
     mine = await survey_votes.choices_of(account, survey) if account is not None else []
+    elsewhere = await survey_votes.vote_elsewhere(account, survey) if account else None
     is_open = survey_votes.is_open(survey)
     question_lang = locale if survey.question.get(locale) else survey.language
     bars = _bars(survey, locale, tally, mine)
@@ -105,13 +110,20 @@ async def _page(
         {
             "survey": survey,
             "hood": survey.neighbourhood,
+            "organisation": survey.organisation,
             "question": survey.question_in(locale),
             "question_lang": question_lang,
             "bars": bars,
             "voters": tally.voters,
+            "results_shown": survey_votes.results_shown(tally),
+            "results_from": survey_votes.RESULTS_FROM,
             "mine": mine,
+            "elsewhere": elsewhere,
             "is_open": is_open,
-            "may_vote": account is not None and is_open and (not mine or survey.changeable),
+            "may_vote": account is not None
+            and is_open
+            and elsewhere is None
+            and (not mine or survey.changeable),
             "chart_height": max(len(bars), 1) * ROW_HEIGHT,
             "chart_width": CHART_WIDTH,
             "bar_max": BAR_MAX,
@@ -156,6 +168,8 @@ async def vote(request: Request) -> Response:
         await survey_votes.vote_local(account, survey, _chosen(form.getlist("option")))
     except InvalidInput as exc:
         return await _page(request, survey, problem=field_error(locale, exc), status_code=400)
+    except survey_votes.VotesElsewhere:
+        return await _page(request, survey, problem=gettext(locale, ELSEWHERE), status_code=409)
     except Conflict:
         reason = FIXED if survey_votes.is_open(survey) else CLOSED
         return await _page(request, survey, problem=gettext(locale, reason), status_code=409)
