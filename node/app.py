@@ -34,6 +34,7 @@ from node.security_headers import SecurityHeaders
 from node.services import (
     housekeeping,
     login_limits,
+    needs_rollup,
     sessions,
     signup_limits,
     survey_updates,
@@ -110,6 +111,9 @@ def periodic_jobs(settings: Settings) -> list[Job]:
         Job("federate-suspensions", 3600, federate_old_suspensions),
         housekeeping.job(settings),  # finished queue rows pruned after the retention period
         survey_updates.job(),  # survey counts to other servers: debounced, and at closing
+        # The needs figures' monthly rows: every view refreshes them too; this keeps
+        # what a view has to count small (and builds them on a node nobody looked at).
+        Job("refresh-needs-figures", 600, needs_rollup.refresh),
     ]
 
 

@@ -70,5 +70,7 @@ _OUTCOMES = {
     # Mastodon can send a vote that arrives after the closing time: nothing to refuse.
     RemoteVote.CLOSED: Outcome.ignored("vote on a closed survey"),
     RemoteVote.UNKNOWN_OPTION: Outcome.rejected("vote for an option this survey does not have"),
-    RemoteVote.ALREADY_VOTED: Outcome.rejected("second answer to a single-answer survey"),
+    RemoteVote.ALREADY_VOTED: Outcome.rejected(
+        "already answered: a second option of a one-answer survey, or another copy of its series"
+    ),
 }
