@@ -16,6 +16,7 @@ from markupsafe import Markup, escape
 
 SUPPRESSED = "<5"
 WIDTH = 720
+LABEL_CHARS = 40
 _ids = itertools.count(1)
 # Light to dark: the later series are subsets of the earlier ones and drawn in front.
 COLOURS = ("#9ecae1", "#3182bd", "#08519c")
@@ -95,16 +96,19 @@ def month_bars(months: Sequence[str], series: Sequence[Series], *, title: str, d
 
 def category_bars(rows: Sequence[tuple[str, int | None]], *, title: str, desc: str) -> Markup:
     """One horizontal bar per labelled value, in the order given."""
-    row_h, left, right = 24, 220, 60
+    row_h, left, right = 24, 300, 60
     height = max(len(rows), 1) * row_h + 12
     top = _top([value for _label, value in rows])
     plot_w = WIDTH - left - right
     _uid, parts = _open(height, title, desc)
     for index, (label, value) in enumerate(rows):
         y = 6 + index * row_h
+        # About 40 characters fit left of the bars; a longer label is shortened in the
+        # picture and whole in its tooltip (and in the table beside the chart).
+        short = label if len(label) <= LABEL_CHARS else label[: LABEL_CHARS - 1] + "…"
         parts.append(
             f'<text x="{left - 8}" y="{y + 16}" text-anchor="end" font-size="13">'
-            f"{escape(label)}</text>"
+            f"<title>{escape(label)}</title>{escape(short)}</text>"
         )
         if value is None:
             shown_as, w = SUPPRESSED, 0.0

@@ -25,6 +25,7 @@ from node.models import LocalActorKind, OutgoingFollow, RemoteActor
 from node.services import needs_aggregate, sessions
 from node.states import FollowStatus
 from tests import factories
+from tests.fakeremote import serve
 from tests.federation_fixtures import Node, serving
 from tests.nodes import NodeProcess, eventually, get_json, run_script
 from web.shell.session import SESSION_COOKIE
@@ -48,12 +49,7 @@ class Partner:
         app.router.add_get("/.well-known/nodeinfo", self._links)
         app.router.add_get("/nodeinfo/2.1", self._nodeinfo)
         app.router.add_get("/needs.json", self._needs)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.base = f"http://127.0.0.1:{port}"
+        self._runner, self.base = await serve(app)
         self.needs = self.figures(posted=12)
         return self
 

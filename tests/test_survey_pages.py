@@ -386,7 +386,10 @@ async def test_a_hand_made_form_with_more_options_is_refused_whole(
 
 async def test_admin_list_shows_staff_their_organisations_surveys(world: dict[str, Any]) -> None:
     web, hood = world["web"], world["hood"]
-    author, colleague = await factories.account("author"), await factories.account("colleague")
+    author, colleague = (
+        await factories.account("author"),
+        await factories.account("colleague", languages=["en"]),
+    )
     org = await factories.organisation("buurthuis", staff=[author, colleague])
     coordinator = await factories.coordinator_of(org, "coordinator")
     await OrganisationArea.create(organisation=org, neighbourhood=hood)

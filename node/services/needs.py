@@ -204,7 +204,7 @@ async def figures(scope: Scope, chosen: NeedsFilter, *, detail: bool = True) -> 
         months=[(month, _figure(raw)) for month, raw in sorted(by_month.items())],
         categories=[(cat, _figure(raw)) for cat, raw in ranked],
         total=_figure(total),
-        top_categories=[(cat, raw.posted) for cat, raw in ranked if enough(raw.posted)][
+        top_categories=[(cat, shown(raw.posted)) for cat, raw in ranked if enough(raw.posted)][
             :TOP_CATEGORIES
         ],
     )
