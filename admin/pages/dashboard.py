@@ -3,13 +3,12 @@ what needs attention, renewing posts, and the CSV exports (its staff and node ad
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import date
 
 from starlette.requests import Request
 from starlette.responses import Response
 
+from admin.csv_download import csv_response
 from admin.guard import back, logged_in, me, page_number
 from admin.rendering import render
 from node import uris
@@ -25,9 +24,6 @@ from node.services import (
 from node.services.dashboards import BoardFilters
 from node.taxonomy import CATEGORIES
 from web.shell.forms import read_form
-
-# A spreadsheet runs a cell that starts with one of these as a formula.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 async def _organisation(request: Request) -> Organisation:
@@ -97,27 +93,8 @@ async def renew(request: Request) -> Response:
     return back(uris.dashboard(org.slug), "renewed")
 
 
-def _cell(value: object) -> object:
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
-
-
 def _csv(export: exports.Export, filename: str) -> Response:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(export.columns)
-    for row in export:
-        writer.writerow([_cell(value) for value in row])
-    return Response(
-        # A byte-order mark, so that spreadsheets open accented text as UTF-8.
-        "\ufeff" + buffer.getvalue(),
-        media_type="text/csv; charset=utf-8",
-        headers={
-            "content-disposition": f'attachment; filename="{filename}"',
-            "cache-control": "private, no-store",
-        },
-    )
+    return csv_response(export.columns, export, filename)
 
 
 @logged_in

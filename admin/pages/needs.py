@@ -9,16 +9,14 @@ already suppressed by the service and shows as "<5" here, an empty cell in the C
 
 from __future__ import annotations
 
-import csv
-import io
 from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from admin import charts
+from admin.csv_download import csv_response
 from admin.guard import errors_of, logged_in, me
-from admin.pages.dashboard import FORMULA_STARTS
 from admin.rendering import render
 from node.errors import InvalidInput
 from node.i18n import N_, gettext
@@ -163,14 +161,6 @@ async def needs_page(request: Request) -> Response:
     return await _page(request, scope=scope, values=values, hoods=hoods, result=result)
 
 
-def _cell(value: object) -> object:
-    if value is None:
-        return ""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value  # a spreadsheet would run it as a formula
-    return value
-
-
 def _number(value: float | None, digits: int = 1) -> object:
     if value is None:
         return None
@@ -212,20 +202,10 @@ async def needs_csv(request: Request) -> Response:
         message = "; ".join(errors_of(request, exc).values())
         return Response(message + "\n", status_code=400, media_type="text/plain; charset=utf-8")
     locale = request.app.state.renderer.locale_for(request)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(CSV_COLUMNS)
-    for cell in result.cells:
-        key = (cell.month, cell.neighbourhood, cell.category, cell.kind)
-        writer.writerow([_cell(value) for value in csv_row(locale, key, cell.figure)])
+    rows = (
+        csv_row(locale, (cell.month, cell.neighbourhood, cell.category, cell.kind), cell.figure)
+        for cell in result.cells
+    )
     months = result.filter.months
     name = "-".join(p for p in ("needs", scope.organisation_slug, months[0], months[-1]) if p)
-    return Response(
-        # A byte-order mark, so that spreadsheets open accented text as UTF-8.
-        "\ufeff" + buffer.getvalue(),
-        media_type="text/csv; charset=utf-8",
-        headers={
-            "content-disposition": f'attachment; filename="{name}.csv"',
-            "cache-control": "private, no-store",
-        },
-    )
+    return csv_response(CSV_COLUMNS, rows, f"{name}.csv")

@@ -16,13 +16,11 @@ async def guide_for(category: str, language: str, organisation_id: int | None = 
     Raises KeyError for an unknown category, as `default_guide` does."""
     shipped = default_guide(category, language)
     lang = guide_language(language)
-    edited = (
-        await GuideText.filter(
-            category=category, language=lang, organisation_id__in=[organisation_id]
+    edited = None
+    if organisation_id is not None:
+        edited = await GuideText.filter(
+            category=category, language=lang, organisation_id=organisation_id
         ).first()
-        if organisation_id is not None
-        else None
-    )
     if edited is None:
         edited = await GuideText.filter(
             category=category, language=lang, organisation_id__isnull=True

@@ -291,14 +291,14 @@ async def list_services(
         found = await Service.all().prefetch_related("organisation").limit(MAX_LISTED)
     if category:
         found = [s for s in found if category in s.categories]
-    return sorted(found, key=lambda s: (s.name.get(s.language, "").casefold(), str(s.id)))
+    return service_matching.by_name(found)
 
 
 async def list_for_organisation(organisation: Organisation | int) -> list[Service]:
     """One organisation's services by name."""
     org_id = organisation.id if isinstance(organisation, Organisation) else organisation
     found = await Service.filter(organisation_id=org_id).prefetch_related("organisation")
-    return sorted(found, key=lambda s: (s.name.get(s.language, "").casefold(), str(s.id)))
+    return service_matching.by_name(found)
 
 
 async def manageable(account: Account | None) -> list[Service]:
@@ -309,7 +309,7 @@ async def manageable(account: Account | None) -> list[Service]:
     if not ids:
         return []
     found = await Service.filter(organisation_id__in=ids).prefetch_related("organisation")
-    return sorted(found, key=lambda s: (s.name.get(s.language, "").casefold(), str(s.id)))
+    return service_matching.by_name(found)
 
 
 async def areas_of(service: Service) -> list[Neighbourhood]:

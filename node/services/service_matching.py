@@ -17,8 +17,12 @@ async def serving(neighbourhood_id: int) -> list[Service]:
         )
     )
     services = await Service.all().prefetch_related("organisation").limit(MAX_SERVICES)
-    found = [s for s in services if s.everywhere or s.id in listed]
-    return sorted(found, key=lambda s: (s.name.get(s.language, "").casefold(), str(s.id)))
+    return by_name([s for s in services if s.everywhere or s.id in listed])
+
+
+def by_name(services: list[Service]) -> list[Service]:
+    """`services` in the order lists show them: by name in their lead language."""
+    return sorted(services, key=lambda s: (s.name.get(s.language, "").casefold(), str(s.id)))
 
 
 async def matching_services(category: str, neighbourhood_id: int) -> list[Service]:
