@@ -240,7 +240,7 @@ async def surveys(
     for survey in found:
         tally = await survey_votes.tally(survey)
         # With fewer than five voters, even zeros could tell who chose what.
-        visible = enough(tally.voters) or tally.voters == 0
+        visible = survey_votes.results_shown(tally) or tally.voters == 0
         counts = tuple(shown(c) if visible else None for c in tally.counts)
         result.append(SurveyFigures(survey, survey.neighbourhood, counts, shown(tally.voters)))
     return result
