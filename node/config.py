@@ -22,6 +22,9 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from node import mail_settings
+from node.redaction import redact_url
+
 SUPPORTED_LANGUAGES = ("nl", "fr", "en")
 FEDERATION_MODES = ("open", "allowlist", "off")
 SIGNUP_POLICIES = ("open", "invitation", "closed")
@@ -60,9 +63,8 @@ class Settings:
     log_level: str = "INFO"
     timezone: str = "Europe/Brussels"
     expiry_interval_seconds: int = 60
-    # How long a worker's claim on queued rows (inbox items, deliveries, events) lasts
-    # unless renewed; it renews every third of it while working, so after a crash
-    # (kill -9) another worker takes the rows over within this time.
+    # How long a worker's claim on queued rows lasts unless renewed (every third of it
+    # while working): after a kill -9, another worker takes the rows over within this time.
     delivery_lease_seconds: int = 30
     # Days that finished queue rows (inbox items, deliveries, events, outbox activities no
     # longer needed) are kept for the admins' pages before housekeeping prunes them.
@@ -71,8 +73,7 @@ class Settings:
     page_cache_seconds: int = 10
     # Who may create an account: anyone (open), people with an invitation code, or nobody.
     signups: str = "invitation"
-    # Sign-ups an hour (each costs a password hash) from one address (an IPv6 /64) and
-    # on the whole node; 0: no limit (node.services.signup_limits).
+    # Sign-ups an hour from one address (an IPv6 /64) and on the whole node; 0: no limit.
     signups_per_address_per_hour: int = 5
     signups_per_hour: int = 50
     # Whether `nabuur run` also works the queues; off when `nabuur worker` processes do.
@@ -84,6 +85,11 @@ class Settings:
     trusted_proxies: tuple[str, ...] = ()
     # Bearer token that Prometheus sends to read /metrics; unset: no /metrics at all (404).
     metrics_token: str | None = field(default=None, repr=False)
+    # E-mail server (node.mail_settings); unset: no e-mail. Holds a password: not shown.
+    smtp_url: str | None = field(default=None, repr=False)
+    mail_from: str | None = None  # the sender, e.g. "Buren Jette <buren@jette.example>"
+    # Sign-up asks for an e-mail address and does not go on without one.
+    signup_requires_email: bool = False
     # "json": each log line is one JSON object (for journald/Loki); "text": plain lines.
     log_format: str = "text"
     # Which values were set explicitly, and where: {"signups": "NABUUR_SIGNUPS"}.
@@ -107,6 +113,11 @@ class Settings:
     def domain(self) -> str:
         """Host (and port, when not the default) that names this node in handles."""
         return urlsplit(self.public_url).netloc
+
+    @property
+    def mail_enabled(self) -> bool:
+        """Whether this node sends e-mail (and its pages offer what needs it)."""
+        return self.smtp_url is not None and self.mail_from is not None
 
     @property
     def default_language(self) -> str:
@@ -205,6 +216,16 @@ def _parse_email(name: str, raw: Any) -> str:
     return value
 
 
+def _checked(check: Callable[[str], str]) -> Callable[[str, Any], str]:
+    def parse(name: str, raw: Any) -> str:
+        try:
+            return check(str(raw))
+        except ValueError as exc:  # its message never repeats a secret
+            raise SettingsError(name, str(exc)) from None
+
+    return parse
+
+
 def _parse_networks(name: str, raw: Any) -> tuple[str, ...]:
     items = raw if isinstance(raw, list | tuple) else str(raw).split(",")
     found = []
@@ -290,6 +311,9 @@ _PARSERS: dict[str, Callable[[str, Any], Any]] = {
     "trusted_proxies": _parse_networks,
     "metrics_token": _parse_token,
     "log_format": _parse_choice(LOG_FORMATS),
+    "smtp_url": _checked(mail_settings.check_url),
+    "mail_from": _checked(mail_settings.check_sender),
+    "signup_requires_email": _parse_bool,
 }
 
 
@@ -319,21 +343,6 @@ def _validated(settings: Settings) -> Settings:
     if settings.secret_key is not None and len(settings.secret_key) < 32:
         raise SettingsError(env_name("secret_key"), "must be at least 32 characters long")
     return settings
-
-
-def redact_url(url: str) -> str:
-    """A database URL with its password replaced by ***, for messages and logs.
-
-    Split by hand, not with urlsplit: that raises on input like `x://[`, and cuts a
-    password holding "#" at the "#", which then stayed visible."""
-    scheme, sep, rest = url.partition("://")
-    netloc_end = min((i for i in (rest.find("/"), rest.find("?")) if i >= 0), default=len(rest))
-    netloc, path = rest[:netloc_end], rest[netloc_end:]
-    userinfo, at, host = netloc.rpartition("@")
-    if not (sep and at and ":" in userinfo):
-        return url
-    user = userinfo.split(":", 1)[0]
-    return f"{scheme}://{user}:***@{host}{path}"
 
 
 def load_settings(

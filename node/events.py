@@ -207,6 +207,25 @@ class SurveyWithdrawn(Declared):
     urgent = True
 
 
+@dataclass(frozen=True, slots=True)
+class ConversationMessagePosted(Declared):
+    """A message in a request's private conversation: remote participants get it as a
+    direct Note (the one who wrote it excepted)."""
+
+    message_id: str
+    post_id: str
+    urgent = True
+
+
+@dataclass(frozen=True, slots=True)
+class HelpersThanked(Declared):
+    """The author thanked the helpers of a done request (a `THANKS` response): remote
+    helpers get the thank-you as a direct Note."""
+
+    response_id: str
+    post_id: str
+
+
 DomainEvent = (
     PostPublished
     | PostEdited
@@ -227,6 +246,8 @@ DomainEvent = (
     | SurveyPublished
     | SurveyCountsChanged
     | SurveyWithdrawn
+    | ConversationMessagePosted
+    | HelpersThanked
 )
 
 

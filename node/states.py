@@ -28,12 +28,24 @@ class OfferStatus(StrEnum):
     ACCEPTED = "accepted"
     DECLINED = "declined"
     WITHDRAWN = "withdrawn"
+    # Still waiting when the request was filled, done, withdrawn or expired: answered
+    # "thank you, no longer needed" (a decline the author did not have to make).
+    NOT_NEEDED = "not_needed"
 
 
 class FollowStatus(StrEnum):
     PENDING = "pending"
     ACCEPTED = "accepted"
     REJECTED = "rejected"
+
+
+class MailStatus(StrEnum):
+    """One e-mail to one address (`MailMessage`); stored in the database under these values."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"  # refused for good by the SMTP server, or out of attempts
+    CANCELLED = "cancelled"  # no longer wanted (address changed, unsubscribed)
 
 
 class InboxStatus(StrEnum):
@@ -141,11 +153,12 @@ OFFER_GRAPH = StateGraph(
     "offer of help",
     Of.OFFERED,
     {
-        Of.OFFERED: {Of.ACCEPTED, Of.DECLINED, Of.WITHDRAWN},
+        Of.OFFERED: {Of.ACCEPTED, Of.DECLINED, Of.WITHDRAWN, Of.NOT_NEEDED},
         # An accepted helper can still drop out, or be released by the author.
         Of.ACCEPTED: {Of.WITHDRAWN, Of.DECLINED},
         Of.DECLINED: set(),
         Of.WITHDRAWN: set(),
+        Of.NOT_NEEDED: set(),
     },
 )
 
@@ -222,5 +235,19 @@ DELIVERY_GRAPH = StateGraph(
         D.FAILED: {D.PENDING, D.CANCELLED},
         D.SENT: set(),
         D.CANCELLED: set(),
+    },
+)
+
+M = MailStatus
+
+MAIL_GRAPH = StateGraph(
+    "e-mail",
+    M.PENDING,
+    {
+        # Retries stay pending (with a later `next_attempt_at`), as deliveries do.
+        M.PENDING: {M.SENT, M.FAILED, M.CANCELLED},
+        M.SENT: set(),
+        M.FAILED: set(),
+        M.CANCELLED: set(),
     },
 )

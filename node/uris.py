@@ -89,6 +89,34 @@ def response(post_id: UUID | str, response_id: UUID | str) -> str:
     return f"/r/{post_id}/responses/{response_id}"
 
 
+def conversation(post_id: UUID | str) -> str:
+    """The request's private conversation (its participants only)."""
+    return f"/r/{post_id}/conversation"
+
+
+def conversation_message(post_id: UUID | str, message_id: UUID | str) -> str:
+    """A message's id: never served to anyone (delivered, not fetched)."""
+    return f"/r/{post_id}/conversation/{message_id}"
+
+
+def post_sheet(post_id: UUID | str) -> str:
+    return f"/r/{post_id}/sheet.pdf"
+
+
+def window_card(slug: str) -> str:
+    return f"/n/{slug}/card.pdf"
+
+
+def poster(slug: str) -> str:
+    return f"/n/{slug}/poster.pdf"
+
+
+# E-mail: the links a message carries (each with its token) and the pages around them.
+CONFIRM_EMAIL = "/email/confirm"  # + /{token}
+PASSWORD_RESET = "/password/reset"  # noqa: S105 - a path; + /{token} sets a new password
+UNSUBSCRIBE = "/email/unsubscribe"  # + /{token}: the page, and the one-click POST
+
+
 def inbox(actor_path: str) -> str:
     return f"{actor_path}/inbox"
 
@@ -116,7 +144,8 @@ def absolute(settings: Settings, path: str) -> str:
 @dataclass(frozen=True, slots=True)
 class LocalRef:
     """What a local URL names: kind is account, organisation, neighbourhood, instance,
-    post, response or activity; `key` its username, slug or id."""
+    post, response, message (of a conversation: `key` the post, `sub` the message) or
+    activity; `key` its username, slug or id."""
 
     kind: str
     key: str
@@ -133,6 +162,7 @@ _PATTERNS = (
     (re.compile(r"^/n/([a-z0-9-]+)(?:/(inbox|outbox|followers|following))?$"), "neighbourhood"),
     (re.compile(r"^/(actor)(?:/(inbox|outbox|followers|following))?$"), "instance"),
     (re.compile(rf"^/r/({_UUID})(?:/responses/({_UUID}))?$"), "post"),
+    (re.compile(rf"^/r/({_UUID})/conversation/({_UUID})$"), "message"),
     (re.compile(rf"^/activities/({_UUID})$"), "activity"),
     (re.compile(rf"^/services/({_UUID})$"), "service"),
     (re.compile(rf"^/surveys/({_UUID})$"), "survey"),

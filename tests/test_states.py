@@ -10,9 +10,11 @@ import pytest
 from node.errors import IllegalTransition
 from node.states import (
     FOLLOW_GRAPH,
+    MAIL_GRAPH,
     OFFER_GRAPH,
     POST_GRAPH,
     FollowStatus,
+    MailStatus,
     OfferStatus,
     PostStatus,
     StateGraph,
@@ -22,6 +24,7 @@ GRAPHS: dict[str, tuple[StateGraph, type[StrEnum]]] = {
     "post": (POST_GRAPH, PostStatus),
     "offer": (OFFER_GRAPH, OfferStatus),
     "follow": (FOLLOW_GRAPH, FollowStatus),
+    "mail": (MAIL_GRAPH, MailStatus),
 }
 
 
@@ -41,7 +44,7 @@ UNDECLARED = _pairs(False)
 def test_pairs_were_generated() -> None:
     declared = sum(len(t) for g, _ in GRAPHS.values() for t in g.transitions.values())
     every = sum(len(g.states) ** 2 for g, _ in GRAPHS.values())
-    assert len(DECLARED) == declared == 8 + 5 + 3
+    assert len(DECLARED) == declared == 8 + 6 + 3 + 3
     assert len(DECLARED) + len(UNDECLARED) == every
 
 

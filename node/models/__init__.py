@@ -1,12 +1,14 @@
 """Tortoise models of the node, one module per family; imported here for tortoise."""
 
-from node.models.accounts import Account, Role
+from node.models.accounts import Account, MailFrequency, Role
 from node.models.audit import AuditEntry
 from node.models.casework import CaseEntry, CaseEntryKind, PostPartner, RemotePostPartner
+from node.models.conversations import ConversationMessage
 from node.models.events import Event
 from node.models.follows import Follow, FollowTarget, LocalActorKind, OutgoingFollow
 from node.models.guides import GuideText
 from node.models.hosts import HostHealth
+from node.models.mail import EmailToken, MailKind, MailMessage, TokenPurpose
 from node.models.media import MediaFile
 from node.models.moderation import (
     DomainPolicy,
@@ -48,10 +50,12 @@ __all__ = [
     "CaseEntry",
     "CaseEntryKind",
     "Connector",
+    "ConversationMessage",
     "Delivery",
     "DeliveryStatus",
     "DomainPolicy",
     "DomainRule",
+    "EmailToken",
     "Event",
     "Follow",
     "FollowTarget",
@@ -63,6 +67,9 @@ __all__ = [
     "Invitation",
     "LocalActorKind",
     "LoginFailure",
+    "MailFrequency",
+    "MailKind",
+    "MailMessage",
     "MediaFile",
     "Membership",
     "NeedsMonth",
@@ -97,6 +104,7 @@ __all__ = [
     "StaffRole",
     "Survey",
     "SurveyVote",
+    "TokenPurpose",
     "UsedToken",
     "Visibility",
 ]

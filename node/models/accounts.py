@@ -12,11 +12,31 @@ class Role(StrEnum):
     ADMIN = "admin"
 
 
+class MailFrequency(StrEnum):
+    """How a person wants their notifications by e-mail."""
+
+    IMMEDIATE = "immediate"  # one e-mail per notification, soon after it happens
+    DAILY = "daily"  # one digest a day of what they have not read yet
+    NONE = "none"
+
+
 class Account(Model):
     id = fields.IntField(primary_key=True)
     username = fields.CharField(max_length=30, unique=True)
     display_name = fields.CharField(max_length=80)
     email = fields.CharField(max_length=254, null=True, unique=True)
+    # Set when the person followed the link sent to `email`; nothing but that link's
+    # e-mail (and a password reset) goes to an address not confirmed.
+    email_confirmed_at = fields.DatetimeField(null=True)
+    mail_frequency = fields.CharEnumField(
+        MailFrequency, max_length=10, default=MailFrequency.IMMEDIATE, db_default="immediate"
+    )
+    # New requests in the neighbourhoods they follow, in the daily digest (opt-in).
+    mail_new_requests = fields.BooleanField(default=False, db_default=False)
+    # When the last daily digest was made: the next one covers what came after.
+    mail_digest_at = fields.DatetimeField(null=True)
+    # Shows the requests they helped with on their public profile (their choice).
+    show_helped = fields.BooleanField(default=False, db_default=False)
     # argon2id hash; null for accounts that cannot log in (e.g. invited, not yet set up)
     password_hash = fields.CharField(max_length=200, null=True)
     role = fields.CharEnumField(Role, max_length=16, default=Role.RESIDENT)

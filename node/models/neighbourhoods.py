@@ -17,6 +17,11 @@ class Neighbourhood(Model):
     centre_lon = fields.FloatField(null=True)
     radius_m = fields.IntField(null=True)
     polygon = fields.JSONField(null=True)
+    # How to ask for help without internet, printed on window cards and posters: set by
+    # the neighbourhood's connectors or an admin.
+    help_phone = fields.CharField(max_length=40, default="", db_default="")
+    help_office = fields.CharField(max_length=200, default="", db_default="")
+    help_hours = fields.CharField(max_length=100, default="", db_default="")
     icon = fields.ForeignKeyField(
         "nabuur.MediaFile", related_name=False, null=True, on_delete=fields.SET_NULL
     )

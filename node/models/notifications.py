@@ -21,6 +21,9 @@ class NotificationKind(StrEnum):
     # reason is in `note`.
     MODERATION = "moderation"
     REPORT = "report"  # a new report for the moderators or an organisation's coordinators
+    NOT_NEEDED = "not_needed"  # your offer was not taken: the request was filled or closed
+    MESSAGE = "message"  # a message in the private conversation of a request (`message`)
+    THANKED = "thanked"  # the author thanked the helpers of a request you helped with
 
 
 class Notification(Model):
@@ -49,6 +52,14 @@ class Notification(Model):
     report = fields.ForeignKeyField(
         "nabuur.Report", related_name="notifications", null=True, on_delete=fields.CASCADE
     )
+    message = fields.ForeignKeyField(
+        "nabuur.ConversationMessage",
+        related_name="notifications",
+        null=True,
+        on_delete=fields.CASCADE,
+    )
+    # When it went out by e-mail (alone or in a digest); never mailed twice.
+    emailed_at = fields.DatetimeField(null=True)
     # What happened, for moderation notices: the action and the moderator's reason.
     note = fields.TextField(default="", db_default="")
     created_at = fields.DatetimeField(auto_now_add=True)

@@ -13,6 +13,7 @@ class ResponseKind(StrEnum):
     COMMENT = "comment"
     OFFER = "offer"  # "I can help": takes one of the post's helper slots once accepted
     SERVICE = "service"  # points the author to a service of the directory
+    THANKS = "thanks"  # the author's public thank-you to the helpers, once the request is done
 
 
 class Response(Model):

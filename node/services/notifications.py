@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from node.models import Account, HelpPost, Notification, NotificationKind, Response
+from node.models import (
+    Account,
+    ConversationMessage,
+    HelpPost,
+    Notification,
+    NotificationKind,
+    Response,
+)
 from node.services.organisations import staff_account_ids
 from node.services.visibility import visible_posts_filter
 from node.timeutil import utcnow
@@ -17,6 +24,7 @@ async def notify(
     response: Response | None = None,
     organisation_id: int | None = None,
     note: str = "",
+    message: ConversationMessage | None = None,
 ) -> Notification:
     """Tell one account; `organisation_id`: the actor acted for that organisation, which
     the notification names instead of them."""
@@ -28,6 +36,7 @@ async def notify(
         response=response,
         organisation_id=organisation_id,
         note=note,
+        message=message,
     )
 
 
