@@ -76,6 +76,7 @@ ODD_JSON = {
     "nested": {"list": [1, 2.5, None, True, "é"], "empty": {}, "big": 2**53},
 }
 ALL_BYTES = bytes(range(256)) * 4
+ODD_TEXT = "Zaterdag 10u?\r\nÇa va — \t“quotes” 🐕 \\ ' \" <b>not html</b>"
 
 
 # --- fixtures ------------------------------------------------------------------------------
@@ -277,7 +278,35 @@ async def _rows_in_every_table() -> None:
     await RateEvent.create(key="signup:127.0.0.1", at=datetime.now(UTC))
     await UsedToken.create(key="sig:" + "a" * 60, expires_at=datetime.now(UTC))
     await _knowledge_rows(hood, org, els, peer, post)
+    await _reaching_rows(org, els, peer, post)
     assert await HelpPost.all().count() == 2
+
+
+async def _reaching_rows(org, els, peer, post) -> None:
+    """E-mail (queue and tokens) and the private conversation of a request."""
+    from node.models import ConversationMessage, EmailToken, MailMessage, Notification
+
+    await Account.filter(id=els.id).update(
+        email_confirmed_at=datetime(2026, 4, 5, 6, 7, 8, 9, tzinfo=UTC), mail_frequency="daily",
+        mail_new_requests=True, show_helped=True,
+    )  # fmt: skip
+    await MailMessage.create(
+        account=els, to_address="els@example.be", kind="digest", language="nl",
+        subject="Één bericht", text_body=ODD_TEXT, html_body="<p>é</p>",
+        headers={"List-Unsubscribe": "<http://127.0.0.1/email/unsubscribe/x>"},
+        message_id="<1@127.0.0.1>", status="failed", attempts=3,
+        next_attempt_at=datetime(2026, 12, 1, 1, 2, 3, 4, tzinfo=UTC), last_error="550",
+    )  # fmt: skip
+    await EmailToken.create(
+        account=els, purpose="reset", token_hash="b" * 64, email="els@example.be",
+        expires_at=datetime(2026, 12, 2, tzinfo=UTC),
+    )  # fmt: skip
+    mine = await ConversationMessage.create(post=post, author=els, organisation=org, body=ODD_TEXT)
+    await ConversationMessage.create(
+        post=post, remote_author=peer, body_html="<p>Om 10u?</p>",
+        object_uri="https://mastodon.example/notes/11",
+    )  # fmt: skip
+    await Notification.create(recipient=els, kind="message", post=post, message=mine)
 
 
 async def _knowledge_rows(hood, org, els, peer, post) -> None:
