@@ -24,11 +24,20 @@ from tortoise import connections
 from tortoise.expressions import Q
 from tortoise.models import Model
 
-from node import db, key_inventory
+from node import db, key_inventory, mail_settings
 from node.backup_tables import MIGRATIONS_TABLE, applied_migrations, code_migrations
 from node.backup_tables import existing_tables as _tables
 from node.config import Settings
-from node.models import Delivery, DeliveryStatus, Event, InboxItem, InboxStatus, NodeSettings
+from node.models import (
+    Delivery,
+    DeliveryStatus,
+    Event,
+    InboxItem,
+    InboxStatus,
+    MailMessage,
+    NodeSettings,
+)
+from node.states import MailStatus
 from node.timeutil import as_utc, utcnow
 
 STUCK = timedelta(minutes=10)
@@ -90,8 +99,31 @@ def check_settings(settings: Settings, report: Report) -> None:
             "NABUUR_ALLOW_PRIVATE_ADDRESSES is on while the node is public: other servers "
             "could make it fetch addresses of your private network; turn it off"
         )
+    _check_mail_settings(settings, report)
     if not report.problems:
         report.fine.append(f"settings: public URL {settings.public_url}")
+
+
+def _check_mail_settings(settings: Settings, report: Report) -> None:
+    if (settings.smtp_url is None) != (settings.mail_from is None):
+        missing = "NABUUR_MAIL_FROM" if settings.mail_from is None else "NABUUR_SMTP_URL"
+        report.problems.append(
+            f"{missing} is not set while the other e-mail setting is: the node sends no "
+            "e-mail (no confirmations, password resets or notifications); set both"
+        )
+    if settings.smtp_url is None:
+        return
+    server = mail_settings.parse(settings.smtp_url)
+    if server.tls == "none" and not _is_loopback(server.host):
+        report.problems.append(
+            f"NABUUR_SMTP_URL talks to {server.host} without TLS: passwords and messages "
+            "cross the network readable; use smtp+starttls:// or smtps://"
+        )
+    if settings.signup_requires_email and not settings.mail_enabled:
+        report.problems.append(
+            "NABUUR_SIGNUP_REQUIRES_EMAIL is on but the node sends no e-mail: addresses "
+            "could never be confirmed; set NABUUR_SMTP_URL and NABUUR_MAIL_FROM"
+        )
 
 
 async def _open(settings: Settings, report: Report) -> bool:
@@ -212,6 +244,15 @@ async def check_queues(report: Report) -> None:
         "deliveries",
         Delivery,
         Q(status=DeliveryStatus.PENDING, next_attempt_at__lt=cutoff),
+        "next_attempt_at",
+        Q(sent_at__gte=cutoff),
+        now,
+    )
+    await _queue(
+        report,
+        "e-mails",
+        MailMessage,
+        Q(status=MailStatus.PENDING, next_attempt_at__lt=cutoff),
         "next_attempt_at",
         Q(sent_at__gte=cutoff),
         now,

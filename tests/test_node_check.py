@@ -23,6 +23,8 @@ from node.models import (
     Event,
     InboxItem,
     InboxStatus,
+    MailKind,
+    MailMessage,
     Neighbourhood,
     NodeSettings,
     Organisation,
@@ -120,6 +122,16 @@ async def _stuck_rows(minutes: int) -> None:
     )
     event = await Event.create(kind="PostPublished", payload={})
     await _age(Event, [event.id], created_at=old)
+    await MailMessage.create(
+        to_address="els@example.be",
+        kind=MailKind.NOTIFY,
+        language="nl",
+        subject="s",
+        text_body="t",
+        html_body="h",
+        message_id=f"<{key}@nabuur.test>",
+        next_attempt_at=old,
+    )
 
 
 async def test_stuck_queues_are_problems(node_url: str) -> None:
@@ -133,6 +145,7 @@ async def test_stuck_queues_are_problems(node_url: str) -> None:
     assert [p.split(":")[0] for p in stuck] == [
         "received activities",
         "deliveries",
+        "e-mails",
         "events to federate",
     ]
     assert "1 of them claimed by a worker that stopped" in stuck[0]
@@ -154,6 +167,7 @@ async def test_a_queue_that_moves_but_lags_is_a_note(node_url: str) -> None:
         # Young rows are no finding at all, whatever else the queue holds.
         await Delivery.filter(status=DeliveryStatus.PENDING).update(next_attempt_at=utcnow())
         await Event.all().update(created_at=utcnow())
+        await MailMessage.all().update(next_attempt_at=utcnow())
     finally:
         await db.close_database()
     report = await node_check.check(_settings(node_url))
@@ -220,6 +234,20 @@ async def test_clock_skew_against_postgresql(
             "NABUUR_ALLOW_PRIVATE_ADDRESSES is on",
         ),
         ({"NABUUR_BASE_URL": "https://buren.example.be"}, None),
+        (
+            {"NABUUR_SMTP_URL": "smtp://mail.example.be", "NABUUR_MAIL_FROM": "b@example.be"},
+            "talks to mail.example.be without TLS",
+        ),
+        ({"NABUUR_SMTP_URL": "smtps://u:p@mail.example.be"}, "NABUUR_MAIL_FROM is not set"),
+        ({"NABUUR_SIGNUP_REQUIRES_EMAIL": "1"}, "addresses could never be confirmed"),
+        (
+            {
+                "NABUUR_BASE_URL": "https://buren.example.be",
+                "NABUUR_SMTP_URL": "smtp://127.0.0.1:25",
+                "NABUUR_MAIL_FROM": "Buren <b@example.be>",
+            },
+            None,
+        ),
         ({"NABUUR_BASE_URL": "http://localhost:8123", "NABUUR_ALLOW_PRIVATE_ADDRESSES": "1"}, None),
     ],
 )
