@@ -111,6 +111,11 @@ def _check_mail_settings(settings: Settings, report: Report) -> None:
             f"{missing} is not set while the other e-mail setting is: the node sends no "
             "e-mail (no confirmations, password resets or notifications); set both"
         )
+    if settings.signup_requires_email and not settings.mail_enabled:
+        report.problems.append(
+            "NABUUR_SIGNUP_REQUIRES_EMAIL is on but the node sends no e-mail: addresses "
+            "could never be confirmed; set NABUUR_SMTP_URL and NABUUR_MAIL_FROM"
+        )
     if settings.smtp_url is None:
         return
     server = mail_settings.parse(settings.smtp_url)
@@ -118,11 +123,6 @@ def _check_mail_settings(settings: Settings, report: Report) -> None:
         report.problems.append(
             f"NABUUR_SMTP_URL talks to {server.host} without TLS: passwords and messages "
             "cross the network readable; use smtp+starttls:// or smtps://"
-        )
-    if settings.signup_requires_email and not settings.mail_enabled:
-        report.problems.append(
-            "NABUUR_SIGNUP_REQUIRES_EMAIL is on but the node sends no e-mail: addresses "
-            "could never be confirmed; set NABUUR_SMTP_URL and NABUUR_MAIL_FROM"
         )
 
 
