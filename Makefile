@@ -65,6 +65,19 @@ $(NGINX):
 		echo "*** Install it with: sudo apt-get install nginx"; \
 	fi
 
+# The print tests read generated PDFs back: pdftotext (poppler-utils) for their text and
+# zbarimg (zbar-tools) for their QR codes, from pdftoppm's images.
+PDFTOTEXT := /usr/bin/pdftotext
+ZBARIMG := /usr/bin/zbarimg
+$(PDFTOTEXT) $(ZBARIMG):
+	@if [ "$$(id -u)" = 0 ]; then \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y poppler-utils zbar-tools \
+		|| (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y poppler-utils zbar-tools); \
+	else \
+		echo "*** poppler-utils or zbar-tools is missing: the print tests will be skipped."; \
+		echo "*** Install them with: sudo apt-get install poppler-utils zbar-tools"; \
+	fi
+
 $(BROWSER_TESTS)/node_modules/.package-lock.json: $(BROWSER_TESTS)/package-lock.json
 	npm ci --prefix $(BROWSER_TESTS) --no-audit --no-fund --loglevel=error
 	@touch $@
@@ -76,7 +89,7 @@ demo: install
 ## Run the whole test suite (SQLite and PostgreSQL).
 test: install $(FEDIFY)/node_modules/.package-lock.json \
 		$(BROWSER_TESTS)/node_modules/.package-lock.json $(CHROMIUM) $(EMOJI_FONT) \
-		$(NGINX)
+		$(NGINX) $(PDFTOTEXT) $(ZBARIMG)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
