@@ -57,6 +57,7 @@ LABELS = {
     "neighbourhood.icon": N_("Neighbourhood icon changed"),
     "neighbourhood.archived": N_("Neighbourhood archived"),
     "neighbourhood.restored": N_("Neighbourhood restored"),
+    "neighbourhood.contact": N_("Neighbourhood's help without internet changed"),
     "organisation.created": N_("Organisation created"),
     "organisation.edited": N_("Organisation edited"),
     "organisation.icon": N_("Organisation icon changed"),

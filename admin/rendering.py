@@ -12,7 +12,7 @@ from starlette.responses import Response
 from admin.audit_labels import action_label
 from node.i18n import N_, gettext
 from node.models import Role
-from node.services import organisations, surveys
+from node.services import neighbourhoods, organisations, surveys
 from web.shell.session import viewer
 
 DONE = {
@@ -60,6 +60,8 @@ async def render(
             "my_organisations": mine,
             "dashboard": is_moderator or bool(mine),
             "may_survey": await surveys.may_publish_anywhere(account),
+            # Connectors set how to ask their neighbourhood for help without internet.
+            "my_neighbourhoods": await neighbourhoods.connected_to(account) if account else [],
             "notice": gettext(locale, DONE[done]) if done in DONE else None,
             "errors": {},
             "values": {},

@@ -20,6 +20,7 @@ from admin.pages import (
     moderation,
     needs,
     needs_region,
+    neighbourhood_contact,
     neighbourhoods,
     node_settings,
     org_followers,
@@ -44,6 +45,8 @@ routes: list[BaseRoute] = [
     Route("/neighbourhoods/{slug}/archive", neighbourhoods.archive, methods=POST),
     Route("/neighbourhoods/{slug}/icon", neighbourhoods.upload_icon, methods=POST),
     Route("/neighbourhoods/{slug}/connectors", neighbourhoods.connectors, methods=POST),
+    # Help without internet, printed on window cards (admins and the neighbourhood's connectors).
+    Route("/n/{slug}/contact", neighbourhood_contact.contact, methods=FORM),
     Route("/organisations", organisations.organisation_list),
     Route("/organisations/new", organisations.new_organisation, methods=FORM),
     # The directory of services (organisations' staff for theirs, admins for all).

@@ -201,6 +201,46 @@ def direct_message(
     }
 
 
+def conversation_note(
+    activity_id: str,
+    actor: str,
+    note_id: str,
+    *,
+    recipients: Sequence[tuple[str, str]],
+    in_reply_to: str | None,
+    html: str,
+    language: str,
+    published: datetime | None,
+) -> JsonObject:
+    """Create of a message of a request's private conversation: a direct Note to the
+    helpers in `recipients` ((actor id, handle) pairs, all on one server), each named in
+    `to` and by a Mention tag (without the tag Mastodon takes it for "limited" and does
+    not show it as a private mention)."""
+    to = [uri for uri, _ in recipients]
+    note = {
+        "id": note_id,
+        "type": "Note",
+        "attributedTo": actor,
+        "to": to,
+        "cc": [],
+        "inReplyTo": in_reply_to,
+        "published": isoformat(published),
+        "content": html,
+        "contentMap": {language: html},
+        "tag": [{"type": "Mention", "href": uri, "name": handle} for uri, handle in recipients],
+    }
+    return {
+        "@context": AS_CONTEXT,
+        "id": activity_id,
+        "type": "Create",
+        "actor": actor,
+        "published": isoformat(published),
+        "to": to,
+        "cc": [],
+        "object": note,
+    }
+
+
 def answer_offer(
     activity_id: str,
     actor: str,

@@ -17,12 +17,14 @@ from tortoise.transactions import in_transaction
 
 from federation import (
     actor_updates,
+    conversation_out,
     conversations,
     follows_outgoing,
     moderation_outgoing,
     publishing,
     services_out,
     survey_publishing,
+    thanks_out,
 )
 from federation.context import Federation
 from federation.follows_outgoing import TryLater
@@ -47,6 +49,7 @@ CONSUMERS: dict[str, Callable[[Federation, dict], Awaitable[str | None]]] = {
     "PostEdited": publishing.on_post_edited,
     "PostStatusChanged": publishing.on_post_status_changed,
     "OfferStatusChanged": conversations.on_offer_status_changed,
+    "ConversationMessagePosted": conversation_out.on_message_posted,
     "ActorChanged": actor_updates.on_actor_changed,
     "PartnerRemoved": publishing.on_partner_removed,
     "PostHidden": moderation_outgoing.on_post_hidden,
@@ -58,6 +61,7 @@ CONSUMERS: dict[str, Callable[[Federation, dict], Awaitable[str | None]]] = {
     "SurveyPublished": survey_publishing.on_survey_published,
     "SurveyCountsChanged": survey_publishing.on_survey_counts_changed,
     "SurveyWithdrawn": survey_publishing.on_survey_withdrawn,
+    "HelpersThanked": thanks_out.on_helpers_thanked,
 }
 
 

@@ -28,12 +28,17 @@ from node import db, metrics, readiness, uris
 from node.config import Settings, load_settings
 from node.logs import RequestLogMiddleware
 from node.logs import configure as configure_logging
+from node.mail_worker import MailWorker
 from node.ops import OperatorEndpoints
 from node.scheduler import Job, QueueLock, Scheduler
 from node.security_headers import SecurityHeaders
 from node.services import (
+    email_limits,
+    email_tokens,
     housekeeping,
     login_limits,
+    mail_digest,
+    mail_notifications,
     needs_rollup,
     sessions,
     signup_limits,
@@ -99,6 +104,10 @@ async def _forget_stale_logins() -> int:
     return await sessions.purge_expired() + await login_limits.purge_old()
 
 
+async def _forget_email_links() -> int:
+    return await email_tokens.purge_old() + await email_limits.purge_old()
+
+
 def periodic_jobs(settings: Settings) -> list[Job]:
     return [
         Job("expire-posts", settings.expiry_interval_seconds, expire_due_posts),
@@ -107,6 +116,8 @@ def periodic_jobs(settings: Settings) -> list[Job]:
         Job("forget-old-signup-counts", 3600, signup_limits.purge_old),
         # Signatures accepted once (signed GETs of private posts) that have run out.
         Job("forget-used-tokens", 3600, used_tokens.purge_expired),
+        # Mailed links a week past their expiry, and old counts of mail asked for.
+        Job("forget-email-links", 3600, _forget_email_links),
         # Suspensions not lifted within 30 days are told to other servers, once.
         Job("federate-suspensions", 3600, federate_old_suspensions),
         housekeeping.job(settings),  # finished queue rows pruned after the retention period
@@ -114,6 +125,9 @@ def periodic_jobs(settings: Settings) -> list[Job]:
         # The needs figures' monthly rows: every view refreshes them too; this keeps
         # what a view has to count small (and builds them on a node nobody looked at).
         Job("refresh-needs-figures", 600, needs_rollup.refresh),
+        # Notification e-mail (only when the node sends e-mail): at once, and daily digests.
+        mail_notifications.job(settings),
+        mail_digest.job(settings),
     ]
 
 
@@ -134,6 +148,7 @@ def create_app(
     """
     scheduler = Scheduler(periodic_jobs(settings))
     federation_runtime = FederationRuntime.create(settings, workers=workers)
+    mail_worker = MailWorker.create(settings) if workers else None  # None: no e-mail
     queue_lock = QueueLock(settings.database_url)
     if settings.metrics_token:
         metrics.enable()
@@ -149,9 +164,13 @@ def create_app(
                 if settings.run_workers and queue_lock.acquire():
                     scheduler.start()
                     federation_runtime.start_workers()
+                    if mail_worker is not None:
+                        mail_worker.start()
             log.info("nabuur serving %s", settings.public_url)
             yield
         finally:
+            if mail_worker is not None:
+                await mail_worker.stop()
             await federation_runtime.stop()
             await scheduler.stop()
             queue_lock.release()
@@ -197,6 +216,7 @@ async def run_workers(settings: Settings, stop: asyncio.Event) -> None:
     await db.open_database(settings.database_url)
     queue_lock = QueueLock(settings.database_url)
     runtime = FederationRuntime.create(settings)
+    mail_worker = MailWorker.create(settings)
     scheduler = Scheduler(periodic_jobs(settings))
     try:
         await check_ready(settings)
@@ -204,12 +224,16 @@ async def run_workers(settings: Settings, stop: asyncio.Event) -> None:
             raise NotReady("another process already works the queues of this SQLite database")
         scheduler.start()
         runtime.start_workers()
+        if mail_worker is not None:
+            mail_worker.start()
         log.info("nabuur worker running")
         await stop.wait()
         # SIGTERM: no new claims; what is in hand is finished (or released after a while).
         log.info("nabuur worker stopping: finishing the work in hand")
     finally:
         await scheduler.stop()
+        if mail_worker is not None:
+            await mail_worker.stop()
         await runtime.stop()
         queue_lock.release()
         await db.close_database()

@@ -28,6 +28,7 @@ from node.cli_common import CLIError, require_ready, run
 from node.cli_domains import add_domain_commands
 from node.cli_errors import no_create_rights, os_error_line
 from node.cli_federation import add_federation_commands
+from node.cli_mail import add_mail_commands
 from node.cli_move import add_move_commands
 from node.cli_setup import add_setup_commands
 from node.config import Settings, SettingsError, load_settings
@@ -346,6 +347,7 @@ def build_parser() -> Parser:
     add_move_commands(sub)
     add_federation_commands(sub)
     add_domain_commands(sub)
+    add_mail_commands(sub)
     return parser
 
 

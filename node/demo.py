@@ -12,7 +12,15 @@ from node.config import Settings
 from node.demo_knowledge import seed_knowledge
 from node.models import Account, Follow, HelpPost, Neighbourhood, Organisation, Response
 from node.passwords import hash_password
-from node.services import follows, neighbourhoods, organisations, posts, reports, responses
+from node.services import (
+    follows,
+    neighbourhoods,
+    offline_contact,
+    organisations,
+    posts,
+    reports,
+    responses,
+)
 from node.services.accounts import create_account
 from node.states import FollowStatus, PostStatus
 from node.timeutil import utcnow
@@ -112,6 +120,11 @@ async def seed(
             centre=(entry["centre_lat"], entry["centre_lon"]),
             radius_m=entry["radius_m"],
         )
+        # How to ask for help without internet: printed on the window cards.
+        contact = offline_contact.ContactForm(
+            entry.get("help_phone", ""), entry.get("help_office", ""), entry.get("help_hours", "")
+        )
+        await offline_contact.set_contact(hoods[entry["slug"]], contact, by=None)
     orgs = {}
     for entry in data["organisations"]:
         orgs[entry["slug"]] = await organisations.create_organisation(

@@ -16,9 +16,21 @@ from datetime import UTC, datetime
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from node import metrics
+from node import metrics, uris
 
 request_log = logging.getLogger("nabuur.http")
+
+# Paths whose last segment is a secret (the links of e-mails): logged without it.
+SECRET_PATHS = (uris.CONFIRM_EMAIL + "/", uris.PASSWORD_RESET + "/", uris.UNSUBSCRIBE + "/")
+
+
+def loggable_path(path: str) -> str:
+    """`path` as the request log may show it: a mailed link's secret replaced by "…"."""
+    for prefix in SECRET_PATHS:
+        if path.startswith(prefix) and len(path) > len(prefix):
+            return prefix + "…"
+    return path
+
 
 # What every LogRecord has; anything else on a record was passed with `extra=`.
 # (uvicorn repeats its messages with terminal colours as `color_message`: not for files)
@@ -94,15 +106,16 @@ class RequestLogMiddleware:
         finally:
             seconds = time.perf_counter() - started
             metrics.observe_request(scope, status, seconds)
+            path = loggable_path(scope["path"])
             request_log.info(
                 "%s %s %d %.1fms",
                 scope["method"],
-                scope["path"],
+                path,
                 status,
                 seconds * 1000,
                 extra={
                     "method": scope["method"],
-                    "path": scope["path"],
+                    "path": path,
                     "status": status,
                     "duration_ms": round(seconds * 1000, 1),
                 },

@@ -33,7 +33,8 @@ log = logging.getLogger("nabuur.queue_signals")
 INBOX = "nabuur_inbox"
 DELIVERIES = "nabuur_deliveries"
 EVENTS = "nabuur_events"
-CHANNELS = (INBOX, DELIVERIES, EVENTS)
+MAIL = "nabuur_mail"  # e-mail queued (`node.services.mail_queue`)
+CHANNELS = (INBOX, DELIVERIES, EVENTS, MAIL)
 
 APPLICATION_NAME = "nabuur-listener"  # how the connection shows in pg_stat_activity
 CONNECT_TIMEOUT = 5.0

@@ -28,8 +28,8 @@ from tortoise import connections
 from tortoise.expressions import Q
 from tortoise.functions import Count
 
-from node.models import Delivery, Event, HostHealth, InboxItem
-from node.states import DeliveryStatus, InboxStatus
+from node.models import Delivery, Event, HostHealth, InboxItem, MailMessage
+from node.states import DeliveryStatus, InboxStatus, MailStatus
 from node.timeutil import utcnow
 
 STUCK_AFTER = timedelta(seconds=60)
@@ -42,6 +42,7 @@ COUNTS_MAX_AGE = 60.0
 _ACTIVE = {
     InboxItem: (InboxStatus.PENDING, InboxStatus.RETRY),
     Delivery: (DeliveryStatus.PENDING,),
+    MailMessage: (MailStatus.PENDING,),
 }
 # model -> (the connection counted on, when, counts): a test's new database counts anew.
 _counted: dict[type, tuple[object, float, dict[str, int]]] = {}
@@ -91,6 +92,7 @@ class QueueFigures:
     unavailable_hosts: int = 0
     inbox_by_status: dict[str, int] = field(default_factory=dict)
     deliveries_by_status: dict[str, int] = field(default_factory=dict)
+    mail_by_status: dict[str, int] = field(default_factory=dict)  # e-mail (`node.mail_sender`)
 
     def queues(self) -> tuple[QueueState, ...]:
         return (self.inbox, self.deliveries, self.events)
@@ -158,6 +160,12 @@ class QueueFigures:
             None,
             {"": self.unavailable_hosts},
         )
+        yield (
+            "nabuur_mail_messages",
+            "E-mails in the database, by status (pending: queue depth; sent, failed: outcomes)",
+            "status",
+            {s.value: self.mail_by_status.get(s.value, 0) for s in MailStatus},
+        )
         stuck = self.stuck()
         yield (
             "nabuur_queue_stuck",
@@ -168,7 +176,9 @@ class QueueFigures:
         )
 
 
-async def _counts_by_status(model: type[InboxItem] | type[Delivery]) -> dict[str, int]:
+async def _counts_by_status(
+    model: type[InboxItem] | type[Delivery] | type[MailMessage],
+) -> dict[str, int]:
     """Rows by status: still to do exactly, the finished ones at most COUNTS_MAX_AGE old."""
     client = connections.get("default")
     kept = _counted.get(model)
@@ -275,5 +285,6 @@ async def collect(*, counts: bool = True) -> QueueFigures:
     if counts:
         figures.inbox_by_status = await _counts_by_status(InboxItem)
         figures.deliveries_by_status = await _counts_by_status(Delivery)
+        figures.mail_by_status = await _counts_by_status(MailMessage)
         figures.unavailable_hosts = await HostHealth.filter(unavailable=True).count()
     return figures

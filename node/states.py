@@ -176,17 +176,18 @@ class PostAction(StrEnum):
 
 
 # The statuses in which each action is allowed; the services refuse it in any other (and
-# the post's page draws no button for it). A withdrawn or expired post is over: nothing
-# on it changes any more. A done one may still be reopened, so its offers may still be
-# answered and taken back.
-_LIVE, _ANSWERED = {P.OPEN, P.MATCHED}, {P.OPEN, P.MATCHED, P.DONE}
+# the post's page draws no button for it). A finished post (done, withdrawn, expired)
+# takes no more answers: its waiting offers were told they are not needed
+# (`offer_closure`), and releasing a helper or withdrawing an offer from help that was
+# given means nothing. A done one may be reopened: then its offers may change again.
+_LIVE = {P.OPEN, P.MATCHED}
 POST_ACTIONS: Mapping[PostAction, frozenset[PostStatus]] = {
     PostAction.EDIT: frozenset(_LIVE),
     PostAction.OFFER: frozenset({P.OPEN}),
     PostAction.COMMENT: frozenset(_LIVE),
     PostAction.ACCEPT: frozenset({P.OPEN}),
-    PostAction.DECLINE: frozenset(_ANSWERED),
-    PostAction.WITHDRAW_OFFER: frozenset(_ANSWERED),
+    PostAction.DECLINE: frozenset(_LIVE),
+    PostAction.WITHDRAW_OFFER: frozenset(_LIVE),
     PostAction.RENEW: frozenset(_LIVE),
 }
 

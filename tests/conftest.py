@@ -21,7 +21,7 @@ from tortoise import connections
 
 from node import db
 
-pytest_plugins = ["tests.federation_fixtures"]
+pytest_plugins = ["tests.federation_fixtures", "tests.smtp_server"]
 
 PG_ADMIN_URL = os.environ.get("NABUUR_TEST_POSTGRES", "postgres://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")

@@ -115,6 +115,9 @@ ROUTES: list[tuple[str, str, Rule]] = [
     ("POST", "/admin/neighbourhoods/{hood}/archive", Rule.NODE_ADMIN),
     ("POST", "/admin/neighbourhoods/{hood}/icon", Rule.NODE_ADMIN),
     ("POST", "/admin/neighbourhoods/{hood}/connectors", Rule.NODE_ADMIN),
+    # Help without internet: admins and the neighbourhood's connectors (none in this world).
+    ("GET", "/admin/n/{hood}/contact", Rule.NODE_ADMIN),
+    ("POST", "/admin/n/{hood}/contact", Rule.NODE_ADMIN),
     ("GET", "/admin/organisations", Rule.NODE_ADMIN),
     ("GET", "/admin/organisations/new", Rule.NODE_ADMIN),
     ("POST", "/admin/organisations/new", Rule.NODE_ADMIN),

@@ -27,6 +27,9 @@ LAZY_MODULES = (
     "nh3",
     "argon2",
     "PIL",
+    # Window cards, posters and request sheets: loaded with the first PDF drawn.
+    "reportlab",
+    "segno",
 )
 
 # What `nabuur run` does, minus the socket: the CLI module, the app, its lifespan, two pages.

@@ -59,7 +59,8 @@ async def test_two_slots_fill_and_then_refuse_more(hood: Neighbourhood, author: 
 
     with pytest.raises(Conflict):
         await responses.accept_helper(author, third)
-    assert await _offer_status(third) == OfferStatus.OFFERED
+    # Told it is no longer needed when the post filled (offer_closure); still so.
+    assert await _offer_status(third) == OfferStatus.NOT_NEEDED
     assert await responses.accepted_count(post) == 2
 
     latecomer = await factories.account("latecomer")
@@ -78,7 +79,7 @@ async def test_reopened_post_with_full_slots_still_refuses_accept(
     await posts.change_status(author, post, PostStatus.OPEN)  # matched -> open by hand
     with pytest.raises(Conflict, match="places are taken"):
         await responses.accept_helper(author, second)
-    assert await _offer_status(second) == OfferStatus.OFFERED
+    assert await _offer_status(second) == OfferStatus.NOT_NEEDED  # since the post filled
 
 
 async def test_declining_an_accepted_helper_reopens_matched_post(

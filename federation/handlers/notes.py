@@ -1,8 +1,10 @@
 """Notes (the NOTE family): replies to our posts, their edits and deletions by their authors;
-votes on our surveys (`votes`), which Mastodon sends as Notes too."""
+votes on our surveys (`votes`), which Mastodon sends as Notes too; direct replies of
+remote helpers in a request's private conversation (`conversation_replies`)."""
 
 from __future__ import annotations
 
+from federation.handlers.conversation_replies import conversation_reply
 from federation.handlers.local import local_post
 from federation.handlers.registry import Family, Incoming, Outcome, handles
 from federation.handlers.votes import vote_on_survey
@@ -26,6 +28,10 @@ async def create(incoming: Incoming) -> Outcome:
     voted = await vote_on_survey(incoming, note)
     if voted is not None:
         return voted
+    # A direct Note answering a request's private conversation is never a public reply.
+    talked = await conversation_reply(incoming, note)
+    if talked is not None:
+        return talked
     post = await local_post(incoming.fed, note.in_reply_to, incoming.cache)
     if post is None:
         return Outcome.ignored("not a reply to one of our posts")

@@ -81,13 +81,41 @@ async def messages(post: HelpPost) -> list[ConversationMessage]:
     )
 
 
+def is_open(post: HelpPost) -> bool:
+    """Whether messages may still be written (afterwards the thread is read-only)."""
+    return post.status in WRITABLE
+
+
+async def message_count(post: HelpPost) -> int:
+    return await ConversationMessage.filter(post_id=post.id).count()
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """What a request's page tells one participant of its conversation."""
+
+    messages: int
+    organiser: bool  # the reader manages the request (else: an accepted helper)
+
+
+async def summary(account: Account | None, post: HelpPost) -> Summary | None:
+    """For a participant, once there is someone to talk to or something to read; None
+    for everyone else, so that a page shows nothing of the conversation to them."""
+    if not await can_read(account, post):
+        return None
+    count = await message_count(post)
+    if count == 0 and not await has_conversation(post):
+        return None
+    return Summary(count, await can_manage_post(account, post))
+
+
 async def post_message(author: Account, post: HelpPost, body: str) -> ConversationMessage:
     """A message from someone here. Raises PermissionDenied for a non-participant,
     Conflict once the request is withdrawn or expired, InvalidInput for an
     empty or too long text."""
     if not await can_read(author, post):
         raise PermissionDenied("only the request's organisers and accepted helpers take part")
-    if post.status not in WRITABLE:
+    if not is_open(post):
         raise Conflict(f"the request is {post.status}: its conversation is closed")
     text = validation.text("body", body, max_len=MAX_LENGTH, required=True)
     # Staff writing on an organisation's request speak for it (its name is shown).
@@ -133,7 +161,7 @@ async def _tell_others(
             await notify(
                 recipient,
                 NotificationKind.MESSAGE,
-                actor=message.author,
+                actor=message.author if message.author_id else None,  # None: a remote one
                 post=post,
                 organisation_id=message.organisation_id,
                 message=message,

@@ -9,7 +9,8 @@ at least 1) the scheduler's hourly job deletes:
   server needs them (`node.events`);
 - deliveries failed or cancelled whose last attempt was due before the cutoff;
 - sent deliveries of activities that no longer tell who holds a copy of something (below);
-- outbox activities with no delivery left that are not needed any more (below).
+- outbox activities with no delivery left that are not needed any more (below);
+- e-mails sent, failed or cancelled (counted from when they were queued).
 
 What stays, and who reads it:
 
@@ -67,10 +68,12 @@ from node.models import (
     Event,
     InboxItem,
     InboxStatus,
+    MailMessage,
     OutboxActivity,
     OutgoingFollow,
 )
 from node.scheduler import Job
+from node.states import MailStatus
 from node.timeutil import utcnow
 
 BATCH = 5000
@@ -79,6 +82,7 @@ ACTIVITY_BATCH = 500
 INTERVAL_SECONDS = 3600
 FINISHED_INBOX = (InboxStatus.PROCESSED, InboxStatus.IGNORED, InboxStatus.REJECTED)
 GIVEN_UP = (DeliveryStatus.FAILED, DeliveryStatus.CANCELLED)
+FINISHED_MAIL = (MailStatus.SENT, MailStatus.FAILED, MailStatus.CANCELLED)
 
 
 def job(settings: Settings) -> Job:
@@ -98,6 +102,9 @@ async def prune(settings: Settings, *, now: datetime | None = None, batch: int =
     removed = await _prune_rows(InboxItem, finished, batch)
     removed += await _prune_rows(Event, Q(handled_at__lt=cutoff), batch)
     removed += await _prune_rows(Delivery, given_up, batch)
+    # A pending e-mail is the sender's; it gives up after two days, well within retention.
+    mail = Q(status__in=FINISHED_MAIL, created_at__lt=cutoff)
+    removed += await _prune_rows(MailMessage, mail, batch)
     return removed + await _prune_outbox(cutoff, batch)
 
 
@@ -146,8 +153,10 @@ async def _prune_outbox(cutoff: datetime, batch: int) -> int:
 
 async def _released(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """The activities that no longer record a copy held elsewhere: about no object, or
-    about one a Delete was sent for (a Delete itself holds nothing)."""
+    about one a Delete was sent for (a Delete itself holds nothing). A direct message
+    about a response or a conversation message goes with its request's Delete."""
     about = {row["object_uri"] for row in rows if row["object_uri"] is not None}
+    about |= {_request_of(uri) for uri in about}
     deleted = set()
     if about:
         deleted = set(
@@ -161,7 +170,16 @@ async def _released(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         if row["object_uri"] is None
         or row["activity_type"] == "Delete"
         or row["object_uri"] in deleted
+        or _request_of(row["object_uri"]) in deleted
     ]
+
+
+def _request_of(uri: str) -> str:
+    """The request a response's or conversation message's URL is under (else itself)."""
+    for part in ("/responses/", "/conversation/"):
+        if part in uri:
+            return uri.split(part, 1)[0]
+    return uri
 
 
 async def _prune_activities(candidates: list[dict[str, Any]]) -> int:

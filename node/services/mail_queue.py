@@ -11,6 +11,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Mapping
 
+from node import mail_sender, queue_signals
 from node.config import Settings
 from node.models import Account, MailKind, MailMessage
 from node.states import MailStatus
@@ -38,7 +39,7 @@ async def enqueue(
     """Queue one message; None (nothing queued) when this node sends no e-mail."""
     if not settings.mail_enabled:
         return None
-    return await MailMessage.create(
+    message = await MailMessage.create(
         account=account,
         to_address=to,
         kind=kind,
@@ -50,6 +51,10 @@ async def enqueue(
         message_id=new_message_id(settings),
         next_attempt_at=utcnow(),
     )
+    # The sender wakes at once: in this process now, in others at the commit (PostgreSQL).
+    await queue_signals.notify(queue_signals.MAIL)
+    mail_sender.wake()
+    return message
 
 
 async def cancel_pending(account: Account) -> int:

@@ -82,8 +82,16 @@ async def list_notifications(account: Account, *, limit: int = 50) -> list[Notif
         await Notification.filter(recipient_id=account.id)
         .order_by("-created_at", "-id")
         .limit(limit)
-        # The response says how a RESPONSE is worded (a service pointer, say).
-        .prefetch_related("actor", "post", "response", "organisation", "report__organisation")
+        # The response says how a RESPONSE is worded (a service pointer, say); a MESSAGE
+        # from another server names its remote author.
+        .prefetch_related(
+            "actor",
+            "post",
+            "response",
+            "organisation",
+            "report__organisation",
+            "message__remote_author",
+        )
     )
     unseen = await _unseen_posts(account, {n.post.id for n in rows if n.post is not None})
     return [n for n in rows if n.post is None or str(n.post.id) not in unseen]
@@ -101,3 +109,16 @@ async def unread_count(account: Account) -> int:
 
 async def mark_all_read(account: Account) -> int:
     return await Notification.filter(recipient_id=account.id, read_at=None).update(read_at=utcnow())
+
+
+async def mark_seen(account: Account, shown: list[Notification]) -> int:
+    """Mark read what the notifications page has just shown: every unread notification up
+    to the newest one shown (older ones past the page's limit too), so the badge goes; one
+    that arrived while the page was being built stays unread for the next visit."""
+    if not shown:
+        # Whatever is left unread names posts the account may not see: the badge does
+        # not count those (`unread_count`).
+        return 0
+    newest = max(n.id for n in shown)
+    seen = Notification.filter(recipient_id=account.id, read_at=None, id__lte=newest)
+    return await seen.update(read_at=utcnow())

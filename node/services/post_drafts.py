@@ -24,6 +24,7 @@ MAX_HELPERS = 50
 FLEXIBLE_LIFETIME = timedelta(days=30)
 DATED_GRACE = timedelta(days=1)
 MAX_AHEAD = timedelta(days=366)
+END_BEFORE_START = N_("must be after the start")
 # Digits in a public area hint are almost always a house number or postcode.
 _DIGITS = re.compile(r"\d")
 # An e-mail address, or a phone number even when written as "0470 12 34 56" or "02/512.34.56".
@@ -84,9 +85,9 @@ def _check_times(
         raise InvalidInput("starts_at", N_("is in the past"))
     if starts and starts > now + MAX_AHEAD:
         raise InvalidInput("starts_at", N_("is more than a year ahead"))
-    if starts and ends and ends < starts:
-        raise InvalidInput("ends_at", N_("is before the start"))
-    # An end may pass midnight, not the year (nor datetime's range once a day is added).
+    if starts and ends and ends <= starts:  # "14:00 – 10:00" is a slip: say so, keep nothing
+        raise InvalidInput("ends_at", END_BEFORE_START)
+    # An end may pass midnight (when a caller gives both moments), not the year.
     if ends and ends > now + MAX_AHEAD + DATED_GRACE:
         raise InvalidInput("ends_at", N_("is more than a year ahead"))
     if draft.expires_at is not None:

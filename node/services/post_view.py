@@ -23,7 +23,7 @@ from tortoise.expressions import Q
 
 from node import uris
 from node.errors import NotFound
-from node.models import Account, HelpPost, PostKind, Response, Service
+from node.models import Account, HelpPost, PostKind, Response, ResponseKind, Service
 from node.services import audit, domain_policy, helper_firsts, service_matching, service_pointers
 from node.services.neighbourhoods import is_connector
 from node.services.organisations import staff_account_ids
@@ -33,6 +33,7 @@ from node.services.permissions import (
     can_see_private_location,
     can_withdraw_post,
 )
+from node.services.thanks import may_thank
 from node.states import POST_GRAPH, OfferStatus, PostAction, PostStatus, post_allows
 
 # The order in which status buttons are shown.
@@ -81,6 +82,13 @@ class PostView:
     # Offers shown that are their author's first in the neighbourhood (for its
     # connectors and the post's team only).
     first_timers: frozenset[str] = frozenset()
+    # The viewer's offer was not taken before the post was filled or closed (and they
+    # may not offer now): the page says so rather than nothing.
+    not_needed: bool = False
+    # The author's thank-you to the helpers (shown apart from the other responses, if
+    # the viewer sees it), and whether the viewer may write it now (see `thanks`).
+    thanks: Response | None = None
+    may_thank: bool = False
 
 
 async def responses_of(post: HelpPost) -> list[Response]:
@@ -135,9 +143,13 @@ async def _seen_by(post: HelpPost, viewer: Account | None) -> Q:
     return Q(hidden_at=None) & (local | remote)
 
 
+# The thank-you is shown on its own, above the responses: not listed nor counted.
+LISTED = ~Q(kind=ResponseKind.THANKS)
+
+
 async def page_count(post: HelpPost, viewer: Account | None) -> int:
     """How many pages of responses `viewer` has on `post` (the last one has the newest)."""
-    total = await Response.filter(await _seen_by(post, viewer), post_id=post.id).count()
+    total = await Response.filter(await _seen_by(post, viewer), LISTED, post_id=post.id).count()
     return max(1, -(-total // PAGE_SIZE))
 
 
@@ -145,11 +157,11 @@ async def view_post(post: HelpPost, viewer: Account | None, page: int = 1) -> Po
     """What `viewer` sees and may do on `post` (which they may see: see posts.get_post),
     with page `page` of its responses (out of range: the nearest page there is)."""
     seen = await _seen_by(post, viewer)
-    total = await Response.filter(seen, post_id=post.id).count()
+    total = await Response.filter(seen, LISTED, post_id=post.id).count()
     pages = max(1, -(-total // PAGE_SIZE))
     page = min(max(page, 1), pages)
     rows = (
-        await Response.filter(seen, post_id=post.id)
+        await Response.filter(seen, LISTED, post_id=post.id)
         .order_by(*ORDER)
         .offset((page - 1) * PAGE_SIZE)
         .limit(PAGE_SIZE)
@@ -168,6 +180,7 @@ async def view_post(post: HelpPost, viewer: Account | None, page: int = 1) -> Po
     )
     own_offer = next((row for row in mine if row.offer_status in ACTIVE_OFFER), None)
     declined = any(row.offer_status == OfferStatus.DECLINED for row in mine)
+    not_needed = any(row.offer_status == OfferStatus.NOT_NEEDED for row in mine)
     pinned = await _pinned(post, seen, own_offer, {row.id for row in rows})
     can_offer = (
         post_allows(post.status, PostAction.OFFER)
@@ -195,6 +208,11 @@ async def view_post(post: HelpPost, viewer: Account | None, page: int = 1) -> Po
         status_moves=status_moves(post, manage=manage, may_withdraw=may_withdraw),
         team_ids=await _team_among(post, rows + pinned),
         declined=declined and own_offer is None,
+        not_needed=not_needed and own_offer is None and not declined and not can_offer,
+        thanks=await Response.filter(seen, post_id=post.id, kind=ResponseKind.THANKS)
+        .select_related("author", "remote_author")
+        .first(),
+        may_thank=await may_thank(viewer, post),
         total=total,
         page=page,
         pages=pages,

@@ -12,7 +12,7 @@ from node import db, events, uris
 from node.errors import Conflict, InvalidFields, InvalidInput, NotFound, PermissionDenied
 from node.i18n import N_
 from node.models import Account, HelpPost, Organisation, Response
-from node.services import audit
+from node.services import audit, offer_closure
 from node.services.permissions import can_manage_post, can_withdraw_post
 from node.services.post_drafts import PostDraft, check_draft, organisation_for
 from node.services.visibility import can_view
@@ -170,7 +170,9 @@ async def get_post(post_id: str | uuid.UUID, viewer: Account | None) -> HelpPost
 async def set_status(
     post: HelpPost, new: PostStatus, *, by: Account | None, now: datetime | None = None
 ) -> HelpPost:
-    """Move `post` along the post graph and record the event (no permission check)."""
+    """Move `post` along the post graph and record the event (no permission check).
+    A request closed (matched, done, withdrawn, expired) answers its waiting offers as
+    no longer needed (`offer_closure`)."""
     old = PostStatus(post.status)
     POST_GRAPH.check(old, new)
     post.status = new
@@ -182,6 +184,8 @@ async def set_status(
         )
     )
     await audit.record(by, "post.status", post=post, detail={"old": old.value, "new": new.value})
+    if new in offer_closure.CLOSING:
+        await offer_closure.close_waiting_offers(post, by=by)
     return post
 
 

@@ -55,6 +55,10 @@ async def upsert_remote_post(
     partner_only: bool = False,
 ) -> RemotePost:
     values = {**asdict(data), "partner_only": partner_only}
+    if data.ends_at and not (data.starts_at and data.ends_at > data.starts_at):
+        # An end before (or without) the start is a slip on the other side: the start
+        # stays, the end is not kept (calendars would otherwise run it backwards).
+        values["ends_at"] = None
     uri = values.pop("object_uri")
     post = await RemotePost.get_or_none(object_uri=uri)
     if post is None:

@@ -43,7 +43,7 @@ from node.models import (
     Role,
     Session,
 )
-from node.services import audit, organisations
+from node.services import audit, offer_closure, organisations
 from node.timeutil import utcnow
 
 REASON_MAX = 500
@@ -111,6 +111,9 @@ async def hide_post(moderator: Account, post: HelpPost, reason: str) -> bool:
         await events.emit(events.PostHidden(post_id=str(locked.id)))
         await audit.record(moderator, "moderation.post_hidden", post=locked, reason=why)
         await _note(author, "post_hidden", why, post=locked)
+        # The request is gone: offers still waiting are answered (from the node, not
+        # naming the moderator). Nothing unhides a post, so none would be needed again.
+        await offer_closure.close_waiting_offers(locked, by=None)
     post.hidden_at, post.hidden_reason = locked.hidden_at, locked.hidden_reason
     return True
 

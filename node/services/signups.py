@@ -157,6 +157,7 @@ async def sign_up(
     display_name: str,
     password: str,
     languages: Sequence[str],
+    email: str | None = None,
     home_neighbourhood: str | None = None,
     invitation: str | None = None,
     address: str | None = None,
@@ -182,7 +183,9 @@ async def sign_up(
         hood = await Neighbourhood.get_or_none(slug=slug) if slug else None
         if hood is None:
             raise InvalidInput("home_neighbourhood", N_("no such neighbourhood"))
-    new = await check_new_account(username, display_name, password=password, languages=languages)
+    new = await check_new_account(
+        username, display_name, password=password, email=email, languages=languages
+    )
     if limits is not None:
         await signup_limits.admit(address, limits, staff_invite=staff_invite)
     # Hashed before the transaction: it takes a while, and may wait for a free place.

@@ -10,7 +10,16 @@ from starlette.responses import RedirectResponse, Response
 from node import client_address, uris
 from node.errors import Conflict, InvalidInput, PermissionDenied, RateLimited
 from node.i18n import N_, gettext, translations
-from node.services import accounts, login_limits, neighbourhoods, sessions, signup_limits, signups
+from node.services import (
+    accounts,
+    email_addresses,
+    login_limits,
+    neighbourhoods,
+    sessions,
+    signup_limits,
+    signups,
+)
+from web.pages import preferences
 from web.shell import known_devices
 from web.shell.forms import field_error, local_path, read_form
 from web.shell.session import (
@@ -95,6 +104,7 @@ async def login(request: Request) -> Response:
             "errors": errors,
             "wait_seconds": wait_seconds,
             "wait_minutes": max(1, math.ceil(wait_seconds / 60)),
+            "mail_enabled": request.app.state.settings.mail_enabled,
         },
         status_code=status,
     )
@@ -144,13 +154,16 @@ async def signup(request: Request) -> Response:
         values = form.values()
         invitation = values.get("invitation", "")
         languages = [values.get("language") or locale, *form.getlist("languages")]
+        settings = request.app.state.settings
         try:
+            email = await email_addresses.for_signup(settings, values.get("email"))
             account = await signups.sign_up(
                 policy,
                 username=values.get("username", ""),
                 display_name=values.get("display_name", ""),
                 password=values.get("password", ""),
                 languages=languages,
+                email=email,
                 home_neighbourhood=values.get("home_neighbourhood") or None,
                 invitation=values.get("invitation"),
                 address=_address(request),
@@ -168,6 +181,7 @@ async def signup(request: Request) -> Response:
         except PermissionDenied:
             status = 403
         else:
+            await email_addresses.send_confirmation(settings, account, node_name=profile.name)
             response = await _logged_in(request, account, "/?welcome=1")
             # Signing up proves the password as well as a log-in does.
             await known_devices.remember(request, response, account.username)
@@ -190,6 +204,9 @@ async def signup(request: Request) -> Response:
             "joins": invite.organisation if invite is not None else None,
             "rules": rules,
             "rules_lang": rules_lang,
+            # No e-mail on this node: no address asked for.
+            "mail_enabled": request.app.state.settings.mail_enabled,
+            "email_required": request.app.state.settings.signup_requires_email,
         },
         status_code=status,
     )
@@ -255,7 +272,13 @@ async def settings_page(request: Request) -> Response:
     return await renderer.render(
         request,
         "settings.html",
-        {"values": {}, "errors": errors, "changed": changed},
+        {
+            "values": {},
+            "errors": errors,
+            "changed": changed,
+            # E-mail and profile choices (web.pages.preferences posts them).
+            **await preferences.settings_context(request, account),
+        },
         status_code=status,
     )
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 from starlette.requests import Request
@@ -16,6 +16,7 @@ from node.services import audit, neighbourhoods, organisations, posts, service_d
 from node.services.guide_texts import guide_for
 from node.services.guides import Guide
 from node.services.permissions import can_manage_post
+from node.services.post_drafts import END_BEFORE_START
 from node.states import PostStatus
 from node.taxonomy import CATEGORIES
 from web.pages.cards import PostCard
@@ -49,8 +50,18 @@ def _date_time(form: Form, prefix: str, zone: ZoneInfo, day: date | None) -> dat
 FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2199, 12, 31)
 
 
+# "Flexible" chosen, yet a date or a time typed: which one was meant is not ours to guess.
+FLEXIBLE_WITH_DATE = N_(
+    "you chose “Flexible, no fixed date” but also typed a date or a time: choose “On a date”"
+    " to keep them, or clear them to stay flexible"
+)
+
+
 def _when(form: Form, zone: ZoneInfo) -> tuple[datetime | None, datetime | None]:
     if form.get("when", "flexible") != "date":
+        typed = [name for name in ("date", "starts_time", "ends_time") if form.get(name).strip()]
+        if typed:  # never drop them silently: the form comes back asking
+            raise InvalidInput(typed[0], FLEXIBLE_WITH_DATE)
         return None, None
     raw_day = form.get("date").strip()
     try:
@@ -62,8 +73,10 @@ def _when(form: Form, zone: ZoneInfo) -> tuple[datetime | None, datetime | None]
         raise InvalidInput("date", message)
     starts = _date_time(form, "starts", zone, day)
     ends = _date_time(form, "ends", zone, day)
-    if starts and ends and ends <= starts:  # an end before the start means the next day
-        ends += timedelta(days=1)
+    # Both times are on the one date typed: "14:00 – 10:00" is a slip, not a night
+    # through. The service refuses it on publishing; the preview says so already.
+    if starts and ends and ends <= starts:
+        raise InvalidInput("ends_time", END_BEFORE_START)
     return starts, ends
 
 

@@ -19,4 +19,7 @@ async def notification_list(request: Request) -> Response:
         await notifications.mark_all_read(account)
         return RedirectResponse("/notifications", status_code=303)
     items = await notifications.list_notifications(account)
+    # Seen is read: the badge goes on this very page and the next (the items keep their
+    # unread mark for this once, loaded before).
+    await notifications.mark_seen(account, items)
     return await request.app.state.renderer.render(request, "notifications.html", {"items": items})

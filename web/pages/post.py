@@ -22,6 +22,7 @@ from node.i18n import N_, gettext
 from node.models import Account, HelpPost, PostKind
 from node.models import Response as PostResponse
 from node.services import (
+    conversations,
     helper_firsts,
     post_view,
     posts,
@@ -50,6 +51,7 @@ DONE_MESSAGES = {
     "status": N_("The status has been changed."),
     "pointed": N_("Thank you! The author has been pointed to the service."),
     "solved": N_("Glad the service helped: your request is closed as done."),
+    "thanked": N_("Your thank-you is published and the helpers have been told."),
 }
 CONFLICT = N_("This cannot be done now: the post or the offer changed in the meantime.")
 DECLINED = N_("Your offer of help on this post was declined: you cannot offer again.")
@@ -148,6 +150,12 @@ async def _page(
             "can_solve_with_service": view.can_solve_with_service,
             "solved_with_service": solved,
             "solving_service": shown_service(solving_service, locale),
+            # The author's thank-you, shown apart (`_thanks.html`); its form for managers.
+            "thanks": shown_all([view.thanks])[0] if view.thanks else None,
+            "may_thank": view.may_thank,
+            "not_needed": view.not_needed,
+            # Its participants only: nobody else learns the conversation exists.
+            "conversation": await conversations.summary(account, post),
         },
         status_code=status_code,
         headers=(form_headers(settings) if account is None else {})

@@ -1,10 +1,12 @@
 """Public profile pages of residents and organisations (also their ActivityPub `url`)."""
 
+from babel.dates import format_datetime
 from starlette.requests import Request
 from starlette.responses import Response
 
 from node import uris
-from node.services import accounts, listings, organisations, removals, service_directory
+from node.models import Account
+from node.services import accounts, helped, listings, organisations, removals, service_directory
 from web.pages.cards import cards_from_rows
 from web.pages.feeds import feed_links
 from web.pages.following import follow_context
@@ -20,6 +22,23 @@ async def _cards(request: Request, **match: object) -> list:
     locale = request.app.state.renderer.locale_for(request)
     rows = await listings.open_card_rows(None, viewer(request), limit=50, **match)
     return await cards_from_rows(rows, locale)
+
+
+async def _helped(request: Request, person: Account) -> dict | None:
+    """The requests `person` helped with, as their profile shows them to this viewer
+    (None: not shown), each with the month it was done in the viewer's language."""
+    renderer = request.app.state.renderer
+    locale = renderer.locale_for(request)
+    found = await helped.for_profile(person, viewer(request), locale)
+    if found is None:
+        return None
+    return {
+        "only_you": found.only_you,
+        "items": [
+            (item, format_datetime(item.done_at, "LLLL yyyy", tzinfo=renderer.zone, locale=locale))
+            for item in found.items
+        ],
+    }
 
 
 def _description(texts: dict[str, str], locale: str) -> tuple[str, str]:
@@ -48,6 +67,7 @@ async def person(request: Request) -> Response:
             "report_path": f"/report?account={account.username}",
             "follow_path": uris.account(account.username),
             **await follow_context(request, account),
+            "helped": await _helped(request, account),
         },
         headers=form_headers(settings),
     )

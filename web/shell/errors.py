@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from node.db_faults import RETRY_AFTER_SECONDS, FailureStreak, fault_of
 from node.errors import Conflict, DomainError, NotFound, PermissionDenied
 from node.i18n import N_, gettext
+from node.logs import loggable_path
 from web.shell.rendering import SECURITY_HEADERS
 
 log = logging.getLogger("nabuur.web")
@@ -78,9 +79,11 @@ async def domain_error(request: Request, exc: Exception) -> Response:
 
 async def server_error(request: Request, exc: Exception) -> Response:
     if fault_of(exc) is not None:  # raised outside DatabaseFaults: still no 500
-        log.error("%s %s: %s", request.method, request.url.path, exc)
+        log.error("%s %s: %s", request.method, loggable_path(request.url.path), exc)
         return unavailable(request)
-    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    log.exception(
+        "unhandled error on %s %s", request.method, loggable_path(request.url.path), exc_info=exc
+    )
     return await error_page(request, 500)
 
 

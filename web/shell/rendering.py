@@ -63,6 +63,8 @@ OFFER_LABELS = {
     "accepted": N_("Accepted"),
     "declined": N_("Declined"),
     "withdrawn": N_("Withdrawn"),
+    # Not taken before the request was filled or closed; its helper was told so.
+    "not_needed": N_("No longer needed"),
 }
 
 
@@ -140,12 +142,23 @@ class Renderer:
         env.filters["clock"] = lambda value: format_time(
             value, "HH:mm", tzinfo=self.zone, locale=locale
         )
+        env.filters["until"] = lambda ends, starts: self.format_until(ends, starts, locale)
         env.filters["paragraphs"] = paragraphs
         env.filters["linked_paragraphs"] = linked_paragraphs
         return env
 
     def format_when(self, value: datetime, locale: str) -> str:
         return _format_when(value, locale, self.zone)
+
+    def format_until(self, ends: datetime | None, starts: datetime, locale: str) -> str:
+        """The end of a dated post after its start: the time alone on the same day, the
+        full date on another; nothing for an end not after the start (never "14:00 –
+        10:00", whatever older rows hold)."""
+        if ends is None or ends <= starts:
+            return ""
+        if ends.astimezone(self.zone).date() == starts.astimezone(self.zone).date():
+            return format_time(ends, "HH:mm", tzinfo=self.zone, locale=locale)
+        return self.format_when(ends, locale)
 
     def locale_for(self, request: Request) -> str:
         """The account's language, else the one picked with the switch, else the browser's."""
