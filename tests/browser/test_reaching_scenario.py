@@ -6,7 +6,8 @@ card's QR code (the PDF read back with pdftotext and zbarimg), opens the neighbo
 signs up with an e-mail address and confirms it through the link in the e-mail it gets,
 and asks for help. Two neighbours offer; one is accepted and they agree on a time in the
 request's private conversation; the other is told that their offer is no longer needed.
-The request is marked done and its author thanks the helper.
+The request is marked done and its author thanks the helper; the helper's answer in the
+conversation, which she has not read on the site, reaches her by e-mail.
 
 Every page visited is checked with axe-core (no serious or critical WCAG A/AA
 violation), and the node's database as well as the pages says each step happened. The
@@ -143,12 +144,16 @@ def phone(browser: Browser, node: NodeProcess, lang: str, who: str) -> Phone:
     return Phone(Visit(page, node.base), who)
 
 
-def wait_for_mail(mailbox: SmtpTestServer, to: str, seconds: float = 30) -> EmailMessage:
-    """The first e-mail the node sent to `to` (the mail worker sends within seconds)."""
+def wait_for_mail(
+    mailbox: SmtpTestServer, to: str, containing: str = "", seconds: float = 30
+) -> EmailMessage:
+    """The first e-mail the node sent to `to` whose text holds `containing` (the mail
+    worker sends within seconds of queueing)."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         for message in list(mailbox.messages):
-            if to in str(message["To"]):
+            text = message.get_body(("plain",))
+            if to in str(message["To"]) and text and containing in text.get_content():
                 return message
         time.sleep(0.2)
     raise AssertionError(f"no e-mail to {to} within {seconds}s ({len(mailbox.messages)} sent)")
@@ -386,3 +391,11 @@ def test_from_the_window_card_to_thanks_on_a_phone(
     jan.go("/notifications")
     expect(jan.page.locator("ul.notifications li", has_text=title).first).to_be_visible()
     jan.shots("thanked-notification")
+
+    # 8. The author has not read Jan's answer on the site: it reaches her by e-mail
+    # (notifications are mailed every 30 seconds), with the one-click unsubscribe.
+    answer = wait_for_mail(mailbox, address, f"/r/{post_id}/conversation", seconds=90)
+    assert answer["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert str(answer["List-Unsubscribe"]).startswith(f"<{node.base}/")
+    parts = [p.get_content() for p in answer.walk() if p.get_content_maintype() == "text"]
+    assert parts and not any("Leopold I-straat" in part for part in parts)  # never the address
