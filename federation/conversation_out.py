@@ -29,6 +29,7 @@ from collections.abc import Sequence
 
 from federation import activities, outbox, proposals
 from federation.context import Federation
+from federation.conversations import mention
 from node import uris
 from node.i18n import N_, translations
 from node.linkify import linkify
@@ -53,15 +54,6 @@ def known_as(fed: Federation, message: ConversationMessage, group: Sequence[Remo
     return message_url(fed, message)
 
 
-def mention(actor: RemoteActor) -> str:
-    """The leading mention Mastodon writes itself (its client links and highlights it)."""
-    profile = html.escape(actor.url or actor.uri)
-    return (
-        f'<span class="h-card"><a href="{profile}" class="u-url mention">'
-        f"{html.escape(actor.handle)}</a></span>"
-    )
-
-
 def _paragraphs(text: str) -> list[str]:
     """Local plain text as HTML paragraphs, its URLs as links (as the pages show it)."""
     blocks = [block for block in text.split("\n\n") if block.strip()]
@@ -84,6 +76,7 @@ def render(fed: Federation, message: ConversationMessage, recipients: Sequence[R
     """The Note's HTML: the mentions, who wrote it if needed, then the message."""
     post = message.post
     locale = post.language if post.language in fed.settings.languages else "en"
+    # The leading mentions Mastodon writes itself (its client links and highlights them).
     lead = " ".join(mention(actor) for actor in recipients)
     writer = _writer(message)
     if writer is not None:

@@ -202,6 +202,30 @@ async def test_the_helpers_direct_reply_joins_the_conversation_and_notifies_the_
     assert await Response.filter(post=post).count() == 1  # alice's offer only
 
 
+async def test_a_helper_deleting_their_direct_reply_removes_it_here(
+    node: Node, remote: FakeRemote
+) -> None:
+    """Mastodon's "delete" of a private mention reaches us as Delete: the message goes
+    (with its notifications); someone else's Delete of it changes nothing."""
+    post = await request()
+    await accepted_helper(node, remote, "alice", post)
+    reply = direct_note(remote, "alice", f"{BASE}/r/{post.id}", "Mijn nummer is 0470 12 34 56")
+    await node.post_activity(remote, "alice", remote.activity("alice", "Create", reply))
+    await node.work()
+    stored = await ConversationMessage.get(object_uri=reply["id"])
+    assert await Notification.filter(message=stored).exists()
+
+    await node.post_activity(remote, "bob", remote.activity("bob", "Delete", reply["id"]))
+    await node.work()
+    assert await ConversationMessage.exists(object_uri=reply["id"])  # not bob's to delete
+
+    await node.post_activity(remote, "alice", remote.activity("alice", "Delete", reply["id"]))
+    await node.work()
+    assert await last_outcome() == (InboxStatus.PROCESSED, "reply removed")
+    assert not await ConversationMessage.exists(object_uri=reply["id"])
+    assert not await Notification.filter(kind=NotificationKind.MESSAGE).exists()
+
+
 async def test_a_strangers_direct_note_is_stored_nowhere(node: Node, remote: FakeRemote) -> None:
     post = await request()
     await accepted_helper(node, remote, "alice", post)
@@ -210,7 +234,11 @@ async def test_a_strangers_direct_note_is_stored_nowhere(node: Node, remote: Fak
     await node.work()
     responses_before = await Response.filter(post=post).count()
 
-    targets = [f"{BASE}/r/{post.id}/conversation/{message.id}", f"{BASE}/r/{post.id}"]
+    targets = [
+        f"{BASE}/r/{post.id}/conversation/{message.id}",
+        f"{BASE}/r/{post.id}",
+        f"{BASE}/r/{post.id}#replies",  # the request's page all the same
+    ]
     for target in targets:
         note = direct_note(remote, "bob", target, "Mag ik meelezen?")
         await node.post_activity(remote, "bob", remote.activity("bob", "Create", note))
@@ -265,7 +293,8 @@ async def test_other_remote_helpers_get_a_helpers_message_but_not_its_writer(
     assert to_bob.path == "/users/bob/inbox" and note["to"] == [remote.actor_url("bob")]
     assert note["id"] == f"{BASE}/r/{post.id}/conversation/{stored.id}"
     assert note["attributedTo"] == f"{BASE}/@greet"
-    assert "Alice wrote:" in note["content"] and "Ik breng er een mee." in note["content"]
+    # In the request's language (Dutch): "%(name)s wrote:".
+    assert "Alice schreef:" in note["content"] and "Ik breng er een mee." in note["content"]
     [carol_copy] = creates(elsewhere)
     assert carol_copy.json["object"]["inReplyTo"] == message_id
     # A local helper's message names its writer too; alice's server knows her Note's id.
@@ -275,7 +304,7 @@ async def test_other_remote_helpers_get_a_helpers_message_but_not_its_writer(
     await conversations.post_message(jan, post, "Ik kom ook.")
     await node.work()
     [from_jan] = {orjson.dumps(r.json["object"]) for r in creates(remote)}  # one Note, 2 inboxes
-    assert "Jan wrote:" in orjson.loads(from_jan)["content"]
+    assert "Jan schreef:" in orjson.loads(from_jan)["content"]
     assert orjson.loads(from_jan)["inReplyTo"] == reply["id"]
 
 
@@ -292,7 +321,7 @@ async def test_an_organisations_request_speaks_as_the_organisation(
     await node.work()
     [delivery] = creates(remote)
     assert delivery.json["object"]["attributedTo"] == f"{BASE}/o/buurthuis"
-    assert "wrote:" not in delivery.json["object"]["content"]
+    assert "schreef:" not in delivery.json["object"]["content"]
     assert delivery.headers["signature"].startswith(f'keyId="{BASE}/o/buurthuis#main-key"')
 
 

@@ -85,8 +85,10 @@ async def _thread_post(settings: Settings, target: str) -> HelpPost | None:
             fragment == ACCEPTED_FRAGMENT or response.kind == ResponseKind.THANKS
         ):
             return None
-    elif ref.kind != "post" or "#" in target:
+    elif ref.kind != "post":
         return None
+    # A request's URL with a fragment still names it, for the reply path too
+    # (`local_post`): not public, such a Note is the conversation's or nobody's.
     return await HelpPost.get_or_none(id=post_id)
 
 
@@ -115,7 +117,7 @@ async def conversation_reply(incoming: Incoming, note: NoteData) -> Outcome | No
         ):
             return None
         return Outcome.ignored("a private message from someone who is not in the conversation")
-    if post.hidden_at is not None or post.status not in conversations.WRITABLE:
+    if not conversations.is_open(post):
         return Outcome.ignored("the request's conversation is closed")
     html = strip_our_mentions(settings, note.html)
     stored = await conversations.receive_remote(sender, post, note.id, html)

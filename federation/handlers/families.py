@@ -2,9 +2,10 @@
 
 An embedded object says what it is by its type. A bare id (or a Tombstone) says
 nothing, so the family comes from what we hold: a Delete names the sender itself, a
-reply or a remote post it published here; an Undo names a follow or a reaction of the
-sender's. Only activity types that have handlers by family are classified at all: a
-Like or a Flag goes to its one handler without a look-up.
+reply (public, or direct in a conversation) or a remote post it published here; an
+Undo names a follow or a reaction of the sender's. Only activity types that have
+handlers by family are classified at all: a Like or a Flag goes to its one handler
+without a look-up.
 """
 
 from __future__ import annotations
@@ -15,7 +16,14 @@ from federation.handlers.local import local_post
 from federation.handlers.registry import Family, Handler, Incoming, by_family, handler_for
 from federation.parse import is_http_url, is_proposal, is_service
 from federation.vocab import id_of, type_of
-from node.models import Follow, Reaction, RemotePost, RemoteService, Response
+from node.models import (
+    ConversationMessage,
+    Follow,
+    Reaction,
+    RemotePost,
+    RemoteService,
+    Response,
+)
 
 ACTOR_TYPES = frozenset({"Person", "Service", "Application", "Group", "Organization"})
 NOTE_TYPES = frozenset({"Note", "Article", "Page", "Question"})
@@ -85,6 +93,9 @@ async def _delete(incoming: Incoming) -> Family:
     if target == incoming.actor.uri:
         return Family.ACTOR
     if await Response.exists(object_uri=target, remote_author=incoming.actor):
+        return Family.NOTE
+    # A direct reply in a request's private conversation (`conversation_replies`).
+    if await ConversationMessage.exists(object_uri=target, remote_author=incoming.actor):
         return Family.NOTE
     if await RemotePost.exists(object_uri=target, actor=incoming.actor):
         return Family.POST

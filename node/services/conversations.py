@@ -82,8 +82,9 @@ async def messages(post: HelpPost) -> list[ConversationMessage]:
 
 
 def is_open(post: HelpPost) -> bool:
-    """Whether messages may still be written (afterwards the thread is read-only)."""
-    return post.status in WRITABLE
+    """Whether messages may still be written (afterwards the thread is read-only): not
+    once the request is withdrawn or expired, nor once the moderators removed it."""
+    return post.status in WRITABLE and post.hidden_at is None
 
 
 async def message_count(post: HelpPost) -> int:
@@ -111,7 +112,7 @@ async def summary(account: Account | None, post: HelpPost) -> Summary | None:
 
 async def post_message(author: Account, post: HelpPost, body: str) -> ConversationMessage:
     """A message from someone here. Raises PermissionDenied for a non-participant,
-    Conflict once the request is withdrawn or expired, InvalidInput for an
+    Conflict once the request is withdrawn, expired or removed, InvalidInput for an
     empty or too long text."""
     if not await can_read(author, post):
         raise PermissionDenied("only the request's organisers and accepted helpers take part")

@@ -10,8 +10,9 @@ notifications, or asked for new requests (`mail_new_requests`), or both. It hold
   neighbourhoods they follow (an accepted follow) or live in, that they may see
   (`visibility`), listed (not hidden, author not suspended or silenced), not their own.
 
-`mail_digest_at` is set each time an account's digest falls due, sent or not, so the
-digest keeps to the same time of day and covers what came after the one before. The
+`mail_digest_at` is set each time an account's digest falls due, sent or not, to a day
+after the one before (`made_at`: the job's lateness does not add up), so the digest
+keeps to the same time of day and covers what came after the one before. The
 claim on it is a conditional update, so two workers never both send one.
 """
 
@@ -36,19 +37,19 @@ from node.models import (
 )
 from node.scheduler import Job
 from node.services import mail_queue, node_profile, unsubscribe
+from node.services.email_addresses import language_of
 from node.services.mail_notifications import (
     MAILED_KINDS,
     RELATED,
     Item,
     describe,
     footer_context,
-    language_of,
     may_receive,
 )
 from node.services.removals import listed_filter
 from node.services.visibility import visible_posts_filter
 from node.states import FollowStatus, PostStatus
-from node.timeutil import utcnow
+from node.timeutil import as_utc, utcnow
 
 INTERVAL_SECONDS = 600
 PERIOD = timedelta(hours=24)
@@ -67,6 +68,17 @@ class NewRequest:
 
 def _due(now: datetime) -> Q:
     return Q(mail_digest_at=None) | Q(mail_digest_at__lte=now - PERIOD)
+
+
+def made_at(previous: datetime | None, now: datetime) -> datetime:
+    """When a digest made `now` counts as made: a day after the one before when the job
+    is only a run or two late (it runs every INTERVAL_SECONDS), so the time of day does
+    not creep later every day; `now` for the first one, or after a pause (the node off)."""
+    if previous is not None:
+        slot = as_utc(previous) + PERIOD
+        if slot <= now < slot + 3 * timedelta(seconds=INTERVAL_SECONDS):
+            return slot
+    return now
 
 
 async def _followed_neighbourhoods(account: Account) -> list[int]:
@@ -130,8 +142,10 @@ async def _take_notifications(
 async def _digest_for(settings: Settings, account: Account, now: datetime, node_name: str) -> int:
     language = language_of(settings, account)
     since = max(account.mail_digest_at or now - PERIOD, now - OLDEST)
+    # Requests up to `made` are listed now; those after it in the next digest.
+    made = made_at(account.mail_digest_at, now)
     async with db.atomic():
-        if not await Account.filter(_due(now), id=account.id).update(mail_digest_at=now):
+        if not await Account.filter(_due(now), id=account.id).update(mail_digest_at=made):
             return 0  # another worker has it
         items: list[Item] = []
         if account.mail_frequency == MailFrequency.DAILY:
@@ -139,7 +153,7 @@ async def _digest_for(settings: Settings, account: Account, now: datetime, node_
         requests: list[NewRequest] = []
         total = 0
         if account.mail_new_requests:
-            requests, total = await new_requests(settings, account, since, now, language)
+            requests, total = await new_requests(settings, account, since, made, language)
         if not items and not requests:
             return 0
         composed = mail_compose.compose(

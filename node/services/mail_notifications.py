@@ -49,6 +49,7 @@ from node.models import (
 )
 from node.scheduler import Job
 from node.services import mail_queue, node_profile, unsubscribe
+from node.services.email_addresses import language_of  # as their pages and account mail
 from node.services.visibility import can_view
 from node.timeutil import utcnow
 
@@ -88,11 +89,6 @@ class Item:
     url: str  # absolute: the request, or its conversation
     text: str  # the offer's, message's or thanks' words; "" when none
     created_at: datetime
-
-
-def language_of(settings: Settings, account: Account) -> str:
-    """The reader's first language when the node speaks it, else the node's default."""
-    return mail_compose.language_for(settings, (account.languages or [None])[0])
 
 
 def _remote_name(actor: object | None) -> str:

@@ -11,6 +11,7 @@ from tortoise.functions import Count
 from node import db, events
 from node.errors import Conflict
 from node.models import (
+    ConversationMessage,
     HelpPost,
     NotificationKind,
     Reaction,
@@ -88,8 +89,12 @@ async def update_remote_reply(
 
 
 async def delete_remote_object(remote: RemoteActor, object_uri: str) -> bool:
-    """Remove what `remote` published under `object_uri` here (a reply); nothing else."""
+    """Remove what `remote` published under `object_uri` here (a reply, or a direct reply
+    in a request's private conversation, with its notifications); nothing else."""
     deleted = await Response.filter(object_uri=object_uri, remote_author=remote).delete()
+    deleted += await ConversationMessage.filter(
+        object_uri=object_uri, remote_author=remote
+    ).delete()
     return deleted > 0
 
 

@@ -20,7 +20,7 @@ import hashlib
 import hmac
 import secrets
 
-from node import db, uris
+from node import db, uris, validation
 from node.config import Settings
 from node.models import Account, MailFrequency, MailKind, MailMessage
 from node.services import node_setup
@@ -72,9 +72,11 @@ async def check(settings: Settings, value: str) -> Account | None:
     if not value or len(value) > _MAX_TOKEN or not value.isascii():
         return None
     account_part, _, mac = value.partition(".")
-    if not (account_part.isdigit() and len(account_part) <= 12 and mac):
+    # `as_id`: a number PostgreSQL's integer column cannot hold is no account (not a 500).
+    account_id = validation.as_id(account_part)
+    if account_id is None or not mac:
         return None
-    account = await Account.get_or_none(id=int(account_part))
+    account = await Account.get_or_none(id=account_id)
     if account is None or not account.email:
         return None
     expected = _mac(await _key(settings), account.id, account.email)
