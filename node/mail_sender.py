@@ -23,7 +23,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import email.generator
+import email.policy
 import email.utils
+import io
 import logging
 import weakref
 from collections import Counter
@@ -103,11 +106,43 @@ async def _claim(limit: int, leases: Leases, only: Sequence[int] | None) -> list
     return rows
 
 
+class _SendPolicy(email.policy.EmailPolicy):
+    """SMTP's policy (CRLF, lines folded at 78), except that an ASCII header value is
+    never turned into RFC 2047 encoded words.
+
+    Python folds a word longer than a line (a `List-Unsubscribe` URL, a long
+    Message-ID) into `=?utf-8?q?...?=`, which mail clients do not decode there: one-click
+    unsubscribe (RFC 8058) would not be offered. Such a header goes out on one line
+    instead (RFC 5322 allows 998 characters); accented values are still encoded, in
+    encoded words of at most 75 characters (RFC 2047)."""
+
+    def fold_binary(self, name: str, value: str) -> bytes:
+        folded = super().fold_binary(name, value)
+        text = str(value)
+        if b"=?" in folded and text.isascii() and "=?" not in text:
+            # Called on the base class: this override would recurse.
+            long_lines = self.clone(max_line_length=998)
+            return email.policy.EmailPolicy.fold_binary(long_lines, name, value)
+        return folded
+
+
+SEND_POLICY = _SendPolicy(linesep="\r\n")
+
+
+def flatten(message: EmailMessage, *, utf8: bool = False, eight_bit: bool = True) -> bytes:
+    """The bytes of `message` as they go over SMTP (with SEND_POLICY, not the policy
+    aiosmtplib's `send_message` would use)."""
+    policy = SEND_POLICY.clone(utf8=utf8, cte_type="8bit" if eight_bit else "7bit")
+    with io.BytesIO() as out:
+        email.generator.BytesGenerator(out, policy=policy).flatten(message)
+        return out.getvalue()
+
+
 def build(settings: Settings, row: MailMessage) -> EmailMessage:
     """The message as sent: text then HTML alternatives, UTF-8, our headers first.
 
     ValueError when a header cannot be sent (a line break in it: header injection)."""
-    message = EmailMessage()
+    message = EmailMessage(policy=SEND_POLICY)
     message["From"] = settings.mail_from or ""
     message["To"] = row.to_address
     message["Subject"] = row.subject
@@ -174,6 +209,30 @@ async def connect(server: mail_settings.SmtpServer) -> aiosmtplib.SMTP:
     return smtp
 
 
+async def _deliver(smtp: aiosmtplib.SMTP, message: EmailMessage, sender: str, to: str) -> None:
+    """What aiosmtplib's `send_message` does, but flattened with SEND_POLICY."""
+    import aiosmtplib
+
+    if smtp.is_ehlo_or_helo_needed:
+        try:
+            await smtp.ehlo()
+        except aiosmtplib.SMTPHeloError:
+            await smtp.helo()
+    options: list[str] = []
+    utf8 = not (sender + to).isascii()
+    if utf8:
+        if not smtp.supports_extension("smtputf8"):
+            raise aiosmtplib.SMTPNotSupported(
+                "an address with non-ASCII characters, but the server does not offer SMTPUTF8"
+            )
+        options.append("SMTPUTF8")
+    eight_bit = smtp.supports_extension("8bitmime")
+    if eight_bit:
+        options.append("BODY=8BITMIME")
+    data = flatten(message, utf8=utf8, eight_bit=eight_bit)
+    await smtp.sendmail(sender, [to], data, mail_options=options)
+
+
 async def _send(
     smtp: aiosmtplib.SMTP, settings: Settings, row: MailMessage, server: mail_settings.SmtpServer
 ) -> Outcome:
@@ -185,7 +244,7 @@ async def _send(
         return Outcome("failed", _clean(f"cannot be sent: {exc}", server))
     sender = email.utils.parseaddr(settings.mail_from or "")[1]
     try:
-        await smtp.send_message(message, sender=sender, recipients=[row.to_address])
+        await _deliver(smtp, message, sender, row.to_address)
     except ValueError as exc:  # an address aiosmtplib refuses to put on the wire
         return Outcome("failed", _clean(f"invalid address: {exc}", server))
     except aiosmtplib.SMTPNotSupported as exc:  # e.g. an address that needs SMTPUTF8

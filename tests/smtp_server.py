@@ -8,7 +8,8 @@
 
 `smtp_server.messages` are `email.message.EmailMessage`s parsed with
 `email.policy.default` (`message.get_body(("plain",))`, `message["To"]`, …), and
-`smtp_server.envelopes` the (mail_from, rcpt_tos) of each. `stop()`/`start()` take the
+`smtp_server.envelopes` the (mail_from, rcpt_tos) of each, `smtp_server.raw` the bytes
+of each as received. `stop()`/`start()` take the
 server away and bring it back on the same port (an outage). `reject(address, 550)`
 makes it refuse one recipient for good; `reject(address, 451)` for now. With
 `users={"name": "password"}` it offers AUTH (PLAIN/LOGIN over plain SMTP) and
@@ -66,6 +67,7 @@ class _Handler:
         message = email.message_from_bytes(raw, policy=email.policy.default)
         assert isinstance(message, EmailMessage)
         self.server.messages.append(message)
+        self.server.raw.append(raw)
         self.server.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
         return "250 Message accepted for delivery"
 
@@ -79,6 +81,7 @@ class SmtpTestServer:
         self.users = users
         self.messages: list[EmailMessage] = []
         self.envelopes: list[tuple[str, list[str]]] = []
+        self.raw: list[bytes] = []  # each message's bytes as received (headers unparsed)
         self.rejections: dict[str, int] = {}
         self.logins: list[str] = []
         self._controller: Controller | None = None

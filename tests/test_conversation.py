@@ -24,6 +24,7 @@ from node.errors import InvalidInput
 from node.models import (
     Account,
     ConversationMessage,
+    Event,
     HelpPost,
     Notification,
     NotificationKind,
@@ -31,7 +32,7 @@ from node.models import (
     Response,
     ResponseKind,
 )
-from node.services import casework, conversations, organisations, posts, responses
+from node.services import casework, conversations, organisations, posts, responses, sanctions
 from node.states import OfferStatus, PostStatus
 from node.timeutil import utcnow
 from tests import factories
@@ -94,7 +95,10 @@ async def test_author_and_helper_talk_and_each_hears_of_the_other(
     await web.log_in_as(scene.helper)
     page = await web.get(path)
     assert page.status_code == 200 and page.headers["cache-control"] == "private, no-store"
-    assert "Only you, Amina and the other accepted helpers can read this." in page.text
+    # The only helper: no "other accepted helpers" that are not there.
+    assert "Only you and Amina can read this." in page.text
+    assert "other accepted helpers" not in page.text
+    assert "Only you and Amina can read this." in (await web.get(uris.post(scene.post.id))).text
     # Local text is escaped, its links clickable.
     assert '<a href="https://example.org/plan"' in page.text and "Amina" in page.text
     assert (await write(web, scene.post, "<b>Ok</b> & tot dan")).status_code == 303
@@ -127,7 +131,9 @@ async def test_staff_write_as_the_organisation(web: Browser, database: str) -> N
     els = await factories.account("els", languages=["en"])
     await organisations.add_staff(org, els)
     hood = await factories.neighbourhood("jette-centre")
-    post = await factories.post(els, hood, organisation="buurthuis", title="Naar de dokter")
+    post = await factories.post(
+        els, hood, organisation="buurthuis", title="Naar de dokter", helpers_needed=2
+    )
     helper, _offer = await accepted_helper(post, els, "tom")
     await web.log_in_as(coordinator)  # a colleague of the author
     assert (await write(web, post, "Wij bellen u morgen")).status_code == 303
@@ -136,7 +142,11 @@ async def test_staff_write_as_the_organisation(web: Browser, database: str) -> N
     await web.log_in_as(helper)
     page = await web.get(uris.conversation(post.id))
     assert "Buurthuis" in page.text and "Karim" not in page.text
-    assert "Only you, Buurthuis and the other accepted helpers can read this." in page.text
+    assert "Only you and Buurthuis can read this." in page.text
+    await accepted_helper(post, els, "noor")  # a second helper: now there are others
+    for path in (uris.conversation(post.id), uris.post(post.id)):
+        page = await web.get(path)
+        assert "Only you, Buurthuis and the other accepted helpers can read this." in page.text
     notes = await Notification.filter(kind=NotificationKind.MESSAGE, recipient_id=helper.id)
     assert [(n.organisation_id, n.actor_id) for n in notes] == [(org.id, coordinator.id)]
     listing = await web.get("/notifications")
@@ -296,6 +306,26 @@ async def test_a_closed_request_is_read_only(
     assert refused.status_code == 409
     assert "you can still read the conversation" in refused.text
     assert await ConversationMessage.filter(post_id=scene.post.id).count() == 1
+
+
+async def test_a_request_the_moderators_removed_takes_no_more_messages(
+    web: Browser, scene: Scene
+) -> None:
+    """Its author still reads the thread (they see their removed request), but nothing
+    more goes to the helpers, here or elsewhere, as no remote reply is taken either."""
+    await conversations.post_message(scene.helper, scene.post, "Tot zaterdag")
+    moderator = await factories.moderator()
+    assert await sanctions.hide_post(moderator, scene.post, "Geen hulpvraag")
+    post = await HelpPost.get(id=scene.post.id)
+    assert not conversations.is_open(post)
+    await web.log_in_as(scene.author)
+    page = await web.get(uris.conversation(post.id))
+    assert page.status_code == 200 and "Tot zaterdag" in page.text
+    assert 'name="body"' not in page.text
+    refused = await write(web, post, "Ik stuur het adres")
+    assert refused.status_code == 409
+    assert await ConversationMessage.filter(post_id=post.id).count() == 1
+    assert await Event.filter(kind="ConversationMessagePosted").count() == 1  # the first only
 
 
 async def test_a_remote_helpers_message_shows_sanitised(web: Browser, scene: Scene) -> None:

@@ -244,6 +244,26 @@ async def test_links_in_comments_and_offers_on_the_request_page(web: Browser) ->
     assert 'href="javascript:' not in page
 
 
+async def test_links_in_a_requests_description_on_its_page_and_card(web: Browser) -> None:
+    hood = await factories.neighbourhood("jette-centre", commune="Jette")
+    author = await factories.account("camille")
+    description = "Details: https://jette.be/plan.\n<b>bold</b> javascript:alert(1)"
+    post = await factories.post(
+        author,
+        hood,
+        description=description,
+        translations={"fr": {"title": "Canapé", "description": "Voir https://jette.be/fr !"}},
+    )
+    link = f'<a href="https://jette.be/plan" rel="{LINK_REL}">https://jette.be/plan</a>'
+    page = (await web.get(f"/r/{post.id}")).text
+    assert f"<p>Details: {link}.<br>&lt;b&gt;bold&lt;/b&gt; javascript:alert(1)</p>" in page
+    assert f'Voir <a href="https://jette.be/fr" rel="{LINK_REL}">' in page  # the other language
+    listing = (await web.get("/n/jette-centre")).text
+    assert f"Details: {link}." in listing
+    for html_page in (page, listing):
+        assert "<b>bold" not in html_page and 'href="javascript:' not in html_page
+
+
 async def test_links_in_a_reported_comment_on_the_moderation_page(database: str) -> None:
     w = await world()
     body = "Buy here: https://pills.example/buy?x=1&y=2!"

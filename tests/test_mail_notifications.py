@@ -229,7 +229,7 @@ async def test_one_click_unsubscribe_without_cookies_turns_everything_off(
 ) -> None:
     settings = await _setup(database, smtp_server)
     hood = await factories.neighbourhood()
-    eva = await _person("eva", new_requests=True, hood=hood)
+    eva = await _person("eva", "en", new_requests=True, hood=hood)
     post = await factories.post(eva, hood)
     await factories.offer(post)
     assert await mail_notifications.send_due(settings) == 1  # queued, not yet sent

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import re
 import time
 from dataclasses import replace
 from datetime import timedelta
@@ -97,6 +98,38 @@ async def test_a_queued_message_arrives_whole(settings: Settings, smtp_server) -
     assert stored.sent_at is not None and stored.last_error == ""
     assert await send_once(settings) == 0  # nothing is sent twice
     assert len(smtp_server.messages) == 1
+
+
+async def test_long_ascii_headers_go_out_plain_and_accents_encoded(
+    settings: Settings, smtp_server
+) -> None:
+    # A mail client offers one-click unsubscribe (RFC 8058) only when it can read the URL:
+    # RFC 2047 encoded words (=?utf-8?q?=3Chttps...?=) hide it. Read the bytes as sent.
+    url = "https://nabuur.test/email/unsubscribe/" + "A1b2-C3d4_" * 12
+    assert len(url) >= 120
+    subject = (SUBJECT + " — ") * 4  # longer than a line, accented
+    headers = {
+        "List-Unsubscribe": f"<{url}>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+    }
+    row = await queue(settings, subject=subject, headers=headers)
+    assert await send_once(settings) == 1
+    [message] = await smtp_server.wait_for(1)
+    raw = smtp_server.raw[0]
+    head = raw.split(b"\r\n\r\n", 1)[0].replace(b"\r\n", b"\n")
+    lines = head.split(b"\n")
+    assert f"List-Unsubscribe: <{url}>".encode() in lines
+    assert b"List-Unsubscribe-Post: List-Unsubscribe=One-Click" in lines
+    assert f"Message-ID: {row.message_id}".encode() in lines
+    assert b"=?" not in b"\n".join(
+        line for line in lines if not line.startswith((b"Subject:", b" ", b"\t"))
+    )
+    # The accented subject is still encoded, in encoded words RFC 2047 allows (≤ 75).
+    assert head.isascii() and all(len(line) <= 998 for line in lines)
+    words = re.findall(rb"=\?[^?]+\?[bqBQ]\?[^?]*\?=", head)
+    assert words and all(len(word) <= 75 for word in words)
+    assert message["Subject"] == subject
+    assert message["List-Unsubscribe"] == f"<{url}>"
 
 
 async def test_a_header_with_a_line_break_fails_the_message_not_the_batch(

@@ -19,15 +19,15 @@ from node import printing
 from node.i18n import gettext
 from node.models import Account, HelpPost, Neighbourhood
 from node.printing import texts
-from node.printing.draw import printable
-from node.services import neighbourhoods, offline_contact
+from node.printing.draw import BOLD, Column, printable, wrap
+from node.services import neighbourhoods, offline_contact, responses
 from node.timeutil import utcnow
 from tests import factories
 from tests.conftest import IN_CI
 from tests.webclient import Browser, browser
 
 BASE = "https://buren.example"
-TOOLS = ("pdftotext", "pdftoppm", "zbarimg")
+TOOLS = ("pdftotext", "pdftoppm", "pdffonts", "zbarimg")
 MISSING = [tool for tool in TOOLS if shutil.which(tool) is None]
 if MISSING:
     reason = f"{', '.join(MISSING)} missing: apt install poppler-utils zbar-tools"
@@ -47,6 +47,24 @@ def pdf_text(body: bytes) -> str:
         ["pdftotext", "-enc", "UTF-8", "-", "-"], input=body, capture_output=True, check=True
     )
     return " ".join(done.stdout.decode().split())
+
+
+def pdf_lines(body: bytes) -> list[str]:
+    """The PDF's text lines as pdftotext reads them (no layout)."""
+    done = subprocess.run(
+        ["pdftotext", "-enc", "UTF-8", "-", "-"], input=body, capture_output=True, check=True
+    )
+    return [" ".join(line.split()) for line in done.stdout.decode().splitlines()]
+
+
+def fonts_of(body: bytes, tmp_path: Path) -> list[tuple[str, str]]:
+    """(font name, emb column) for each font `pdffonts` lists."""
+    pdf = tmp_path / "fonts.pdf"
+    pdf.write_bytes(body)
+    done = subprocess.run(["pdffonts", str(pdf)], capture_output=True, check=True, text=True)
+    rows = done.stdout.splitlines()[2:]  # after the header and its rule
+    # The columns from the right: emb sub uni object-number generation.
+    return [(row.split()[0], row.split()[-5]) for row in rows if row.strip()]
 
 
 def qr_of(body: bytes, tmp_path: Path) -> str:
@@ -218,17 +236,92 @@ async def test_the_request_sheet_shows_what_a_helper_needs_and_nothing_private(
     for expected in [
         *(titles[language] for language in languages),
         "Kuregem (Anderlecht)",
-        "2",
         PHONE,
         f"buren.example/r/{post.id}",
         *(gettext(language, texts.WHEN) for language in languages),
-        *(gettext(language, texts.HELPERS) for language in languages),
+        *(gettext(language, texts.PLACES_LABEL) for language in languages),
+        *spoken(texts.PLACES, languages, num=2, total=2),
+        *spoken(texts.ANSWER_REQUEST, languages),
     ]:
         assert expected in text, f"{expected!r} not in {text!r}"
     for private in (ADDRESS, "Secrète", LABEL, FR_LABEL, "Peeters", "bij het station"):
         assert private not in text
         assert private.encode() not in response.content
     assert qr_of(response.content, tmp_path) == f"{BASE}/r/{post.id}"
+
+
+@pytest.mark.parametrize("status", ["open", "done", "withdrawn", "expired", "filled"])
+async def test_the_sheet_of_a_finished_request_shows_its_status_and_asks_no_help(
+    web: Browser, hood: Neighbourhood, status: str
+) -> None:
+    post, staff = await _client_request(hood)
+    await responses.accept_helper(staff, await factories.offer(post))
+    if status == "filled":
+        await responses.accept_helper(staff, await factories.offer(post))
+    elif status != "open":
+        await HelpPost.filter(id=post.id).update(status=status)
+    await web.log_in_as(staff)
+    for lang in ("en", "nl-fr"):
+        response = await web.get(f"/r/{post.id}/sheet.pdf?lang={lang}")
+        assert response.status_code == 200
+        text = pdf_text(response.content)
+        languages = printing.languages_of(lang)
+        assert languages is not None
+        calls = spoken(texts.ANSWER_REQUEST, languages)
+        places = spoken(texts.PLACES, languages, num=1, total=2)
+        if status == "open":  # one of the two places taken: the honest count
+            shown, missing = [*calls, *places], [texts.FINISHED_REQUEST["done"]]
+        else:
+            shown = [
+                *spoken(texts.FINISHED_REQUEST[status], languages),
+                *spoken(texts.STATUS, languages),
+                *spoken(texts.STATUS_LABELS[status], languages),
+            ]
+            missing = [*calls, *places, "Places left"]
+        for expected in shown:
+            assert expected in text, f"{expected!r} not in {text!r}"
+        for unexpected in missing:
+            assert unexpected not in text, f"{unexpected!r} in {text!r}"
+        assert f"buren.example/r/{post.id}" in text
+
+
+async def test_every_font_in_the_prints_is_embedded(
+    web: Browser, hood: Neighbourhood, tmp_path: Path
+) -> None:
+    post, staff = await _client_request(hood)
+    await web.log_in_as(staff)
+    for path in ("/n/kuregem/card.pdf", "/n/kuregem/poster.pdf", f"/r/{post.id}/sheet.pdf"):
+        body = (await web.get(path, params={"lang": "nl-fr"})).content
+        fonts = fonts_of(body, tmp_path)
+        assert fonts, path
+        assert all(emb == "yes" for _, emb in fonts), (path, fonts)
+        assert not any("Helvetica" in name for name, _ in fonts), (path, fonts)
+
+
+async def test_the_bilingual_sheet_wraps_its_labels_and_keeps_french_colons(
+    web: Browser, hood: Neighbourhood
+) -> None:
+    post, staff = await _client_request(hood)
+    await web.log_in_as(staff)
+    body = (await web.get(f"/r/{post.id}/sheet.pdf?lang=nl-fr")).content
+    lines = pdf_lines(body)
+    assert not any(line[:1] in {":", ";", "?", "!"} for line in lines), lines
+    assert not any(line.endswith("…") for line in lines if "/" in line), lines
+
+
+@pytest.mark.parametrize("room", [float(w) for w in range(60, 330, 7)])
+def test_a_label_wraps_whole_and_a_french_colon_stays_with_its_word(room: float) -> None:
+    label = "Helpers gezocht / Bénévoles recherchés"
+    column = Column(None, 0, room, 0)
+    drawn = column.paragraph(label, BOLD, 10)
+    lines = wrap(label, BOLD, 10, room)
+    assert drawn == len(lines)  # no line left out, no ellipsis
+    assert "".join(lines).replace(" ", "") == label.replace(" ", "")  # nothing lost
+    french = "Vous pouvez aider ? Scannez le code ou rendez-vous sur :"
+    for line in wrap(french, BOLD, 11, room):
+        assert line[:1] not in {":", "?"}, line
+    flat = "".join(wrap(french, BOLD, 11, room)).replace("\u00a0", "").replace(" ", "")
+    assert flat == french.replace(" ", "")
 
 
 async def test_only_the_requests_managers_get_its_sheet(web: Browser, hood: Neighbourhood) -> None:

@@ -147,6 +147,8 @@ async def test_the_thank_you_form_and_its_display(web: Browser, hood: Neighbourh
 
     again = await web.submit(f"{page_path}/thanks", {"body": "Again"}, page=page_path)
     assert again.status_code == 409
+    assert "You have already thanked the helpers of this request." in again.text
+    assert "Someone changed this" not in again.text
     assert await _thanks_count() == 1
 
     web.log_out_locally()
@@ -174,6 +176,7 @@ async def test_strangers_and_unfinished_requests_get_clear_answers(
     assert "Thank the helpers" not in (await web.get(f"/r/{open_one.id}")).text
     early = await web.submit(f"/r/{open_one.id}/thanks", {"body": "Hi"}, page=f"/r/{open_one.id}")
     assert early.status_code == 409
+    assert "already thanked" not in early.text
     long = await web.submit(f"/r/{post.id}/thanks", {"body": "x" * 501}, page=f"/r/{post.id}")
     assert long.status_code == 400
     assert "too long" in long.text and 'id="thanks_body"' in long.text

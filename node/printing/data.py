@@ -73,3 +73,19 @@ class RequestPrint:
     contact: OfflineContact
     node_name: str
     printed_on: date
+    status: str = "open"  # node.states.PostStatus
+    helpers_accepted: int = 0
+
+    @property
+    def free_places(self) -> int:
+        return max(self.helpers_needed - self.helpers_accepted, 0)
+
+    @property
+    def finished(self) -> str | None:
+        """Why nobody should answer any more: "done", "withdrawn", "expired", or
+        "filled" (a request with no free helper place); None while help is wanted."""
+        if self.status in ("done", "withdrawn", "expired"):
+            return self.status
+        if self.is_request and self.free_places == 0:
+            return "filled"
+        return None

@@ -21,6 +21,10 @@ _FILES = {REGULAR: "Vera.ttf", BOLD: "VeraBd.ttf", ITALIC: "VeraIt.ttf", BOLD_IT
 # Spaces the fonts lack (French puts thin ones before : ; ! ?) print as a no-break space.
 _SPACES = {0x202F: "\u00a0", 0x2009: " ", 0x2007: " ", 0x200A: " ", 0x2002: " ", 0x2003: " "}
 _RUNS_OF_SPACES = re.compile(" {2,}")
+# French puts a space before : ; ! ? » and after «: it must not break there, or a colon
+# ends up alone on a line. Words are split at plain spaces only, so a no-break one holds.
+_GLUED_AFTER = re.compile(" (?=[:;!?»›])")
+_GLUED_BEFORE = re.compile("(?<=[«‹]) ")
 QUIET_ZONE = 4  # modules of white around a QR code, as the standard asks
 
 
@@ -72,13 +76,32 @@ def width(text: str, font: str, size: float) -> float:
     return stringWidth(text, font, size)
 
 
+def _words_in_lines(text: str, font: str, size: float, max_width: float) -> list[str]:
+    """Whole words filled into lines no wider than `max_width` (where a word alone is
+    wider, its line is too). Breaks at plain spaces only, never at a no-break space."""
+    text = _GLUED_BEFORE.sub("\u00a0", _GLUED_AFTER.sub("\u00a0", text))
+    lines: list[str] = []
+    for part in text.split("\n"):
+        line = ""
+        for word in part.split(" "):
+            if not word:
+                continue
+            longer = f"{line} {word}" if line else word
+            if line and width(longer, font, size) > max_width:
+                lines.append(line)
+                line = word
+            else:
+                line = longer
+        if line:
+            lines.append(line)
+    return lines
+
+
 def wrap(text: str, font: str, size: float, max_width: float) -> list[str]:
     """`text` cut into lines no wider than `max_width` (a word too long is cut too,
     after a hyphen when it has one)."""
-    from reportlab.lib.utils import simpleSplit
-
     lines: list[str] = []
-    for line in simpleSplit(text, font, size, max_width) if text else []:
+    for line in _words_in_lines(text, font, size, max_width):
         while width(line, font, size) > max_width and len(line) > 1:
             cut = len(line) - 1
             while cut > 1 and width(line[:cut], font, size) > max_width:
@@ -213,7 +236,9 @@ def new_canvas(buffer: Any, page_size: tuple[float, float], title: str, node_nam
     from reportlab.pdfgen.canvas import Canvas
 
     register_fonts()
-    canvas = Canvas(buffer, pagesize=page_size, pageCompression=1)
+    # The embedded face from the start: reportlab's default, Helvetica, would otherwise
+    # be listed in every PDF as a font the reader must supply (not embedded).
+    canvas = Canvas(buffer, pagesize=page_size, pageCompression=1, initialFontName=REGULAR)
     canvas.setTitle(printable(title))
     canvas.setAuthor(printable(node_name))
     canvas.setCreator("Nabuur")

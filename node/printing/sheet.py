@@ -75,18 +75,25 @@ def _facts(col: Column, data: RequestPrint, languages: tuple[str, ...]) -> None:
     if data.commune and data.commune.casefold() != data.neighbourhood.casefold():
         where = f"{where} ({data.commune})"
     rows.append((texts.WHERE, where))
-    if data.is_request:
-        rows.append((texts.HELPERS, str(data.helpers_needed)))
+    finished = data.finished
+    if finished is not None:
+        rows.append((texts.STATUS, texts.label(languages, texts.STATUS_LABELS[finished])))
+    elif data.is_request:
+        places = texts.said(
+            languages, texts.PLACES, num=data.free_places, total=data.helpers_needed
+        )
+        rows.append((texts.PLACES_LABEL, "\n".join(text for _, text in places)))
     if data.category in BY_SLUG:
         label = BY_SLUG[data.category].label
         rows.append(
             (texts.CATEGORY, " / ".join(dict.fromkeys(gettext(lang, label) for lang in languages)))
         )
-    label_width = 120.0
+    label_width = 130.0
     for message, value in rows:
         top = col.y
         name = Column(col.canvas, col.left, col.left + label_width - 8, top)
-        name.paragraph(texts.label(languages, message), BOLD, 10, max_lines=2)
+        # Wrapped, never cut: "Helpers gezocht / Bénévoles recherchés" takes three lines.
+        name.paragraph(texts.label(languages, message), BOLD, 10)
         shown = Column(col.canvas, col.left + label_width, col.right, top)
         for part in value.split("\n"):
             shown.paragraph(part, REGULAR, 11, max_lines=2)
@@ -121,9 +128,14 @@ def _answer_box(canvas, data: RequestPrint, languages: tuple[str, ...], top: flo
     canvas.rect(left, bottom, right - left, top - bottom, stroke=1, fill=0)
     qr_code(canvas, data.url, left + 4, bottom + (top - bottom - QR_SIZE) / 2, QR_SIZE)
     col = Column(canvas, left + QR_SIZE + 14, right - 10, top - 10)
-    answer = texts.ANSWER_REQUEST if data.is_request else texts.ANSWER_OFFER
+    if data.finished is None:
+        answer = texts.ANSWER_REQUEST if data.is_request else texts.ANSWER_OFFER
+    elif data.is_request:
+        answer = texts.FINISHED_REQUEST[data.finished]
+    else:
+        answer = texts.FINISHED_OFFER
     for index, (_, text) in enumerate(texts.said(languages, answer)):
-        col.paragraph(text, BOLD if index == 0 else ITALIC, 11, max_lines=2)
+        col.paragraph(text, BOLD if index == 0 else ITALIC, 11, max_lines=3)
     col.paragraph(shown_url(data.url), BOLD, 9, max_lines=3)
     if not data.contact.is_empty:
         col.skip(8)

@@ -23,11 +23,28 @@ OFFER = N_("Offer of help")
 WHEN = N_("When")
 FLEXIBLE = N_("Flexible")
 WHERE = N_("Where")
-HELPERS = N_("Helpers needed")
 CATEGORY = N_("Category")
 ANSWER_REQUEST = N_("Can you help? Scan the code or go to:")
 ANSWER_OFFER = N_("Interested? Scan the code or go to:")
 PRINTED = N_("Printed on %(date)s. The page may have changed since.")
+# A request still open: the same words as its page ("Helpers: Places left: 1 of 2").
+PLACES_LABEL = N_("Helpers")
+PLACES = N_("Places left: %(num)d of %(total)d")
+# A finished one: its status (the labels of the pages) and no call to help.
+STATUS = N_("Status")
+STATUS_LABELS = {
+    "done": N_("Done"),
+    "filled": N_("Helpers found"),
+    "withdrawn": N_("Withdrawn"),
+    "expired": N_("Expired"),
+}
+FINISHED_REQUEST = {
+    "done": N_("This request is done — thank you!"),
+    "filled": N_("All the helpers this request needs have been found — thank you!"),
+    "withdrawn": N_("This request was withdrawn: no help is needed any more."),
+    "expired": N_("This request has expired: no help is needed any more."),
+}
+FINISHED_OFFER = N_("This offer is no longer available.")
 
 
 def say(language: str, message: str, **values: object) -> str:

@@ -81,7 +81,7 @@ async def check_new_account(
         check_password(password)
     if await Account.filter(username__iexact=name).exists():
         raise Conflict(f"the username {name!r} is taken")
-    if address and await Account.filter(email=address).exists():
+    if address and await Account.filter(email__iexact=address).exists():
         raise Conflict("an account with this e-mail address exists")
     return NewAccount(name, shown, address, langs, password)
 

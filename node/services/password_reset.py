@@ -69,6 +69,7 @@ async def request(
             "password_reset",
             language,
             username=account.username,
+            recipient_name=account.display_name,
             link=f"{settings.public_url}{uris.PASSWORD_RESET}/{secret}",
             minutes=int(lifetime.total_seconds() // 60),
             **({"node_name": node_name} if node_name else {}),

@@ -21,6 +21,7 @@ from node.models import Account, HelpPost, Neighbourhood, PostKind
 from node.printing.data import NeighbourhoodPrint, OfflineContact, PostText, RequestPrint
 from node.services import neighbourhoods, posts, removals
 from node.services.permissions import can_manage_post
+from node.services.responses import accepted_counts
 from node.timeutil import utcnow
 
 
@@ -60,10 +61,12 @@ async def printable_post(viewer: Account, post_id: str | UUID) -> HelpPost:
     return post
 
 
-def request_print(
+async def request_print(
     settings: Settings, post: HelpPost, node_name: str, today: date | None = None
 ) -> RequestPrint:
-    """A sheet's content (`post` with its neighbourhood loaded, see `printable_post`)."""
+    """A sheet's content (`post` with its neighbourhood loaded, see `printable_post`):
+    with its status and free helper places, so a finished request asks for no help."""
+    accepted = (await accepted_counts([post.id])).get(post.id, 0)
     hood = post.neighbourhood
     written = [PostText(post.language, post.title, post.description)]
     written += [
@@ -85,4 +88,6 @@ def request_print(
         contact=contact_of(hood),
         node_name=node_name,
         printed_on=today or utcnow().astimezone(ZoneInfo(settings.timezone)).date(),
+        status=str(post.status),
+        helpers_accepted=accepted,
     )

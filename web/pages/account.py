@@ -156,7 +156,10 @@ async def signup(request: Request) -> Response:
         languages = [values.get("language") or locale, *form.getlist("languages")]
         settings = request.app.state.settings
         try:
-            email = await email_addresses.for_signup(settings, values.get("email"))
+            typed = await email_addresses.for_signup(settings, values.get("email"))
+            # Another account's address: made without it, and answered all the same
+            # (saying so would tell who has an account here).
+            email = await email_addresses.free_or_none(typed)
             account = await signups.sign_up(
                 policy,
                 username=values.get("username", ""),
@@ -181,7 +184,7 @@ async def signup(request: Request) -> Response:
         except PermissionDenied:
             status = 403
         else:
-            await email_addresses.send_confirmation(settings, account, node_name=profile.name)
+            await email_addresses.after_signup(settings, account, typed, node_name=profile.name)
             response = await _logged_in(request, account, "/?welcome=1")
             # Signing up proves the password as well as a log-in does.
             await known_devices.remember(request, response, account.username)

@@ -111,6 +111,9 @@ async def _page(
     rows = await conversations.messages(post)
     title, _description, language = post.text_in(locale)
     notice = gettext(locale, SENT) if request.query_params.get("done") == "sent" else None
+    people = await conversations.participants(post)
+    # For a helper reading: the accepted helpers besides them ("who reads this").
+    others = len(people.local_helper_ids - {account.id}) + len(people.remote_helpers)
     return await renderer.render(
         request,
         "conversation.html",
@@ -120,6 +123,7 @@ async def _page(
             "title_language": language,
             "messages": [shown_message(row, account) for row in rows],
             "organiser": await can_manage_post(account, post),
+            "others": others,
             "writable": conversations.is_open(post),
             "closed": gettext(locale, CLOSED),
             "max_length": conversations.MAX_LENGTH,

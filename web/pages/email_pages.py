@@ -76,6 +76,7 @@ async def request_reset(request: Request) -> Response:
     values: dict[str, str] = {}
     errors: dict[str, str] = {}
     status = 200
+    retry_after = 0
     sent = False
     if request.method == "POST":
         form = await read_form(request)
@@ -87,20 +88,23 @@ async def request_reset(request: Request) -> Response:
         except InvalidInput as exc:
             errors[exc.field] = field_error(locale, exc)
             status = 400
-        except RateLimited:
+        except RateLimited as exc:
             errors["_form"] = gettext(
                 locale, N_("Too many links were asked for from this connection. Try again later.")
             )
-            status = 429
+            status, retry_after = 429, exc.retry_after
         else:
             sent = True
             values = {}  # the answer page is the same for every address
-    return await _page(
+    response = await _page(
         request,
         "password_reset.html",
         {"mail_enabled": True, "values": values, "errors": errors, "sent": sent},
         status,
     )
+    if retry_after:  # as sign-up's 429 does
+        response.headers["retry-after"] = str(retry_after)
+    return response
 
 
 async def reset_password(request: Request) -> Response:

@@ -156,6 +156,8 @@ async def _page(
             "not_needed": view.not_needed,
             # Its participants only: nobody else learns the conversation exists.
             "conversation": await conversations.summary(account, post),
+            # For a helper reading it: the accepted helpers besides them.
+            "conversation_others": max(view.accepted - 1, 0),
         },
         status_code=status_code,
         headers=(form_headers(settings) if account is None else {})

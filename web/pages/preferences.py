@@ -37,11 +37,13 @@ async def settings_context(
     """What settings.html needs for the parts of this module."""
     prefs = account_preferences.of(account)
     changed = request.query_params.get("changed", "")
+    # What a new address shows, also for one another account has (email_addresses.shown).
+    address, confirmed = await email_addresses.shown(account)
     return {
         "mail_enabled": request.app.state.settings.mail_enabled,
-        "email_values": email_values or {"email": account.email or ""},
+        "email_values": email_values or {"email": address or ""},
         "email_errors": email_errors or {},
-        "email_confirmed": account.email_confirmed_at is not None,
+        "email_confirmed": confirmed,
         "pref_values": pref_values
         or {
             "mail_frequency": prefs.mail_frequency.value,
@@ -100,10 +102,11 @@ async def resend_confirmation(request: Request) -> Response:
     if account is None:
         return RedirectResponse("/login?next=/settings", status_code=303)
     await read_form(request)
-    if account.email is None or account.email_confirmed_at is not None:
+    address, confirmed = await email_addresses.shown(account)
+    if address is None or confirmed:
         return RedirectResponse("/settings", status_code=303)
     profile = await request.app.state.profile_cache.get()
-    sent = await email_addresses.send_confirmation(settings, account, node_name=profile.name)
+    sent = await email_addresses.resend(settings, account, node_name=profile.name)
     return _back("resent" if sent else "resend_later")
 
 

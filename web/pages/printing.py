@@ -99,6 +99,8 @@ async def request_sheet(request: Request) -> Response:
         return chosen
     choice, languages = chosen
     post = await print_data.printable_post(account, raw)
-    data = print_data.request_print(request.app.state.settings, post, await _node_name(request))
+    data = await print_data.request_print(
+        request.app.state.settings, post, await _node_name(request)
+    )
     body = await asyncio.to_thread(printing.request_sheet, data, languages)
     return _pdf(body, f"request-{post.id}-{choice}.pdf", "private, no-store", varies=False)

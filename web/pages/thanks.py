@@ -9,6 +9,7 @@ from starlette.responses import Response
 from node.errors import InvalidInput
 from node.services import thanks
 from web.pages.post import _acting, _back, _login_first, _page
+from web.shell.errors import error_page
 from web.shell.forms import field_error, read_form
 
 
@@ -26,4 +27,6 @@ async def thank(request: Request) -> Response:
         errors = {"thanks_body": field_error(locale, exc)}
         values = {"thanks_body": form.get("body")}
         return await _page(request, post, errors=errors, values=values, status_code=400)
+    except thanks.AlreadyThanked:
+        return await error_page(request, 409, "thanked")
     return _back(post, "done=thanked", "#thanks")

@@ -45,9 +45,13 @@ async def unsubscribe_page(request: Request) -> Response:
             status_code=400,
             headers=_HEADERS,
         )
+    # The link is the account's, opened in whatever browser: its language, as its e-mail.
+    offered = settings.languages
+    language = next((code for code in account.languages if code in offered), None)
     return await renderer.render(
         request,
         "unsubscribe.html",
         {"done": request.method == "POST", "action": f"{uris.UNSUBSCRIBE}/{value}"},
         headers=_HEADERS,
+        locale=language,
     )

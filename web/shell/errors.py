@@ -38,6 +38,11 @@ MESSAGES = {
         N_("Temporarily unavailable"),
         N_("This site cannot reach its data right now. Please try again in a few minutes."),
     ),
+    # A second thank-you for the same request (`node.services.thanks.AlreadyThanked`).
+    "thanked": (
+        N_("This cannot be done now"),
+        N_("You have already thanked the helpers of this request."),
+    ),
     "csrf": (
         N_("This form has expired"),
         N_("Go back, reload the page and try again. Your text was not saved."),

@@ -89,6 +89,14 @@ def linked_paragraphs(text: str) -> Markup:
     )
 
 
+def linked(text: str) -> Markup:
+    """Plain text as escaped inline HTML with its http(s) URLs as links (`node.linkify`):
+    a listing's shortened description. Text without a URL does not load nh3."""
+    if "://" not in str(text):
+        return escape(text)
+    return Markup(linkify(str(text)))  # noqa: S704 - nh3 allowlist: text and http(s) links
+
+
 @functools.lru_cache(maxsize=4096)
 def _format_when(value: datetime, locale: str, zone: ZoneInfo) -> str:
     # Babel takes ~50 µs a date; listings show the same dates page after page.
@@ -145,6 +153,7 @@ class Renderer:
         env.filters["until"] = lambda ends, starts: self.format_until(ends, starts, locale)
         env.filters["paragraphs"] = paragraphs
         env.filters["linked_paragraphs"] = linked_paragraphs
+        env.filters["linked"] = linked
         return env
 
     def format_when(self, value: datetime, locale: str) -> str:
@@ -181,8 +190,12 @@ class Renderer:
         *,
         status_code: int = 200,
         headers: dict[str, str] | None = None,
+        locale: str | None = None,
     ) -> HTMLResponse:
-        locale = self.locale_for(request)
+        """`template` in `locale` if the node offers it (a page about an account the
+        visitor is not logged in as: its language), else in `locale_for(request)`."""
+        if locale is None or locale not in self.environments:
+            locale = self.locale_for(request)
         viewer = getattr(request.state, "account", None)
         page = self.environments[locale].get_template(template)
         cache_key = getattr(request.state, "cache_key", None) if status_code == 200 else None
