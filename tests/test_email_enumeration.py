@@ -142,8 +142,9 @@ async def test_signing_up_with_a_taken_address_answers_as_a_free_one(
     assert set(by_address) == {OWNER, "bert@example.be"}
     notice = by_address[OWNER]
     text = _text(notice)
-    assert "Someone tried to sign up on Buren Jette with this e-mail address." in text
-    assert "Log in as bram" in text and f"{BASE}/password/reset" in text
+    # In the owner's language (Dutch), not the newcomer's.
+    assert "Iemand probeerde zich op Buren Jette in te schrijven met dit e-mailadres." in text
+    assert "Meld je aan als bram" in text and f"{BASE}/password/reset" in text
     assert "anna" not in text and not CONFIRM_LINK.search(text)  # nothing of the newcomer's
     assert '<html lang="nl">' in notice.get_body(("html",)).get_content()  # the owner's language
     assert (await MailMessage.get(to_address=OWNER)).account_id == owner.id
