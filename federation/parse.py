@@ -18,11 +18,10 @@ from node import validation
 from node.services.remote_actors import RemoteActorData
 from node.services.remote_posts import RemotePostData
 from node.taxonomy import BY_SLUG as CATEGORY_SLUGS
-from node.text import clean_line, sanitise_html
+from node.text import clean_line, html_to_text, sanitise_html
 
 CATEGORY_BASE = "https://nabuur.org/ns/category/"  # fixed namespace, see FEDERATION.md
 ACTOR_TYPES = frozenset({"Person", "Service", "Application", "Group", "Organization"})
-_TAGS = re.compile(r"<[^>]+>")
 
 
 class ParseError(ValueError):
@@ -108,15 +107,6 @@ class NoteData:
     @property
     def is_public(self) -> bool:
         return any(a in PUBLIC_ALIASES for a in self.to + self.cc)
-
-
-def html_to_text(html: str) -> str:
-    """Plain text of sanitised HTML, for notifications and the plain `body` column."""
-    spaced = re.sub(r"</p>|<br\s*/?>", "\n", html)
-    text = _TAGS.sub("", spaced)
-    for entity, char in (("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&#39;", "'")):
-        text = text.replace(entity, char)
-    return text.replace("&amp;", "&").strip()
 
 
 def parse_note(obj: object, actor_uri: str) -> NoteData:

@@ -7,6 +7,7 @@ memory) is loaded with the first remote HTML, not at start-up.
 
 from __future__ import annotations
 
+import html as html_entities
 import re
 import unicodedata
 
@@ -106,6 +107,16 @@ def sanitise_html(html: str) -> str:
         url_relative="deny",
         strip_comments=True,
     )
+
+
+_TAG = re.compile(r"<[^>]*>")
+_BREAK = re.compile(r"<br\s*/?>|</p>", re.IGNORECASE)
+
+
+def html_to_text(markup: str) -> str:
+    """Sanitised HTML as plain text (notifications, e-mail, the plain `body` column):
+    paragraphs and breaks become line breaks, tags go, every entity is decoded."""
+    return html_entities.unescape(_TAG.sub("", _BREAK.sub("\n", markup))).strip()
 
 
 # Hashtags as Mastodon finds them in text: "#" not after a letter, digit, mark, "=",

@@ -14,7 +14,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from federation.handlers.conversation_replies import strip_our_mentions
-from federation.parse import html_to_text
 from federation.signatures import verify_cavage
 from node.config import Settings
 from node.keys import load_public_key
@@ -32,7 +31,7 @@ from node.models import (
 )
 from node.services import conversations
 from node.services import responses as responses_service
-from node.text import sanitise_html
+from node.text import html_to_text, sanitise_html
 from tests import factories
 from tests.fakeremote import FakeRemote, Received
 from tests.federation_fixtures import BASE, Node

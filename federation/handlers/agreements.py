@@ -8,12 +8,11 @@ from __future__ import annotations
 
 from federation.handlers.local import local_post
 from federation.handlers.registry import Incoming, Outcome, handles
-from federation.parse import html_to_text
 from federation.vocab import id_of
 from node.errors import Conflict
 from node.services import remote_content
 from node.services.visibility import remote_may_see
-from node.text import sanitise_html
+from node.text import html_to_text, sanitise_html
 
 
 @handles("Offer", objects="agreement")

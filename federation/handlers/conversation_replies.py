@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 
 from federation.handlers.registry import Incoming, Outcome
-from federation.parse import NoteData, html_to_text
+from federation.parse import NoteData
 from node import uris
 from node.config import Settings
 from node.models import (
@@ -35,6 +35,7 @@ from node.models import (
     Visibility,
 )
 from node.services import conversations
+from node.text import html_to_text
 
 ACCEPTED_FRAGMENT = "accepted"  # the id `federation.conversations` gives that message
 # A mention at the start of the text, as Mastodon writes it (after sanitising):

@@ -29,8 +29,6 @@ List-Unsubscribe headers (RFC 8058 one-click) and a link to the e-mail settings.
 from __future__ import annotations
 
 import functools
-import html
-import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -51,6 +49,7 @@ from node.scheduler import Job
 from node.services import mail_queue, node_profile, unsubscribe
 from node.services.email_addresses import language_of  # as their pages and account mail
 from node.services.visibility import can_view
+from node.text import html_to_text
 from node.timeutil import utcnow
 
 INTERVAL_SECONDS = 30
@@ -114,15 +113,6 @@ def _who(n: Notification, language: str) -> str:
         n.response.remote_author if n.response is not None else None
     )
     return _remote_name(remote) or gettext(language, "Someone")
-
-
-_TAG = re.compile(r"<[^>]*>")
-_BREAK = re.compile(r"<br\s*/?>|</p>\s*", re.IGNORECASE)
-
-
-def html_to_text(markup: str) -> str:
-    """Sanitised HTML (a remote message) as plain text: breaks kept, tags dropped."""
-    return html.unescape(_TAG.sub("", _BREAK.sub("\n", markup))).strip()
 
 
 async def describe(settings: Settings, n: Notification, language: str) -> Item | None:
