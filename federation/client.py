@@ -10,6 +10,7 @@ fetching a remote object (content type, JSON object, id matching the URL it came
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -22,11 +23,12 @@ from multidict import CIMultiDictProxy
 from yarl import URL
 
 from federation.resolver import SafeResolver
-from federation.signing_types import Signer
+from federation.signing_types import AsyncSigner, Signer
 from federation.ssrf import FetchError, UnsafeAddressError, check_literal_host
 
 __all__ = [
     "ACTIVITY_ACCEPT",
+    "AsyncSigner",
     "FetchError",
     "HttpClient",
     "HttpResponse",
@@ -41,6 +43,7 @@ log = logging.getLogger(__name__)
 ACTIVITY_ACCEPT = 'application/activity+json, application/ld+json; profile="https://www.w3.org/ns/activitystreams"'
 ACTIVITY_TYPES = frozenset({"application/activity+json", "application/ld+json"})
 
+_HOSTS_REMEMBERED = 10_000  # host verdicts kept before the set is emptied
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _READ_CHUNK = 64 * 1024
 # Credentials meant for one server must not follow a redirect to another one.
@@ -81,7 +84,7 @@ def _parse_url(url: str) -> URL:
     except (ValueError, TypeError):
         raise FetchError(str(url), "malformed URL") from None
     # The fragment is never sent; dropping it keeps the final URL comparable with ids.
-    return parsed.with_fragment(None)
+    return parsed.with_fragment(None) if parsed.raw_fragment else parsed
 
 
 def _without(headers: Mapping[str, str], names: frozenset[str]) -> dict[str, str]:
@@ -118,6 +121,8 @@ async def _read_body(response: aiohttp.ClientResponse, limit: int, url: str) -> 
     declared = response.content_length
     if declared is not None and declared > limit and response.method != "HEAD":
         raise ResponseTooLargeError(url, f"Content-Length over {limit}", status=response.status)
+    if declared == 0:  # most inboxes answer 202 with nothing: no reader to set up
+        return b""
     body = bytearray()
     # Counting as we go also covers chunked and compressed bodies without a usable length.
     async for chunk in response.content.iter_chunked(_READ_CHUNK):
@@ -164,6 +169,7 @@ class HttpClient:
         self._session: aiohttp.ClientSession | None = None
         self._resolver: SafeResolver | None = None
         self._closed = False
+        self._allowed_hosts: set[str] = set()  # hosts that passed `check_literal_host`
 
     async def __aenter__(self) -> Self:
         self._ensure_session()
@@ -213,7 +219,7 @@ class HttpClient:
         *,
         headers: Mapping[str, str] | None = None,
         body: bytes | None = None,
-        signer: Signer | None = None,
+        signer: Signer | AsyncSigner | None = None,
     ) -> HttpResponse:
         """Send a request, following redirects; any status comes back as a response.
 
@@ -228,7 +234,7 @@ class HttpClient:
         except TimeoutError:
             raise FetchError(url, "timed out") from None
 
-    async def _follow(self, hop: _Hop, signer: Signer | None) -> HttpResponse:
+    async def _follow(self, hop: _Hop, signer: Signer | AsyncSigner | None) -> HttpResponse:
         for _ in range(self._max_redirects + 1):
             self._check_target(hop.url)
             response, target = await self._send(hop, signer)
@@ -245,29 +251,43 @@ class HttpClient:
             raise UnsafeAddressError(str(url), "unsupported scheme")
         if url.scheme == "http" and not self._allow_private:
             raise UnsafeAddressError(str(url), "plain http is refused")
-        if not url.raw_host:
+        host = url.raw_host
+        if not host:
             raise FetchError(str(url), "no host")
+        if host in self._allowed_hosts:
+            return
         try:
-            check_literal_host(url.raw_host, allow_private=self._allow_private)
+            check_literal_host(host, allow_private=self._allow_private)
         except UnsafeAddressError as exc:
             raise UnsafeAddressError(str(url), exc.reason) from None
+        # The verdict depends on the host alone: a fan-out to 1,000 inboxes on one host
+        # parses it once (an IP literal costs tens of µs), not per delivery. Bounded.
+        if len(self._allowed_hosts) >= _HOSTS_REMEMBERED:
+            self._allowed_hosts.clear()
+        self._allowed_hosts.add(host)
 
-    def _hop_headers(self, hop: _Hop, signer: Signer | None) -> dict[str, str]:
+    async def _hop_headers(self, hop: _Hop, signer: Signer | AsyncSigner | None) -> dict[str, str]:
         headers = {"User-Agent": self._user_agent, **hop.headers}
         if signer is not None:
             # Each hop is signed for its own method and URL; the signer sees a copy.
-            headers.update(signer(hop.method, str(hop.url), dict(headers), hop.body))
+            added = signer(hop.method, str(hop.url), dict(headers), hop.body)
+            if inspect.isawaitable(added):  # signed in a thread pool (deliveries)
+                added = await added
+            headers.update(added)
         return headers
 
-    async def _send(self, hop: _Hop, signer: Signer | None) -> tuple[HttpResponse, URL | None]:
+    async def _send(
+        self, hop: _Hop, signer: Signer | AsyncSigner | None
+    ) -> tuple[HttpResponse, URL | None]:
         """Send one hop; return the response and, for a redirect, its target."""
         session = self._ensure_session()
         url = str(hop.url)
+        headers = await self._hop_headers(hop, signer)
         try:
             async with session.request(
                 hop.method,
                 hop.url,
-                headers=self._hop_headers(hop, signer),
+                headers=headers,
                 data=hop.body,
                 allow_redirects=False,
             ) as response:
@@ -288,7 +308,9 @@ class HttpClient:
         except (aiohttp.ClientError, OSError) as exc:
             raise FetchError(url, _network_reason(exc)) from None
 
-    async def get_activity(self, url: str, *, signer: Signer | None = None) -> dict[str, Any]:
+    async def get_activity(
+        self, url: str, *, signer: Signer | AsyncSigner | None = None
+    ) -> dict[str, Any]:
         """Fetch an ActivityPub object and check that it really lives at `url`."""
         response = await self.request(
             "GET", url, headers={"Accept": ACTIVITY_ACCEPT}, signer=signer

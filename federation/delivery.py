@@ -42,7 +42,8 @@ async def _post(
         inbox,
         headers={"content-type": CONTENT_TYPE, "accept": CONTENT_TYPE},
         body=body,
-        signer=key.signer(profile),
+        # Signed in the signing threads: the loop sends the others meanwhile.
+        signer=key.pooled_signer(profile),
     )
 
 
@@ -102,7 +103,7 @@ async def deliver(
 
 
 def apply(row: Delivery, decision: Decision) -> dict[str, object]:
-    """Set the outcome of one attempt on `row`; returns the fields to write.
+    """Set the outcome of one attempt on `row`; returns the fields it set, to write.
 
     The status moves only as DELIVERY_GRAPH allows; a retry stays pending, later.
     """
@@ -110,15 +111,21 @@ def apply(row: Delivery, decision: Decision) -> dict[str, object]:
     row.locked_until = None
     row.last_error = decision.reason[:300]
     row.last_status = decision.answer
+    changed = ["attempts", "locked_until", "last_error", "last_status"]
     if decision.verdict == Verdict.SENT:
         DELIVERY_GRAPH.check(row.status, DeliveryStatus.SENT)
         row.status, row.sent_at = DeliveryStatus.SENT, utcnow()
+        changed += ["status", "sent_at"]
     elif decision.failed:
         DELIVERY_GRAPH.check(row.status, DeliveryStatus.FAILED)
         row.status = DeliveryStatus.FAILED
+        changed.append("status")
     else:
         row.next_attempt_at = decision.next_attempt_at
-    return {name: getattr(row, name) for name in OUTCOME_FIELDS}
+        changed.append("next_attempt_at")
+    # Only what changed: outcomes alike are then written in one statement, whenever
+    # their rows fell due (`federation.delivery_worker`).
+    return {name: getattr(row, name) for name in changed}
 
 
 OUTCOME_FIELDS = (

@@ -1,4 +1,8 @@
-"""Signing outgoing requests with a local actor's key, in either signature profile."""
+"""Signing outgoing requests with a local actor's key, in either signature profile.
+
+Deliveries sign in the threads of `federation.signing_pool` (`pooled_signer`): the event
+loop sends the others meanwhile. Fetches sign on the loop (`signer`); there are few.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +10,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
+from federation import signing_pool
 from federation.signatures import sign_cavage, sign_rfc9421
-from federation.signing_types import Signer
+from federation.signing_types import AsyncSigner, Signer
 from node import uris
 from node.config import Settings
 from node.errors import NotFound
@@ -43,6 +48,17 @@ class LocalKey:
                 key_id=self.key_id,
                 private_key=self.private_key,
             )
+
+        return add_headers
+
+    def pooled_signer(self, profile: Profile = "cavage") -> AsyncSigner:
+        """The same signer, run in the signing threads so the event loop goes on."""
+        sign = self.signer(profile)
+
+        async def add_headers(
+            method: str, url: str, headers: Mapping[str, str], body: bytes | None
+        ) -> Mapping[str, str]:
+            return await signing_pool.run(sign, method, url, headers, body)
 
         return add_headers
 

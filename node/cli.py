@@ -276,7 +276,7 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
         except NotReady as exc:
             raise CLIError(str(exc)) from None
 
-    run(main())
+    run(main(), uvloop=True)  # the loop `nabuur run` has too (uvicorn's choice)
     return 0
 
 

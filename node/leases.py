@@ -34,6 +34,11 @@ def claimable(now: datetime) -> Q:
     return Q(locked_until=None) | Q(locked_until__lt=now)
 
 
+def claimable_sql(now_mark: str) -> str:
+    """`claimable` for hand-written SQL; `now_mark` is the placeholder of the time."""
+    return f"(locked_until IS NULL OR locked_until < {now_mark})"
+
+
 def lease_length(settings: Settings) -> timedelta:
     """How long a claim on a queue row lasts unless renewed (every queue, one setting)."""
     return timedelta(seconds=settings.delivery_lease_seconds)

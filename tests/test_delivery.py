@@ -7,9 +7,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from federation.retry import GIVE_UP_AFTER, MAX_DELAY, Verdict, backoff, decide
+from federation import delivery_sql
+from federation.delivery import apply
+from federation.retry import GIVE_UP_AFTER, MAX_DELAY, Decision, Verdict, backoff, decide
 from federation.worker import deliver_once
-from node.models import Delivery, DeliveryStatus, HostHealth
+from node.leases import claimable
+from node.models import Delivery, DeliveryStatus, HostHealth, OutboxActivity
 from node.services import hosts
 from node.timeutil import utcnow
 from tests import factories
@@ -182,3 +185,50 @@ async def test_a_refusal_is_not_the_hosts_fault(node: Node, remote: FakeRemote) 
     assert delivery.status == DeliveryStatus.FAILED and delivery.last_status == 403
     health = await HostHealth.get(host=delivery.host)
     assert health.last_error == "HTTP 403" and health.failure_days == []
+
+
+async def test_the_hand_written_claim_takes_what_the_rules_call_due(database: str) -> None:
+    """`delivery_sql` claims exactly the rows the ORM form of the rules names (due,
+    pending, nobody's lease), those due first first, and writes an outcome only to rows
+    still pending: a delivery an admin cancelled meanwhile stays cancelled."""
+    now = utcnow()
+    activity = await OutboxActivity.create(
+        activity_uri="https://x.example/a/1", activity_type="Create", actor_kind="instance",
+        payload={"type": "Create"},
+    )  # fmt: skip
+    kinds = {
+        "due": {},
+        "due earlier": {"next_attempt_at": now - timedelta(minutes=5)},
+        "lease ran out": {"locked_until": now - timedelta(seconds=1)},
+        "leased": {"locked_until": now + timedelta(seconds=30)},
+        "later": {"next_attempt_at": now + timedelta(minutes=1)},
+        "sent": {"status": DeliveryStatus.SENT},
+        "failed": {"status": DeliveryStatus.FAILED},
+        "cancelled": {"status": DeliveryStatus.CANCELLED},
+    }
+    rows = {
+        kind: await Delivery.create(
+            activity=activity,
+            inbox=f"https://h.example/{n}",
+            host="h.example",
+            **({"next_attempt_at": now - timedelta(seconds=1)} | fields),
+        )
+        for n, (kind, fields) in enumerate(kinds.items())
+    }
+    rule = Delivery.filter(claimable(now), status=DeliveryStatus.PENDING, next_attempt_at__lte=now)
+    expected = set(await rule.values_list("id", flat=True))
+    until = now + timedelta(seconds=30)
+    claimed = await delivery_sql.claim(10, now, until)
+    assert {row.id for row in claimed} == expected
+    assert claimed[0].id == rows["due earlier"].id  # due first, sent first
+    assert {r.locked_until for r in await Delivery.filter(id__in=expected)} == {until}
+    assert await delivery_sql.claim(10, now, until) == []  # held now
+
+    due = rows["due"]
+    due.status = DeliveryStatus.PENDING
+    changes = apply(due, Decision.sent())
+    taken = await delivery_sql.write_outcome(changes, [due.id, rows["cancelled"].id])
+    assert taken == 1
+    await due.refresh_from_db()
+    assert (due.status, due.attempts, due.locked_until) == (DeliveryStatus.SENT, 1, None)
+    assert (await Delivery.get(id=rows["cancelled"].id)).status == DeliveryStatus.CANCELLED
