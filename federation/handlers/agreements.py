@@ -37,6 +37,7 @@ async def offer(incoming: Incoming) -> Outcome:
             html=html,
             text=html_to_text(html),
             agreement=True,
+            cache=incoming.cache,
         )
     except Conflict as exc:
         return Outcome.ignored(str(exc))

@@ -41,7 +41,12 @@ async def create(incoming: Incoming) -> Outcome:
         return Outcome.rejected("reply to a post this actor may not see")
     try:
         await remote_content.add_remote_reply(
-            incoming.actor, post, object_uri=note.id, html=note.html, text=note.text
+            incoming.actor,
+            post,
+            object_uri=note.id,
+            html=note.html,
+            text=note.text,
+            cache=incoming.cache,
         )
     except Conflict as exc:
         return Outcome.ignored(str(exc))

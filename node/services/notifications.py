@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from node.models import (
     Account,
     ConversationMessage,
@@ -9,7 +11,9 @@ from node.models import (
     Notification,
     NotificationKind,
     Response,
+    Visibility,
 )
+from node.services import reply_sql
 from node.services.organisations import staff_account_ids
 from node.services.visibility import visible_posts_filter
 from node.timeutil import utcnow
@@ -27,25 +31,48 @@ async def notify(
     message: ConversationMessage | None = None,
 ) -> Notification:
     """Tell one account; `organisation_id`: the actor acted for that organisation, which
-    the notification names instead of them."""
-    return await Notification.create(
-        recipient_id=recipient_id,
-        kind=kind,
-        actor=actor,
-        post=post,
-        response=response,
-        organisation_id=organisation_id,
-        note=note,
-        message=message,
+    the notification names instead of them.
+
+    Hand-written INSERT (`reply_sql`): every reply from another server notifies, and
+    tortoise's `create` cost more CPU than the database did."""
+    values: dict[str, object] = {
+        "recipient_id": recipient_id,
+        "kind": NotificationKind(kind).value,
+        "actor_id": actor.id if actor is not None else None,
+        "organisation_id": organisation_id,
+        "post_id": post.id if post is not None else None,
+        "response_id": response.id if response is not None else None,
+        "report_id": None,
+        "message_id": message.id if message is not None else None,
+        "emailed_at": None,
+        "note": note,
+        "created_at": utcnow(),
+        "read_at": None,
+    }
+    columns = ", ".join(values)
+    marks = ", ".join("?" * len(values))
+    [row] = await reply_sql.rows(
+        f"INSERT INTO notifications ({columns}) VALUES ({marks}) RETURNING id",  # noqa: S608
+        list(values.values()),
     )
+    return Notification._init_from_db(id=row["id"], **values)
 
 
-async def post_team(post: HelpPost) -> list[int]:
+async def post_team(post: HelpPost, cache: dict[str, Any] | None = None) -> list[int]:
     """Who hears about responses to `post`: its author; for an organisation's post, the
-    staff member it is assigned to, or else all its staff."""
+    staff member it is assigned to, or else all its staff.
+
+    `cache`: one unit of work's (the inbox worker's transaction, see `local_post`), so a
+    batch of replies to one organisation's post asks for its staff once."""
     if post.organisation_id is None:
         return [post.author_id]
-    staff = await staff_account_ids(post.organisation_id)
+    key = f"staff:{post.organisation_id}"
+    if cache is not None and key in cache:
+        staff = cache[key]
+    else:
+        staff = await staff_account_ids(post.organisation_id)
+        if cache is not None:
+            cache[key] = staff
     if post.assignee_id is not None and post.assignee_id in staff:
         return [post.assignee_id]
     return staff or [post.author_id]
@@ -97,14 +124,31 @@ async def list_notifications(account: Account, *, limit: int = 50) -> list[Notif
     return [n for n in rows if n.post is None or str(n.post.id) not in unseen]
 
 
+# The badge on every logged-in page: unread notifications per post with the post's
+# visibility, in one hand-written statement (tortoise's query building cost more than the
+# database did). Public posts are seen by everyone (as `visibility.can_view` says); only
+# the others go through the visibility filter.
+_UNREAD_SQL = """
+SELECT n.post_id AS post_id, p.visibility AS visibility, COUNT(*) AS n
+FROM notifications n LEFT JOIN help_posts p ON p.id = n.post_id
+WHERE n.recipient_id = ? AND n.read_at IS NULL
+GROUP BY n.post_id, p.visibility
+"""
+
+
 async def unread_count(account: Account) -> int:
     """Unread notifications, counted as `list_notifications` shows them."""
-    unread = Notification.filter(recipient_id=account.id, read_at=None)
-    post_ids = (
-        await unread.filter(post_id__not_isnull=True).distinct().values_list("post_id", flat=True)
-    )
-    unseen = await _unseen_posts(account, set(post_ids))
-    return await (unread.exclude(post_id__in=list(unseen)) if unseen else unread).count()
+    rows = await reply_sql.rows(_UNREAD_SQL, [account.id])
+    total = sum(row["n"] for row in rows)
+    ask = {
+        row["post_id"]: row["n"]
+        for row in rows
+        if row["post_id"] is not None and row["visibility"] != Visibility.PUBLIC
+    }
+    if ask:
+        unseen = await _unseen_posts(account, set(ask))
+        total -= sum(n for post_id, n in ask.items() if str(post_id) in unseen)
+    return total
 
 
 async def mark_all_read(account: Account) -> int:

@@ -6,6 +6,9 @@ functions keep the same rules as local responses: visibility, open status, no du
 
 from __future__ import annotations
 
+import uuid
+from typing import Any
+
 from tortoise.functions import Count
 
 from node import db, events
@@ -20,9 +23,10 @@ from node.models import (
     Response,
     ResponseKind,
 )
-from node.services import post_milestones
+from node.services import post_milestones, reply_sql
 from node.services.notifications import notify, post_team
 from node.states import OfferStatus, PostAction, post_allows
+from node.timeutil import utcnow
 
 ACTIVE_OFFER = frozenset({OfferStatus.OFFERED, OfferStatus.ACCEPTED})
 
@@ -35,24 +39,30 @@ async def add_remote_reply(
     html: str,
     text: str,
     agreement: bool = False,
+    cache: dict[str, Any] | None = None,
 ) -> Response:
     """A reply from elsewhere: an offer of help while the post is open (the author can
     accept it into a helper slot), else a comment; the author is told either way.
 
     Someone whose offer was declined here offers no more: an explicit Offer(Agreement)
     is refused (Conflict), a reply is kept as a comment that notifies nobody, so a
-    declined helper cannot make the author hear from them again and again."""
+    declined helper cannot make the author hear from them again and again.
+
+    `cache`: the inbox worker's per-transaction cache (see `post_team`)."""
     if not post_allows(post.status, PostAction.COMMENT):
         raise Conflict(f"this post is {post.status} and takes no more responses")
     async with db.atomic():
-        existing = await Response.get_or_none(object_uri=object_uri)
-        if existing is not None:
-            return existing
-        earlier = set(
-            await Response.filter(
-                post=post, remote_author=remote, offer_status__isnull=False
-            ).values_list("offer_status", flat=True)
+        # One statement for both questions (this Note already stored? this actor's
+        # earlier offers here?) instead of two ORM queries: see `reply_sql`.
+        found = await reply_sql.rows(
+            "SELECT id, object_uri, offer_status FROM responses WHERE object_uri = ?"
+            " OR (post_id = ? AND remote_author_id = ? AND offer_status IS NOT NULL)",
+            [object_uri, post.id, remote.id],
         )
+        for row in found:
+            if row["object_uri"] == object_uri:
+                return await Response.get(id=row["id"])
+        earlier = {row["offer_status"] for row in found}
         declined = OfferStatus.DECLINED in earlier
         if declined and agreement:
             raise Conflict("this actor's offer of help on this post was declined")
@@ -60,9 +70,9 @@ async def add_remote_reply(
         offers = post_allows(post.status, PostAction.OFFER) and not (
             declined or earlier & ACTIVE_OFFER
         )
-        response = await Response.create(
-            post=post,
-            remote_author=remote,
+        response = await _insert_response(
+            post,
+            remote,
             kind=ResponseKind.OFFER if offers else ResponseKind.COMMENT,
             offer_status=OfferStatus.OFFERED if offers else None,
             body=text[:5000],
@@ -73,9 +83,48 @@ async def add_remote_reply(
         if offers:
             await post_milestones.first_offer(post.id)
         await events.emit(events.ResponseCreated(str(response.id), str(post.id)))
-        for recipient in [] if declined else await post_team(post):
+        for recipient in [] if declined else await post_team(post, cache):
             await notify(recipient, NotificationKind.RESPONSE, post=post, response=response)
     return response
+
+
+async def _insert_response(
+    post: HelpPost,
+    remote: RemoteActor,
+    *,
+    kind: ResponseKind,
+    offer_status: OfferStatus | None,
+    body: str,
+    body_html: str,
+    object_uri: str,
+    via_agreement: bool,
+) -> Response:
+    """`Response.create` for a remote reply, without tortoise's per-row work (see
+    `reply_sql`); the instance is built as tortoise builds one read from the database."""
+    now = utcnow()
+    values: dict[str, object] = {
+        "id": uuid.uuid4(),
+        "post_id": post.id,
+        "author_id": None,
+        "remote_author_id": remote.id,
+        "object_uri": object_uri,
+        "body_html": body_html,
+        "via_agreement": via_agreement,
+        "kind": kind.value,
+        "service_id": None,
+        "body": body,
+        "offer_status": offer_status.value if offer_status is not None else None,
+        "hidden_at": None,
+        "created_at": now,
+        "updated_at": now,
+    }
+    columns = ", ".join(values)
+    marks = ", ".join("?" * len(values))
+    await reply_sql.execute(
+        f"INSERT INTO responses ({columns}) VALUES ({marks})",  # noqa: S608 (fixed names)
+        list(values.values()),
+    )
+    return Response._init_from_db(**values)
 
 
 async def update_remote_reply(

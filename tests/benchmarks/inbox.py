@@ -2,20 +2,22 @@
 
 Run by hand from the repository root (it is not part of the test suite)::
 
-    .venv/bin/python tests/benchmarks/inbox.py --n 5000 --backend both
+    .venv/bin/python tests/benchmarks/inbox.py --n 5000 --backend both --workers 1 2
 
-For each backend it starts a node (`nabuur demo` on a fresh SQLite file; `nabuur init`, the
-demo seed and `nabuur run` on a fresh PostgreSQL database, dropped afterwards), and in this
-process a load generator: an HTTP server on 127.0.0.1 serving `--actors` remote actors with
+For each backend and each number of node processes (`--workers`, default 1 and 2) it
+starts a node (`nabuur demo` on a fresh SQLite file; `nabuur init`, the demo seed and
+`nabuur run` on a fresh PostgreSQL database, dropped afterwards), and in this process a
+load generator: an HTTP server on 127.0.0.1 serving `--actors` remote actors with
 RSA-2048 keys (cached in /tmp/nabuur-bench-keys), and a client that POSTs `--n` distinct
 signed Create(Note) replies to one of the node's public posts. Every request is signed
 before the clock starts. A warm-up sends one activity per actor first, so the node has
 fetched and stored every key ("keys cached") before the measured phase.
 
-Printed per backend: accepted/s (first send to last 202; a 202 means the item is stored),
+Printed per run: accepted/s (first send to last 202; a 202 means the item is stored),
 processed/s (first send until the worker has finished every accepted item, polled in the
 database every 50 ms), p50/p99 receipt latency, the node's peak RSS during the run (VmHWM,
-reset after start-up), the CPU both processes used, and non-202 answers by status.
+reset after start-up), the CPU both processes used, the node's CPU per reply (the figure
+to compare on a machine other work shares), and non-202 answers by status.
 `--py-spy DIR` also samples the node with py-spy during the measured phase (install it with
 `.venv/bin/pip install py-spy`) and prints where its CPU time goes.
 """
@@ -585,6 +587,7 @@ def summarise_profile(path: Path, top: int = 18) -> str:
 @dataclass
 class Result:
     backend: str
+    workers: int
     n: int
     send: SendResult
     processed_at: float
@@ -631,6 +634,12 @@ class Result:
         return backlog / seconds if backlog > 0 and seconds > 0 else float("nan")
 
     @property
+    def cpu_ms_per_reply(self) -> float:
+        """The node's CPU per finished item (receiving and processing), in milliseconds:
+        the figure to compare on a busy machine, where rates depend on the neighbours."""
+        return self.node_cpu * 1000.0 / self.finished if self.finished else float("nan")
+
+    @property
     def errors(self) -> dict[str, int]:
         return {k: v for k, v in sorted(self.send.statuses.items()) if k != "202"}
 
@@ -673,16 +682,24 @@ class Result:
                 f"whole machine {self.machine_cpu / self.elapsed_processed:.0%} of one core "
                 f"(of {os.cpu_count()})",
             ),
+            (
+                "node CPU per reply",
+                f"{self.cpu_ms_per_reply:.2f} ms ({self.node_cpu:.1f} s for {self.finished})",
+            ),
             ("non-202 answers", ", ".join(f"{k}: {v}" for k, v in self.errors.items()) or "none"),
             ("inbox_items by status", ", ".join(f"{k}: {v}" for k, v in self.statuses.items())),
             ("actor fetches (warm-up)", f"{self.warmup_fetches}"),
         ]
         width = max(len(k) for k, _ in rows)
-        lines = [f"== {self.backend} =="]
+        lines = [f"== {self.label} =="]
         lines += [f"  {k.ljust(width)}  {v}" for k, v in rows]
         if self.profile:
             lines += ["  py-spy profile of the node, measured phase:", self.profile]
         return "\n".join(lines)
+
+    @property
+    def label(self) -> str:
+        return f"{self.backend}, {self.workers} process{'es' if self.workers > 1 else ''}"
 
     def verdict(self) -> str:
         ok_a = self.accepted_per_s >= TARGET_ACCEPTED
@@ -690,10 +707,11 @@ class Result:
         ok_e = not self.errors and self.complete
         mark = "PASS" if ok_a and ok_p and ok_e else "MISS"
         return (
-            f"{mark} {self.backend}: accepted {self.accepted_per_s:,.0f}/s "
+            f"{mark} {self.label}: accepted {self.accepted_per_s:,.0f}/s "
             f"({'ok' if ok_a else 'below'} {TARGET_ACCEPTED:,.0f}), processed "
             f"{self.processed_per_s:,.0f}/s ({'ok' if ok_p else 'below'} "
-            f"{TARGET_PROCESSED:,.0f}), errors {sum(self.errors.values())}"
+            f"{TARGET_PROCESSED:,.0f}), errors {sum(self.errors.values())}, "
+            f"{self.cpu_ms_per_reply:.2f} ms CPU/reply, peak RSS {self.peak_rss_kb / 1024:.0f} MiB"
             + ("" if self.complete else ", processing incomplete")
         )
 
@@ -702,11 +720,11 @@ async def start_node(
     backend: str, workdir: Path, port: int, admin_url: str, workers: int
 ) -> tuple[NodeProcess, Probe, str | None]:
     """Start a seeded node; returns it, a probe of its database, and the PG database name."""
-    log_path = workdir / f"node-{backend}.log"
+    log_path = workdir / f"node-{backend}-{workers}.log"
     nabuur = str(VENV_BIN / "nabuur")
     name = None
     if backend == "sqlite":
-        path = workdir / "bench.sqlite3"
+        path = workdir / f"bench-{workers}.sqlite3"  # a fresh database for each run
         url = f"sqlite://{path}"
     else:
         name = f"nabuur_bench_{os.getpid()}_{secrets.token_hex(3)}"
@@ -727,8 +745,10 @@ async def start_node(
     return node, await PostgresProbe.connect(url), name
 
 
-async def run_backend(backend: str, args: argparse.Namespace, workdir: Path) -> Result:
-    print(f"-- {backend}: starting the node and the load generator", flush=True)
+async def run_backend(
+    backend: str, workers: int, args: argparse.Namespace, workdir: Path
+) -> Result:
+    print(f"-- {backend}, {workers} process(es): starting the node and the load generator")
     keys = await asyncio.to_thread(load_keys, args.actors)
     actor_port = free_port()
     actors = RemoteActors(f"http://127.0.0.1:{actor_port}", keys)
@@ -742,7 +762,7 @@ async def run_backend(backend: str, args: argparse.Namespace, workdir: Path) -> 
     try:
         async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
             node, probe, pg_name = await start_node(
-                backend, workdir, free_port(), args.pg_admin, args.workers
+                backend, workdir, free_port(), args.pg_admin, workers
             )
             await node.wait_healthy(session)
             startup_peak = proc_status(node.pid).get("VmHWM", 0)
@@ -781,7 +801,7 @@ async def run_backend(backend: str, args: argparse.Namespace, workdir: Path) -> 
             if not reset_peak_rss(node.pid):
                 print("   (cannot reset VmHWM: the peak includes start-up)")
             if args.py_spy:
-                spy = start_py_spy(node.pid, args.py_spy / f"inbox-{backend}.txt")
+                spy = start_py_spy(node.pid, args.py_spy / f"inbox-{backend}-{workers}.txt")
                 await asyncio.sleep(1.0)  # let py-spy attach before the clock starts
             print(f"   measuring: {args.n} activities, {args.concurrency} connections", flush=True)
             node_cpu0, client_cpu0 = cpu_seconds(node.pid), time.process_time()
@@ -797,11 +817,12 @@ async def run_backend(backend: str, args: argparse.Namespace, workdir: Path) -> 
             if spy is not None:
                 stop_py_spy(spy)
                 spy = None
-                profile = summarise_profile(args.py_spy / f"inbox-{backend}.txt")
+                profile = summarise_profile(args.py_spy / f"inbox-{backend}-{workers}.txt")
             statuses = await probe.statuses() - baseline_statuses  # without the warm-up
             responses = int(await probe.scalar(RESPONSES_QUERY) or 0) - baseline_responses
             return Result(
                 backend=backend,
+                workers=workers,
                 n=args.n,
                 send=sent,
                 processed_at=processed_at,
@@ -859,12 +880,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="sample the node with py-spy during the measured phase; raw stacks go to DIR",
     )
     parser.add_argument(
-        "--workers", type=int, default=2, help="node server processes (default 2, one per core)"
+        "--workers",
+        type=int,
+        nargs="+",
+        default=[1, 2],
+        help="node server processes (`nabuur run --workers`), one run each (default: 1 2)",
     )
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs)")
     args = parser.parse_args(argv)
-    if args.n < 1 or args.actors < 1 or args.concurrency < 1:
-        parser.error("--n, --actors and --concurrency must be positive")
+    if args.n < 1 or args.actors < 1 or args.concurrency < 1 or min(args.workers) < 1:
+        parser.error("--n, --actors, --concurrency and --workers must be positive")
     if args.py_spy:
         args.py_spy.mkdir(parents=True, exist_ok=True)
     return args
@@ -909,13 +934,15 @@ def run_backends(
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     backends = ("sqlite", "postgres") if args.backend == "both" else (args.backend,)
+    runs = [f"{backend}:{workers}" for backend in backends for workers in args.workers]
 
-    def one(backend: str, workdir: Path) -> Result:
-        result = asyncio.run(run_backend(backend, args, workdir))
+    def one(run: str, workdir: Path) -> Result:
+        backend, workers = run.split(":")
+        result = asyncio.run(run_backend(backend, int(workers), args, workdir))
         print(result.table(), flush=True)
         return result
 
-    results, failed = run_backends(backends, "nabuur-bench-", args.keep, one)
+    results, failed = run_backends(runs, "nabuur-bench-", args.keep, one)
     if results:
         print()
         print(f"n={args.n} actors={args.actors} concurrency={args.concurrency} (keys cached)")
