@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from tortoise.expressions import Q
 from tortoise.functions import Count
 from tortoise.queryset import QuerySet
 
@@ -59,15 +60,17 @@ async def _open_posts(
     starts_between: tuple[datetime, datetime] | None = None,
     flexible_only: bool = False,
     limit: int = 50,
+    visible: Q | None = None,
     **match: object,
 ) -> QuerySet[HelpPost]:
     """Open and matched posts `viewer` may see, newest first.
 
     Filters: `kind`, `category`, a start time in `starts_between` or none at all
     (`flexible_only`), and column values in `match` (e.g. `organisation_id=3`).
+    `visible`: `visible_posts_filter(viewer)` when the caller has it already.
     """
     query = HelpPost.filter(
-        await visible_posts_filter(viewer),
+        visible if visible is not None else await visible_posts_filter(viewer),
         # Moderation: hidden posts and suspended authors never; silenced authors only
         # on their own profile (the listing of one author).
         listed_filter(include_silenced="author_id" in match),
@@ -105,6 +108,22 @@ async def open_card_rows(
     """The posts of `_open_posts` as plain rows of what a card shows (listings are hot)."""
     query = await _open_posts(neighbourhood, viewer, **filters)
     return await query.values(**CARD_FIELDS)
+
+
+async def open_card_rows_per_kind(
+    neighbourhood: Neighbourhood | None,
+    viewer: Account | None,
+    kinds: list[str],
+    **filters: Any,
+) -> dict[str, list[dict]]:
+    """`open_card_rows` for each of `kinds`, the viewer's visibility filter worked out once
+    (a logged-in viewer's costs a statement: a page of both kinds asks it once, not twice)."""
+    visible = await visible_posts_filter(viewer)
+    found = {}
+    for kind in kinds:
+        query = await _open_posts(neighbourhood, viewer, kind=kind, visible=visible, **filters)
+        found[kind] = await query.values(**CARD_FIELDS)
+    return found
 
 
 async def open_counts(viewer: Account | None) -> dict[int, int]:

@@ -19,12 +19,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from tortoise.expressions import Q
-
 from node import uris
 from node.errors import NotFound
 from node.models import Account, HelpPost, PostKind, Response, ResponseKind, Service
-from node.services import audit, domain_policy, helper_firsts, service_matching, service_pointers
+from node.services import (
+    audit,
+    domain_policy,
+    helper_firsts,
+    post_sql,
+    service_matching,
+    service_pointers,
+)
 from node.services.neighbourhoods import is_connector
 from node.services.organisations import staff_account_ids
 from node.services.permissions import (
@@ -122,66 +127,151 @@ def status_moves(post: HelpPost, *, manage: bool, may_withdraw: bool) -> list[Po
     ]
 
 
-async def _seen_by(post: HelpPost, viewer: Account | None) -> Q:
-    """The responses on `post` that `viewer` sees, as a filter: moderators see all (the
-    page marks the removed ones); others not those hidden, by a suspended account here,
-    by a limited or suspended account elsewhere, or from a server the domain policy
-    hides. The SQL form of `removals.shown_responses` (a test holds them together)."""
+async def _seen_by(viewer: Account | None, domains: set[str]) -> tuple[str, list[object]]:
+    """The responses (`r`, with its local author `a` and remote author `ra`) that
+    `viewer` sees, as an SQL condition and its parameters: moderators see all (the page
+    marks the removed ones); others not those hidden, by a suspended account here, by a
+    limited or suspended account elsewhere, or from a server the domain policy hides
+    (among `domains`, those of the post's remote responders). The SQL form of
+    `removals.shown_responses` (a test holds them together); hand-written, see post_sql."""
     if viewer is not None and viewer.is_active and viewer.is_staff_of_node:
-        return Q()
-    domains = set(
-        await Response.filter(post_id=post.id, remote_author_id__isnull=False)
-        .distinct()
-        .values_list("remote_author__domain", flat=True)
-    )
+        return "1 = 1", []
     hidden = await domain_policy.hidden_hosts(domains)
-    remote = Q(remote_author_id__isnull=False, remote_author__standing="")
-    blocked = sorted(domain for domain in domains if hidden.hides(domain))
+    blocked: list[object] = sorted(domain for domain in domains if hidden.hides(domain))
+    remote = "r.remote_author_id IS NOT NULL AND ra.standing = ''"
     if blocked:
-        remote &= ~Q(remote_author__domain__in=blocked)
-    local = Q(author_id__isnull=False, author__suspended_at=None)
-    return Q(hidden_at=None) & (local | remote)
+        remote += f" AND ra.domain NOT IN ({', '.join('?' * len(blocked))})"
+    local = "r.author_id IS NOT NULL AND a.suspended_at IS NULL"
+    return f"r.hidden_at IS NULL AND (({local}) OR ({remote}))", blocked
+
+
+async def _domains_and_accepted(post: HelpPost) -> tuple[set[str], int]:
+    """The servers of the post's remote responders, and its accepted helpers (all of
+    them, seen or not: they hold places), in one statement."""
+    found = await post_sql.rows(
+        "SELECT ra.domain, SUM(CASE WHEN r.offer_status = ? THEN 1 ELSE 0 END)"
+        " FROM responses r LEFT JOIN remote_actors ra ON ra.id = r.remote_author_id"
+        " WHERE r.post_id = ? GROUP BY ra.domain",
+        [OfferStatus.ACCEPTED.value, post.id],
+    )
+    return {row[0] for row in found if row[0] is not None}, sum(int(row[1]) for row in found)
 
 
 # The thank-you is shown on its own, above the responses: not listed nor counted.
-LISTED = ~Q(kind=ResponseKind.THANKS)
+LISTED = f"r.kind <> '{ResponseKind.THANKS.value}'"
+
+
+async def _count_listed(post: HelpPost, seen: tuple[str, list[object]]) -> int:
+    found = await post_sql.rows(
+        f"SELECT COUNT(*) {post_sql.RESPONSE_FROM} WHERE r.post_id = ? AND {LISTED} AND {seen[0]}",
+        [post.id, *seen[1]],
+    )
+    return int(found[0][0])
 
 
 async def page_count(post: HelpPost, viewer: Account | None) -> int:
     """How many pages of responses `viewer` has on `post` (the last one has the newest)."""
-    total = await Response.filter(await _seen_by(post, viewer), LISTED, post_id=post.id).count()
+    domains, _ = await _domains_and_accepted(post)
+    total = await _count_listed(post, await _seen_by(viewer, domains))
     return max(1, -(-total // PAGE_SIZE))
+
+
+@dataclass(slots=True)
+class _Rows:
+    """What `_read_rows` found, by part."""
+
+    total: int = 0
+    page: list[Response] = field(default_factory=list)
+    pinned: list[Response] = field(default_factory=list)  # candidates, see view_post
+    thanks: Response | None = None
+    mine: list[Response] = field(default_factory=list)
+
+
+async def _read_rows(
+    post: HelpPost, viewer: Account | None, seen: tuple[str, list[object]], page: int
+) -> _Rows:
+    """In one statement (a UNION ALL of small parts; it was six ORM queries): page
+    `page` of the listed responses the viewer sees with their number; those pinned
+    (accepted helpers, and the viewer's active offers) that they see; the thank-you if
+    they see it; and all the viewer's offers, seen or not (they decide what the viewer
+    may do). Oldest first in each part."""
+    where, seen_params = seen
+    columns, source = post_sql.response_columns(), post_sql.RESPONSE_FROM
+    parts, params = [], []
+
+    def part(name: str, condition: str, values: list[object], tail: str, total: str = "0"):
+        parts.append(
+            f"SELECT * FROM (SELECT '{name}' AS part, {total} AS total, {columns} {source}"  # noqa: S608
+            f" WHERE r.post_id = ? AND {condition} ORDER BY r.created_at, r.id {tail}) {name}"
+        )
+        params.extend([post.id, *values])
+
+    part(
+        "page",
+        f"{LISTED} AND {where}",
+        [*seen_params, PAGE_SIZE, (page - 1) * PAGE_SIZE],
+        "LIMIT ? OFFSET ?",
+        total="COUNT(*) OVER ()",  # before LIMIT: all the listed responses they see
+    )
+    pinned, pinned_params = "r.offer_status = ?", [OfferStatus.ACCEPTED.value]
+    if viewer is not None:
+        pinned = f"({pinned} OR (r.author_id = ? AND r.offer_status IN (?, ?)))"
+        pinned_params += [viewer.id, *(status.value for status in ACTIVE_OFFER)]
+    part("pinned", f"{pinned} AND {where}", [*pinned_params, *seen_params, MAX_PINNED], "LIMIT ?")
+    part("thanks", f"r.kind = ? AND {where}", [ResponseKind.THANKS.value, *seen_params], "LIMIT 1")
+    if viewer is not None:
+        part("mine", "r.author_id = ? AND r.offer_status IS NOT NULL", [viewer.id], "")
+    # Ordered again outside: a UNION ALL need not keep its parts' order.
+    sql = " UNION ALL ".join(parts) + " ORDER BY part, created_at, id"
+    found = _Rows()
+    text_dates = post_sql.sqlite_rows()
+    for row in await post_sql.rows(sql, params):
+        name = row[0]
+        response = post_sql.response_from_row(row, 2, text_dates)
+        if name == "page":
+            found.total = int(row[1])
+            found.page.append(response)
+        elif name == "pinned":
+            found.pinned.append(response)
+        elif name == "thanks":
+            found.thanks = response
+        else:
+            found.mine.append(response)
+    return found
 
 
 async def view_post(post: HelpPost, viewer: Account | None, page: int = 1) -> PostView:
     """What `viewer` sees and may do on `post` (which they may see: see posts.get_post),
     with page `page` of its responses (out of range: the nearest page there is)."""
-    seen = await _seen_by(post, viewer)
-    total = await Response.filter(seen, LISTED, post_id=post.id).count()
+    domains, accepted = await _domains_and_accepted(post)
+    seen = await _seen_by(viewer, domains)
+    page = max(page, 1)
+    found = await _read_rows(post, viewer, seen, page)
+    if not found.page and page > 1:  # past the last page: show the last one
+        total = await _count_listed(post, seen)
+        page = max(1, -(-total // PAGE_SIZE))
+        found = await _read_rows(post, viewer, seen, page)
+    total = found.total
     pages = max(1, -(-total // PAGE_SIZE))
-    page = min(max(page, 1), pages)
-    rows = (
-        await Response.filter(seen, LISTED, post_id=post.id)
-        .order_by(*ORDER)
-        .offset((page - 1) * PAGE_SIZE)
-        .limit(PAGE_SIZE)
-        .select_related("author", "remote_author")
-    )
-    accepted = await Response.filter(post_id=post.id, offer_status=OfferStatus.ACCEPTED).count()
+    rows = found.page
     manage = await can_manage_post(viewer, post)
     manage_helpers = manage or await can_manage_helpers(viewer, post)
     may_withdraw = manage or await can_withdraw_post(viewer, post)
-    mine = (
-        await Response.filter(post_id=post.id, author_id=viewer.id, offer_status__isnull=False)
-        .order_by(*ORDER)
-        .select_related("author", "remote_author")
-        if viewer is not None
-        else []
-    )
+    mine = found.mine
     own_offer = next((row for row in mine if row.offer_status in ACTIVE_OFFER), None)
     declined = any(row.offer_status == OfferStatus.DECLINED for row in mine)
     not_needed = any(row.offer_status == OfferStatus.NOT_NEEDED for row in mine)
-    pinned = await _pinned(post, seen, own_offer, {row.id for row in rows})
+    # The accepted helpers and the viewer's own offer, if not on this page already.
+    on_page = {row.id for row in rows}
+    pinned = [
+        row
+        for row in found.pinned
+        if row.id not in on_page
+        and (
+            row.offer_status == OfferStatus.ACCEPTED
+            or (own_offer is not None and row.id == own_offer.id)
+        )
+    ]
     can_offer = (
         post_allows(post.status, PostAction.OFFER)
         and (viewer is None or viewer.id != post.author_id)
@@ -209,9 +299,7 @@ async def view_post(post: HelpPost, viewer: Account | None, page: int = 1) -> Po
         team_ids=await _team_among(post, rows + pinned),
         declined=declined and own_offer is None,
         not_needed=not_needed and own_offer is None and not declined and not can_offer,
-        thanks=await Response.filter(seen, post_id=post.id, kind=ResponseKind.THANKS)
-        .select_related("author", "remote_author")
-        .first(),
+        thanks=found.thanks,
         may_thank=await may_thank(viewer, post),
         total=total,
         page=page,
@@ -237,23 +325,6 @@ async def view_post(post: HelpPost, viewer: Account | None, page: int = 1) -> Po
             else frozenset()
         ),
     )
-
-
-async def _pinned(
-    post: HelpPost, seen: Q, own_offer: Response | None, on_page: set[object]
-) -> list[Response]:
-    """The accepted helpers and the viewer's own offer, if the viewer sees them and they
-    are not on this page already."""
-    wanted = Q(offer_status=OfferStatus.ACCEPTED)
-    if own_offer is not None:
-        wanted |= Q(id=own_offer.id)
-    rows = (
-        await Response.filter(seen, wanted, post_id=post.id)
-        .order_by(*ORDER)
-        .limit(MAX_PINNED)
-        .select_related("author", "remote_author")
-    )
-    return [row for row in rows if row.id not in on_page]
 
 
 async def _team_among(post: HelpPost, rows: list[Response]) -> frozenset[int]:

@@ -17,6 +17,9 @@ ActivityPub fetches (`federation.documents`) and deliveries (`federation.publish
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import dataclass, field
+
 from tortoise.expressions import Q
 
 from node.models import (
@@ -25,11 +28,10 @@ from node.models import (
     HelpPost,
     PostPartner,
     RemoteActor,
-    Response,
     Role,
     Visibility,
 )
-from node.services.organisations import staff_organisation_ids
+from node.services import reply_sql as sql
 from node.states import FollowStatus, OfferStatus
 
 # Levels that never leave this node: no Note is served or delivered elsewhere.
@@ -41,15 +43,55 @@ def is_federated(visibility: str) -> bool:
     return visibility not in LOCAL_ONLY
 
 
-async def _followed(viewer: Account) -> tuple[list[int], list[int], list[int]]:
-    """Ids of the accounts, organisations and neighbourhoods `viewer` follows (accepted)."""
-    rows = await Follow.filter(follower_id=viewer.id, status=FollowStatus.ACCEPTED).values_list(
-        "account_id", "organisation_id", "neighbourhood_id"
-    )
-    accounts = [a for a, _, _ in rows if a is not None]
-    orgs = [o for _, o, _ in rows if o is not None]
-    hoods = [h for _, _, h in rows if h is not None]
-    return accounts, orgs, hoods
+# Everything a viewer's filter depends on, in one statement: accepted follows (of an
+# account, an organisation, a neighbourhood), staff memberships, posts helped on as an
+# accepted helper, posts of partner organisations. Every logged-in page asks this (the
+# listings, the badge), and six ORM statements cost more CPU building and converting than
+# the database spent on them. Values come back as text: a UNION needs one column type on
+# both backends (post ids are uuid on PostgreSQL, integers elsewhere).
+_RELATIONS_SQL = """
+SELECT 'a' AS k, CAST(account_id AS TEXT) AS v FROM follows
+ WHERE follower_id = ? AND status = ? AND account_id IS NOT NULL
+UNION ALL SELECT 'o', CAST(organisation_id AS TEXT) FROM follows
+ WHERE follower_id = ? AND status = ? AND organisation_id IS NOT NULL
+UNION ALL SELECT 'h', CAST(neighbourhood_id AS TEXT) FROM follows
+ WHERE follower_id = ? AND status = ? AND neighbourhood_id IS NOT NULL
+UNION ALL SELECT 's', CAST(organisation_id AS TEXT) FROM memberships WHERE account_id = ?
+UNION ALL SELECT 'p', CAST(post_id AS TEXT) FROM responses
+ WHERE author_id = ? AND offer_status = ?
+UNION ALL SELECT 'p', CAST(pp.post_id AS TEXT) FROM post_partners pp
+ JOIN memberships m ON m.organisation_id = pp.organisation_id WHERE m.account_id = ?
+"""
+
+
+@dataclass(slots=True)
+class _Relations:
+    followed_accounts: list[int] = field(default_factory=list)
+    followed_orgs: list[int] = field(default_factory=list)
+    followed_hoods: list[int] = field(default_factory=list)
+    own_orgs: list[int] = field(default_factory=list)  # staff of (`staff_organisation_ids`)
+    # Posts whose team the viewer is part of, whatever the level: accepted as a helper,
+    # or staff of a partner organisation.
+    team: list[uuid.UUID] = field(default_factory=list)
+
+
+async def _relations(viewer: Account) -> _Relations:
+    accepted = FollowStatus.ACCEPTED.value
+    params: list[object] = [viewer.id, accepted] * 3
+    params += [viewer.id, viewer.id, OfferStatus.ACCEPTED.value, viewer.id]
+    found = _Relations()
+    lists = {
+        "a": found.followed_accounts,
+        "o": found.followed_orgs,
+        "h": found.followed_hoods,
+        "s": found.own_orgs,
+    }
+    for row in await sql.rows(_RELATIONS_SQL, params):
+        if row["k"] == "p":
+            found.team.append(uuid.UUID(row["v"]))
+        else:
+            lists[row["k"]].append(int(row["v"]))
+    return found
 
 
 async def visible_posts_filter(viewer: Account | None) -> Q:
@@ -59,21 +101,11 @@ async def visible_posts_filter(viewer: Account | None) -> Q:
         return public
     if viewer.role in (Role.MODERATOR, Role.ADMIN):
         return Q()
-    followed_accounts, followed_orgs, followed_hoods = await _followed(viewer)
+    found = await _relations(viewer)
+    followed_accounts, followed_orgs = found.followed_accounts, found.followed_orgs
+    followed_hoods, own_orgs, team = found.followed_hoods, found.own_orgs, found.team
     if viewer.home_neighbourhood_id is not None:  # type: ignore[attr-defined]
         followed_hoods.append(viewer.home_neighbourhood_id)  # type: ignore[attr-defined]
-    own_orgs = await staff_organisation_ids(viewer)
-    # Posts whose team the viewer is part of, whatever the level: accepted as a helper,
-    # or staff of a partner organisation.
-    helping = await Response.filter(
-        author_id=viewer.id, offer_status=OfferStatus.ACCEPTED
-    ).values_list("post_id", flat=True)
-    partnering = (
-        await PostPartner.filter(organisation_id__in=own_orgs).values_list("post_id", flat=True)
-        if own_orgs
-        else []
-    )
-    team = [*helping, *partnering]
     seen = (
         public
         | Q(visibility=Visibility.MEMBERS)

@@ -4,7 +4,8 @@
 --       -- paths.txt nl
 --
 -- paths.txt holds one path per line (/n/wijk-01, /r/<uuid>, ...); the second argument is the
--- Accept-Language (default nl). Every request is formatted once, in init. Answers are counted
+-- Accept-Language (default nl); an optional third, the Cookie header of a logged-in resident
+-- ("nabuur_session=...; nabuur_csrf=..."). Every request is formatted once, in init. Answers are counted
 -- by status, and done() prints one line "WRK_JSON {...}" with the totals and the latency
 -- percentiles (microseconds) for pages.py to read.
 
@@ -22,6 +23,9 @@ function init(args)
     ["Accept-Language"] = args[2] or "nl",
     ["User-Agent"] = "nabuur-bench-pages (wrk)",
   }
+  if args[3] and #args[3] > 0 then
+    headers["Cookie"] = args[3]  -- a logged-in resident: session and CSRF seed cookies
+  end
   requests = {}
   for line in file:lines() do
     if #line > 0 then

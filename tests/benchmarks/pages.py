@@ -44,6 +44,10 @@ down: before each page the script waits up to `--wait-idle` seconds for the mach
 mostly idle, and prints how busy other processes kept it ("busy"). Between runs it waits
 until the node answers /healthz quickly again, so that requests a load generator gave up on
 do not slow the next run.
+`--logged-in` loads the pages as a resident with a live session (made by the node's own
+session service), a few unread notifications and a followed neighbourhood: the load
+generators send the `nabuur_session` and `nabuur_csrf` cookies, the check GET verifies the
+page is the logged-in one (log-out form, badge), and the page cache never applies.
 `--py-spy DIR` also samples the node during one extra saturated run per page (so the figures
 are not slowed by it) and prints where its CPU time goes; install it with
 `.venv/bin/pip install py-spy`.
@@ -206,7 +210,7 @@ def _text(rng: random.Random, kind: str, category: str, lang: str) -> tuple[str,
     return title, description
 
 
-async def _seed(url: str, n_posts: int, n_paths: int, seed: int) -> dict:
+async def _seed(url: str, n_posts: int, n_paths: int, seed: int, logged_in: bool = False) -> dict:
     from node import db, keys
     from node.models import (
         Account,
@@ -395,8 +399,10 @@ async def _seed(url: str, n_posts: int, n_paths: int, seed: int) -> dict:
                     for i in range(20)
                 ]
             )
+            resident = await _seed_resident(hoods, posts, people, pems) if logged_in else None
         public_open = [str(p.id) for p in posts if p.visibility == "public" and p.status == "open"]
         return {
+            "resident": resident,
             "seconds": time.perf_counter() - started,
             "posts": len(posts),
             "responses": len(responses),
@@ -411,10 +417,52 @@ async def _seed(url: str, n_posts: int, n_paths: int, seed: int) -> dict:
         await db.close_database()
 
 
+async def _seed_resident(hoods: list, posts: list, people: list, pems: dict) -> dict:
+    """A resident who is logged in (`--logged-in`): a live session made by the node's own
+    service, a home neighbourhood, a followed one and a few unread notifications (the
+    badge); returns the cookies a browser would send."""
+    from node.models import Account, Follow, LocalActorKind, Notification, NotificationKind
+    from node.services import sessions
+    from node.states import FollowStatus
+
+    resident = await Account.create(
+        username="resident",
+        display_name="Rita Resident",
+        languages_csv="nl,fr",
+        home_neighbourhood=hoods[0],
+        **pems,
+    )
+    await Follow.create(
+        follower=resident,
+        target_kind=LocalActorKind.NEIGHBOURHOOD,
+        neighbourhood=hoods[1],
+        status=FollowStatus.ACCEPTED,
+    )
+    own = [p for p in posts if p.visibility == "public"][:5]
+    await Notification.bulk_create(
+        [
+            Notification(
+                recipient_id=resident.id,
+                kind=NotificationKind.RESPONSE,
+                actor_id=people[i % len(people)].id,
+                post_id=post.id,
+            )
+            for i, post in enumerate(own)
+        ]
+    )
+    return {
+        "session": await sessions.start_session(resident),
+        "csrf": secrets.token_urlsafe(24),
+        "unread": len(own),
+    }
+
+
 def seed_main() -> None:
-    """Entry point of the seeding subprocess: URL POSTS PATHS SEED; prints one JSON line."""
+    """Entry point of the seeding subprocess: URL POSTS PATHS SEED [LOGGED_IN]; prints one
+    JSON line."""
     url, posts, paths, seed = sys.argv[1], *(int(a) for a in sys.argv[2:5])
-    print(json.dumps(asyncio.run(_seed(url, posts, paths, seed))))
+    logged_in = len(sys.argv) > 5 and sys.argv[5] == "1"
+    print(json.dumps(asyncio.run(_seed(url, posts, paths, seed, logged_in))))
 
 
 # --- the load generators (in a subprocess of their own) -----------------------------------
@@ -435,7 +483,7 @@ def _summary(
     }
 
 
-def _session(base: str, lang: str, limit: int) -> aiohttp.ClientSession:
+def _session(base: str, lang: str, limit: int, cookie: str = "") -> aiohttp.ClientSession:
     return aiohttp.ClientSession(
         base,
         connector=aiohttp.TCPConnector(limit=limit, limit_per_host=limit),
@@ -444,17 +492,20 @@ def _session(base: str, lang: str, limit: int) -> aiohttp.ClientSession:
             "Accept": BROWSER_ACCEPT,
             "Accept-Language": lang,
             "User-Agent": "nabuur-bench-pages (aiohttp)",
-        },
+        }
+        | ({"Cookie": cookie} if cookie else {}),
     )
 
 
-async def closed_loop(base: str, paths: list[str], connections: int, seconds: float, lang: str):
+async def closed_loop(
+    base: str, paths: list[str], connections: int, seconds: float, lang: str, cookie: str = ""
+):
     """`connections` keep-alive connections, each sending again as soon as it has its answer."""
     rng = random.Random()
     latencies: list[float] = []
     statuses: Counter[str] = Counter()
     errors: Counter[str] = Counter()
-    async with _session(base, lang, connections) as session:
+    async with _session(base, lang, connections, cookie) as session:
         started = time.perf_counter()
         deadline = started + seconds
 
@@ -479,7 +530,9 @@ async def closed_loop(base: str, paths: list[str], connections: int, seconds: fl
     return _summary(latencies, statuses, errors, elapsed)
 
 
-async def open_loop(base: str, paths: list[str], rate: float, seconds: float, lang: str):
+async def open_loop(
+    base: str, paths: list[str], rate: float, seconds: float, lang: str, cookie: str = ""
+):
     """A request due every 1/rate s, sent whatever the answers; latency from when it was due."""
     rng = random.Random()
     latencies: list[float] = []
@@ -489,7 +542,7 @@ async def open_loop(base: str, paths: list[str], rate: float, seconds: float, la
     loop = asyncio.get_running_loop()
     count = max(1, round(rate * seconds))
     last_answer = 0.0
-    async with _session(base, lang, OPEN_LOOP_MAX_CONNECTIONS) as session:
+    async with _session(base, lang, OPEN_LOOP_MAX_CONNECTIONS, cookie) as session:
 
         async def one(due: float, path: str) -> None:
             nonlocal last_answer
@@ -533,11 +586,12 @@ async def open_loop(base: str, paths: list[str], rate: float, seconds: float, la
 def loader_main() -> None:
     """Entry point of the load generator subprocess; prints one JSON line."""
     mode, base, paths_file, level, seconds, lang = sys.argv[1:7]
+    cookie = sys.argv[7] if len(sys.argv) > 7 else ""
     paths = [p for p in Path(paths_file).read_text().splitlines() if p]
     if mode == "closed":
-        work = closed_loop(base, paths, int(level), float(seconds), lang)
+        work = closed_loop(base, paths, int(level), float(seconds), lang, cookie)
     else:
-        work = open_loop(base, paths, float(level), float(seconds), lang)
+        work = open_loop(base, paths, float(level), float(seconds), lang, cookie)
     try:
         import uvloop
     except ImportError:
@@ -623,7 +677,14 @@ def children_cpu() -> float:
 
 
 def run_wrk(
-    wrk: str, url: str, paths_file: Path, connections: int, threads: int, seconds: int, lang: str
+    wrk: str,
+    url: str,
+    paths_file: Path,
+    connections: int,
+    threads: int,
+    seconds: int,
+    lang: str,
+    cookie: str = "",
 ) -> Load:
     argv = [
         wrk,
@@ -642,6 +703,7 @@ def run_wrk(
         "--",
         str(paths_file),
         lang,
+        *([cookie] if cookie else []),
     ]
     done = subprocess.run(
         argv, capture_output=True, text=True, timeout=seconds + 60, check=False, cwd=REPO
@@ -675,7 +737,7 @@ def run_wrk(
 
 
 def run_python_loader(
-    mode: str, url: str, paths_file: Path, level: float, seconds: float, lang: str
+    mode: str, url: str, paths_file: Path, level: float, seconds: float, lang: str, cookie: str = ""
 ) -> Load:
     argv = [
         sys.executable,
@@ -687,6 +749,7 @@ def run_python_loader(
         str(level),
         str(seconds),
         lang,
+        cookie,
     ]
     env = os.environ | {"PYTHONPATH": str(REPO)}
     done = subprocess.run(
@@ -738,16 +801,23 @@ class Check:
     content_type: str
     size: int
     error: str = ""
+    # --logged-in: whether the page is the resident's (log-out form, badge); None: anonymous
+    logged_in: bool | None = None
 
     @property
     def ok(self) -> bool:
-        return self.status == 200 and self.content_type.startswith("text/html")
+        return (
+            self.status == 200
+            and self.content_type.startswith("text/html")
+            and self.logged_in is not False
+        )
 
     def __str__(self) -> str:
         if self.error:
             return f"no answer: {self.error}"
         kind = self.content_type.split(";")[0] or "no content type"
-        return f"{self.status} {kind} {self.size / 1024:.0f} kB"
+        who = {None: "", True: ", logged in", False: ", NOT the logged-in page"}[self.logged_in]
+        return f"{self.status} {kind} {self.size / 1024:.0f} kB{who}"
 
     @property
     def short(self) -> str:
@@ -789,12 +859,23 @@ class Row:
         )
 
 
-async def check_page(session: aiohttp.ClientSession, url: str, path: str, lang: str) -> Check:
+# What only a logged-in resident's page holds: the log-out form and the unread badge.
+LOGGED_IN_MARKS = (b'action="/logout"', b'class="badge"')
+
+
+async def check_page(
+    session: aiohttp.ClientSession, url: str, path: str, lang: str, cookie: str = ""
+) -> Check:
     headers = {"Accept": BROWSER_ACCEPT, "Accept-Language": lang}
+    if cookie:
+        headers["Cookie"] = cookie
     try:
         async with session.get(url + path, headers=headers, allow_redirects=False) as r:
             body = await r.read()
-            return Check(path, r.status, r.headers.get("content-type", ""), len(body))
+            logged_in = all(m in body for m in LOGGED_IN_MARKS) if cookie else None
+            return Check(
+                path, r.status, r.headers.get("content-type", ""), len(body), "", logged_in
+            )
     except (aiohttp.ClientError, TimeoutError) as exc:
         return Check(path, 0, "", 0, error=f"{type(exc).__name__} {exc}".strip())
 
@@ -894,7 +975,7 @@ async def measure_page(
     database: str | None,
 ) -> Row:
     first = (await asyncio.to_thread(paths_file.read_text)).split("\n", 1)[0]
-    check = await check_page(session, node.url, first, args.lang)
+    check = await check_page(session, node.url, first, args.lang, args.cookie)
     background = await asyncio.to_thread(wait_for_idle, args.idle_below, args.wait_idle)
     row = Row(backend, workers, page, check, args.connections, args.rate, background)
     print(
@@ -917,10 +998,17 @@ async def measure_page(
     def saturate(seconds: int, connections: int = args.connections) -> Callable[[], Load]:
         if wrk is not None:
             return lambda: run_wrk(
-                wrk, node.url, paths_file, connections, args.threads, seconds, args.lang
+                wrk,
+                node.url,
+                paths_file,
+                connections,
+                args.threads,
+                seconds,
+                args.lang,
+                args.cookie,
             )
         return lambda: run_python_loader(
-            "closed", node.url, paths_file, connections, seconds, args.lang
+            "closed", node.url, paths_file, connections, seconds, args.lang, args.cookie
         )
 
     if args.warmup > 0:
@@ -948,7 +1036,7 @@ async def measure_page(
         row.steady = await measured(
             node,
             lambda: run_python_loader(
-                "open", node.url, paths_file, args.rate, args.duration, args.lang
+                "open", node.url, paths_file, args.rate, args.duration, args.lang, args.cookie
             ),
             database,
         )
@@ -1004,6 +1092,7 @@ async def prepare(
         str(args.posts),
         str(args.paths),
         str(args.seed),
+        "1" if args.logged_in else "0",
     ]
     done = await asyncio.to_thread(
         subprocess.run, argv, env=env, cwd=REPO, capture_output=True, text=True, check=False
@@ -1023,6 +1112,12 @@ async def run_backend(
     ok = True
     try:
         _, env, pg_name, seeded = await prepare(backend, args, workdir)
+        resident = seeded["resident"]
+        args.cookie = (
+            f"nabuur_session={resident['session']}; nabuur_csrf={resident['csrf']}"
+            if resident
+            else ""
+        )
         by = ", ".join(f"{k} {v}" for k, v in seeded["by"].items())
         print(
             f"   seeded in {seeded['seconds']:.1f} s: {seeded['posts']} posts over "
@@ -1317,6 +1412,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=10,
         help="NABUUR_PAGE_CACHE_SECONDS of the node (default 10, as shipped; 0 renders every page)",
     )
+    parser.add_argument(
+        "--logged-in",
+        action="store_true",
+        help="load the pages as a logged-in resident (a live session, unread notifications, "
+        "a followed neighbourhood): the page cache never applies, every page is fresh",
+    )
     parser.add_argument("--seed", type=int, default=20260, help="random seed of the data")
     parser.add_argument(
         "--quick",
@@ -1339,6 +1440,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs)")
     args = parser.parse_args(argv)
+    args.cookie = ""  # set per backend once seeded, with --logged-in
     for name, value in (QUICK if args.quick else FULL).items():
         if getattr(args, name) is None:
             setattr(args, name, value)
@@ -1369,6 +1471,7 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"posts={args.posts} duration={args.duration}s warm-up={args.warmup}s "
             f"connections={args.connections} steady={args.rate:.0f}/s lang={args.lang} "
+            f"{'logged-in ' if args.logged_in else ''}"
             f"cores={os.cpu_count()} host={socket.gethostname()} "
             f"at {datetime.now().astimezone():%Y-%m-%d %H:%M}"
         )

@@ -68,16 +68,16 @@ async def neighbourhood(request: Request) -> Response:
     limit = FILTERED if chosen["kind"] else PER_SECTION
     listed: list = []
     more: dict[str, bool] = {}
-    for kind in kinds:
-        found = await listings.open_card_rows(
-            hood,
-            viewer=account,
-            kind=kind,
-            category=chosen["category"] or None,
-            starts_between=_window(chosen["when"], renderer.zone),
-            flexible_only=chosen["when"] == "flexible",
-            limit=limit + 1,
-        )
+    per_kind = await listings.open_card_rows_per_kind(
+        hood,
+        account,
+        kinds,
+        category=chosen["category"] or None,
+        starts_between=_window(chosen["when"], renderer.zone),
+        flexible_only=chosen["when"] == "flexible",
+        limit=limit + 1,
+    )
+    for kind, found in per_kind.items():
         more[kind] = len(found) > limit
         listed.extend(found[:limit])
     cards = await cards_from_rows(listed, locale)
