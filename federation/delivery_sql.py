@@ -25,7 +25,7 @@ from tortoise import connections
 from federation.delivery import OUTCOME_FIELDS
 from node.leases import claimable_sql
 from node.models import Delivery
-from node.services.needs_sql import Dialect
+from node.raw_sql import Dialect
 from node.states import DeliveryStatus
 
 # A claimed delivery is pending until its outcome is written. A literal, not a

@@ -18,9 +18,8 @@ import typing
 from dataclasses import asdict, dataclass
 from typing import ClassVar
 
-from node import queue_signals
+from node import queue_signals, raw_sql
 from node.models import Event
-from node.services import reply_sql
 from node.timeutil import utcnow
 
 
@@ -265,7 +264,7 @@ async def emit(event: DomainEvent) -> Event:
 
     An event no other server needs is stored handled: history, not work (see above)."""
     handled_at = None if event.needs_federation() else utcnow()
-    # Hand-written INSERT (`node.services.reply_sql`): every reply from another server
+    # Hand-written INSERT (`node.raw_sql`): every reply from another server
     # emits one, and tortoise's `create` cost more CPU than the database did.
     values = {
         "kind": type(event).__name__,
@@ -275,7 +274,7 @@ async def emit(event: DomainEvent) -> Event:
         "locked_until": None,
         "attempts": 0,
     }
-    [found] = await reply_sql.rows(
+    [found] = await raw_sql.named_rows(
         "INSERT INTO events (kind, payload, created_at, handled_at, locked_until, attempts)"
         " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
         list(values.values()),

@@ -15,7 +15,7 @@ from typing import Any
 from tortoise.expressions import Q
 from tortoise.functions import Count
 
-from node import validation
+from node import raw_sql, validation
 from node.errors import PermissionDenied
 from node.models import (
     Account,
@@ -25,7 +25,7 @@ from node.models import (
     Response,
     Role,
 )
-from node.services import listings, reply_sql
+from node.services import listings
 from node.services.organisations import is_staff
 from node.states import OfferStatus, PostStatus
 from node.taxonomy import BY_SLUG
@@ -54,7 +54,7 @@ async def has_dashboard(account: Account) -> bool:
     # Staff of an organisation, or a connector of a neighbourhood still in use (connectors
     # publish needs surveys there). Every logged-in page asks: one hand-written statement
     # rather than two ORM ones, whose query building cost more than the lookups.
-    found = await reply_sql.rows(_STAFF_OR_CONNECTOR_SQL, [account.id, account.id])
+    found = await raw_sql.named_rows(_STAFF_OR_CONNECTOR_SQL, [account.id, account.id])
     return bool(found)
 
 

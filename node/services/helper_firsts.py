@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from tortoise.expressions import Subquery
 
+from node import raw_sql
 from node.models import Account, HelpPost, PostKind, Response, ResponseKind
-from node.services import post_sql
 
 
 async def needs_guide(account: Account, category: str) -> bool:
@@ -15,7 +15,7 @@ async def needs_guide(account: Account, category: str) -> bool:
     withdrawn or declined too: they were shown the guide then; taking up someone's
     offer of help is not helping)."""
     # Hand-written: every logged-in look at a request asks this (see `post_sql`).
-    found = await post_sql.rows(
+    found = await raw_sql.rows(
         "SELECT 1 FROM responses r JOIN help_posts p ON p.id = r.post_id"
         " WHERE r.author_id = ? AND r.kind = ? AND p.category = ? AND p.kind = ? LIMIT 1",
         [account.id, ResponseKind.OFFER.value, category, PostKind.REQUEST.value],

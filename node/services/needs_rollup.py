@@ -26,7 +26,7 @@ from tortoise import connections
 
 from node import db
 from node.models import NeedsMonth
-from node.services.needs_sql import Dialect, dialect
+from node.raw_sql import Dialect, dialect
 from node.states import PostStatus
 from node.timeutil import utcnow
 

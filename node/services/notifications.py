@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from node import raw_sql
 from node.models import (
     Account,
     ConversationMessage,
@@ -13,7 +14,6 @@ from node.models import (
     Response,
     Visibility,
 )
-from node.services import reply_sql
 from node.services.organisations import staff_account_ids
 from node.services.visibility import visible_posts_filter
 from node.timeutil import utcnow
@@ -33,7 +33,7 @@ async def notify(
     """Tell one account; `organisation_id`: the actor acted for that organisation, which
     the notification names instead of them.
 
-    Hand-written INSERT (`reply_sql`): every reply from another server notifies, and
+    Hand-written INSERT (`node.raw_sql`): every reply from another server notifies, and
     tortoise's `create` cost more CPU than the database did."""
     values: dict[str, object] = {
         "recipient_id": recipient_id,
@@ -51,7 +51,7 @@ async def notify(
     }
     columns = ", ".join(values)
     marks = ", ".join("?" * len(values))
-    [row] = await reply_sql.rows(
+    [row] = await raw_sql.named_rows(
         f"INSERT INTO notifications ({columns}) VALUES ({marks}) RETURNING id",  # noqa: S608
         list(values.values()),
     )
@@ -138,7 +138,7 @@ GROUP BY n.post_id, p.visibility
 
 async def unread_count(account: Account) -> int:
     """Unread notifications, counted as `list_notifications` shows them."""
-    rows = await reply_sql.rows(_UNREAD_SQL, [account.id])
+    rows = await raw_sql.named_rows(_UNREAD_SQL, [account.id])
     total = sum(row["n"] for row in rows)
     ask = {
         row["post_id"]: row["n"]

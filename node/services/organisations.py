@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from node import db, events, keys, validation
+from node import db, events, keys, raw_sql, validation
 from node.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from node.i18n import N_
 from node.images import ProcessedImage
@@ -27,7 +27,7 @@ from node.models import (
     Role,
     StaffRole,
 )
-from node.services import audit, media, reply_sql
+from node.services import audit, media
 from node.services.handles import check_free
 
 
@@ -300,8 +300,8 @@ async def staff_organisations(account: Account | None) -> list[Organisation]:
 
 async def staff_account_ids(organisation_id: int) -> list[int]:
     """The organisation's staff who may act (suspended accounts left out)."""
-    # Hand-written (see `reply_sql`): every reply to an organisation's post asks this.
-    found = await reply_sql.rows(
+    # Hand-written (see `node.raw_sql`): every reply to an organisation's post asks this.
+    found = await raw_sql.named_rows(
         "SELECT m.account_id FROM memberships m JOIN accounts a ON a.id = m.account_id"
         " WHERE m.organisation_id = ? AND a.is_active = ?",
         [organisation_id, True],

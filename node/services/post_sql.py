@@ -15,89 +15,12 @@ call these.
 
 from __future__ import annotations
 
-import re
-import uuid
 from collections.abc import Sequence
-from datetime import datetime
-from functools import cache, cached_property
-from typing import Any, Generic, TypeVar
-
-from tortoise import connections
-from tortoise.fields import DatetimeField
-from tortoise.models import Model
+from functools import cache
+from typing import Any
 
 from node.models import Account, HelpPost, Neighbourhood, Organisation, RemoteActor, Response
-
-M = TypeVar("M", bound=Model)
-_MARK = re.compile(r"\?")
-
-
-class Shape(Generic[M]):
-    """Columns of `model` selected under `alias`, and how a row's slice of them becomes
-    an instance. `columns` None: all of them (a full instance, as tortoise reads one);
-    else only those (a partial one, which tortoise will not save without update_fields).
-    Worked out on first use: tortoise completes the models' fields at `Tortoise.init`."""
-
-    def __init__(self, model: type[M], alias: str, columns: Sequence[str] | None = None) -> None:
-        self.model, self.alias, self.wanted = model, alias, columns
-
-    @cached_property
-    def columns(self) -> tuple[str, ...]:
-        return tuple(self.wanted or sorted(self.model._meta.db_fields))
-
-    @cached_property
-    def width(self) -> int:
-        return len(self.columns)
-
-    @cached_property
-    def dates(self) -> tuple[int, ...]:
-        meta = self.model._meta
-        by_column = {
-            meta.fields_db_projection.get(name, name): field
-            for name, field in meta.fields_map.items()
-        }
-        return tuple(
-            i
-            for i, column in enumerate(self.columns)
-            if isinstance(by_column[column], DatetimeField)
-        )
-
-    @cached_property
-    def sql(self) -> str:
-        return ", ".join(f'{self.alias}."{column}"' for column in self.columns)
-
-    def build(self, row: Sequence[Any], start: int, text_dates: bool) -> M:
-        values = [row[i] for i in range(start, start + self.width)]  # Row/Record: no slices
-        if text_dates:  # SQLite: tortoise's text form; fromisoformat is ~20x iso8601's speed
-            for i in self.dates:
-                if isinstance(values[i], str):
-                    values[i] = datetime.fromisoformat(values[i])
-        return self.model._init_from_db(**dict(zip(self.columns, values, strict=True)))
-
-
-def sqlite_rows() -> bool:
-    """Whether rows come from SQLite (text timestamps), else PostgreSQL."""
-    return connections.get("default").capabilities.dialect != "postgres"
-
-
-@cache
-def _numbered(sql: str) -> str:
-    """`?` marks as PostgreSQL's `$1, $2, …` (no statement here has a `?` in a literal)."""
-    counter = iter(range(1, 10_000))
-    return _MARK.sub(lambda _: f"${next(counter)}", sql)
-
-
-async def rows(sql: str, params: Sequence[object]) -> list[Any]:
-    """Run `sql` (with `?` marks); its rows, read by position (columns may share names).
-    SQLite keeps UUIDs as text (timestamps: tortoise's adapter writes them as the ORM)."""
-    client = connections.get("default")
-    if client.capabilities.dialect == "postgres":
-        _, found = await client.execute_query(_numbered(sql), list(params))
-    else:
-        values = [str(v) if isinstance(v, uuid.UUID) else v for v in params]
-        _, found = await client.execute_query(sql, values)
-    return list(found)
-
+from node.raw_sql import Shape, text_dates
 
 # --- the post, with its author, neighbourhood and organisation ------------------------
 
@@ -123,14 +46,14 @@ def post_sql() -> str:
 def post_from_row(row: Sequence[Any]) -> HelpPost:
     """A row of POST_SQL as `HelpPost.get(…).select_related("author", "neighbourhood",
     "organisation")` returns it."""
-    text_dates = sqlite_rows()
-    post = _POST.build(row, 0, text_dates)
+    text = text_dates()
+    post = _POST.build(row, 0, text)
     start = _POST.width
-    author = _AUTHOR.build(row, start, text_dates)
+    author = _AUTHOR.build(row, start, text)
     start += _AUTHOR.width
-    hood = _HOOD.build(row, start, text_dates)
+    hood = _HOOD.build(row, start, text)
     start += _HOOD.width
-    org = _ORG.build(row, start, text_dates) if row[start] is not None else None
+    org = _ORG.build(row, start, text) if row[start] is not None else None
     # Where tortoise's select_related puts them.
     object.__setattr__(post, "_author", author)
     object.__setattr__(post, "_neighbourhood", hood)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from node import uris
+from node import raw_sql, uris
 from node.errors import NotFound
 from node.models import Account, HelpPost, PostKind, Response, ResponseKind, Service
 from node.services import (
@@ -133,7 +133,7 @@ async def _seen_by(viewer: Account | None, domains: set[str]) -> tuple[str, list
     marks the removed ones); others not those hidden, by a suspended account here, by a
     limited or suspended account elsewhere, or from a server the domain policy hides
     (among `domains`, those of the post's remote responders). The SQL form of
-    `removals.shown_responses` (a test holds them together); hand-written, see post_sql."""
+    `removals.shown_responses` (a test holds them together); hand-written, see node.raw_sql."""
     if viewer is not None and viewer.is_active and viewer.is_staff_of_node:
         return "1 = 1", []
     hidden = await domain_policy.hidden_hosts(domains)
@@ -148,7 +148,7 @@ async def _seen_by(viewer: Account | None, domains: set[str]) -> tuple[str, list
 async def _domains_and_accepted(post: HelpPost) -> tuple[set[str], int]:
     """The servers of the post's remote responders, and its accepted helpers (all of
     them, seen or not: they hold places), in one statement."""
-    found = await post_sql.rows(
+    found = await raw_sql.rows(
         "SELECT ra.domain, SUM(CASE WHEN r.offer_status = ? THEN 1 ELSE 0 END)"
         " FROM responses r LEFT JOIN remote_actors ra ON ra.id = r.remote_author_id"
         " WHERE r.post_id = ? GROUP BY ra.domain",
@@ -162,7 +162,7 @@ LISTED = f"r.kind <> '{ResponseKind.THANKS.value}'"
 
 
 async def _count_listed(post: HelpPost, seen: tuple[str, list[object]]) -> int:
-    found = await post_sql.rows(
+    found = await raw_sql.rows(
         f"SELECT COUNT(*) {post_sql.RESPONSE_FROM} WHERE r.post_id = ? AND {LISTED} AND {seen[0]}",
         [post.id, *seen[1]],
     )
@@ -224,8 +224,8 @@ async def _read_rows(
     # Ordered again outside: a UNION ALL need not keep its parts' order.
     sql = " UNION ALL ".join(parts) + " ORDER BY part, created_at, id"
     found = _Rows()
-    text_dates = post_sql.sqlite_rows()
-    for row in await post_sql.rows(sql, params):
+    text_dates = raw_sql.text_dates()
+    for row in await raw_sql.rows(sql, params):
         name = row[0]
         response = post_sql.response_from_row(row, 2, text_dates)
         if name == "page":

@@ -8,7 +8,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from node import db, events, uris
+from node import db, events, raw_sql, uris
 from node.errors import Conflict, InvalidFields, InvalidInput, NotFound, PermissionDenied
 from node.i18n import N_
 from node.models import Account, HelpPost, Organisation, Response
@@ -160,7 +160,7 @@ async def get_post(post_id: str | uuid.UUID, viewer: Account | None) -> HelpPost
         raise NotFound("no such post")
     # Fetched with what every page of a post shows, in one hand-written statement (the
     # ORM's select_related of three models cost more than the rest of a page: post_sql).
-    found = await post_sql.rows(post_sql.post_sql(), [key])
+    found = await raw_sql.rows(post_sql.post_sql(), [key])
     post = post_sql.post_from_row(found[0]) if found else None
     if post is None or not await can_view(viewer, post):
         raise NotFound("no such post")

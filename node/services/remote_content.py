@@ -11,7 +11,7 @@ from typing import Any
 
 from tortoise.functions import Count
 
-from node import db, events
+from node import db, events, raw_sql
 from node.errors import Conflict
 from node.models import (
     ConversationMessage,
@@ -23,7 +23,7 @@ from node.models import (
     Response,
     ResponseKind,
 )
-from node.services import post_milestones, reply_sql
+from node.services import post_milestones
 from node.services.notifications import notify, post_team
 from node.states import OfferStatus, PostAction, post_allows
 from node.timeutil import utcnow
@@ -53,8 +53,8 @@ async def add_remote_reply(
         raise Conflict(f"this post is {post.status} and takes no more responses")
     async with db.atomic():
         # One statement for both questions (this Note already stored? this actor's
-        # earlier offers here?) instead of two ORM queries: see `reply_sql`.
-        found = await reply_sql.rows(
+        # earlier offers here?) instead of two ORM queries: see `node.raw_sql`.
+        found = await raw_sql.named_rows(
             "SELECT id, object_uri, offer_status FROM responses WHERE object_uri = ?"
             " OR (post_id = ? AND remote_author_id = ? AND offer_status IS NOT NULL)",
             [object_uri, post.id, remote.id],
@@ -100,7 +100,7 @@ async def _insert_response(
     via_agreement: bool,
 ) -> Response:
     """`Response.create` for a remote reply, without tortoise's per-row work (see
-    `reply_sql`); the instance is built as tortoise builds one read from the database."""
+    `node.raw_sql`); the instance is built as tortoise builds one read from the database."""
     now = utcnow()
     values: dict[str, object] = {
         "id": uuid.uuid4(),
@@ -120,7 +120,7 @@ async def _insert_response(
     }
     columns = ", ".join(values)
     marks = ", ".join("?" * len(values))
-    await reply_sql.execute(
+    await raw_sql.execute(
         f"INSERT INTO responses ({columns}) VALUES ({marks})",  # noqa: S608 (fixed names)
         list(values.values()),
     )

@@ -11,9 +11,8 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
+from node import raw_sql
 from node.models import Account, Session
-from node.services import reply_sql
-from node.services.post_sql import Shape, sqlite_rows
 from node.timeutil import utcnow
 
 LIFETIME = timedelta(days=30)
@@ -31,12 +30,12 @@ async def start_session(account: Account) -> str:
 
 
 # Every logged-in request asks this first: one hand-written statement whose row becomes
-# the same Account instance tortoise builds (`post_sql.Shape`); the ORM's select_related
+# the same Account instance tortoise builds (`raw_sql.Shape`); the ORM's select_related
 # cost more CPU building the query and converting the row than the lookup itself.
 @functools.cache
-def _account_shape() -> Shape[Account]:
+def _account_shape() -> raw_sql.Shape[Account]:
     # Built on first use: the model's foreign-key columns are known once tortoise is set up.
-    return Shape(Account, "a")
+    return raw_sql.Shape(Account, "a")
 
 
 async def account_for(token: str | None) -> Account | None:
@@ -44,14 +43,14 @@ async def account_for(token: str | None) -> Account | None:
     if not token or len(token) > 100:
         return None
     shape = _account_shape()
-    found = await reply_sql.rows(
+    found = await raw_sql.rows(
         f"SELECT {shape.sql} FROM sessions s JOIN accounts a ON a.id = s.account_id"  # noqa: S608
         " WHERE s.token_hash = ? AND s.expires_at > ?",
         [_digest(token), utcnow()],
     )
     if not found:
         return None
-    account = shape.build(list(found[0].values()), 0, sqlite_rows())
+    account = shape.build(found[0], 0, raw_sql.text_dates())
     return account if account.is_active else None
 
 

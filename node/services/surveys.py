@@ -32,7 +32,7 @@ from typing import Literal
 
 from tortoise.expressions import Q
 
-from node import db, events, uris, validation
+from node import db, events, raw_sql, uris, validation
 from node.config import SUPPORTED_LANGUAGES
 from node.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from node.i18n import N_
@@ -47,7 +47,7 @@ from node.models import (
     StaffRole,
     Survey,
 )
-from node.services import audit, reply_sql
+from node.services import audit
 from node.text import clean_line, is_blank
 from node.timeutil import as_utc, utcnow
 
@@ -111,7 +111,7 @@ async def may_publish_in(account: Account | None, neighbourhood: Neighbourhood) 
         return True
     # A connector there, or staff of an organisation working there. The neighbourhood
     # page asks on every logged-in visit: one hand-written statement, not two ORM ones.
-    found = await reply_sql.rows(
+    found = await raw_sql.named_rows(
         "SELECT 1 AS yes FROM neighbourhood_connectors"
         " WHERE account_id = ? AND neighbourhood_id = ?"
         " UNION ALL SELECT 1 FROM organisation_areas oa"

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 from tortoise.expressions import Q
 
+from node import raw_sql as sql
 from node.models import (
     Account,
     Follow,
@@ -31,7 +32,6 @@ from node.models import (
     Role,
     Visibility,
 )
-from node.services import reply_sql as sql
 from node.states import FollowStatus, OfferStatus
 
 # Levels that never leave this node: no Note is served or delivered elsewhere.
@@ -86,7 +86,7 @@ async def _relations(viewer: Account) -> _Relations:
         "h": found.followed_hoods,
         "s": found.own_orgs,
     }
-    for row in await sql.rows(_RELATIONS_SQL, params):
+    for row in await sql.named_rows(_RELATIONS_SQL, params):
         if row["k"] == "p":
             found.team.append(uuid.UUID(row["v"]))
         else:

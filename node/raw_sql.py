@@ -1,0 +1,156 @@
+"""Hand-written SQL on both backends: what differs between SQLite and PostgreSQL, how a
+statement runs in the current transaction, and how its rows become model instances.
+
+Most of the code goes through tortoise. The hot paths (a page rendered fresh, a reply
+from another server, a delivery claimed) do not: profiles of them put most of a
+statement's CPU time in tortoise building the query (pypika copies and formats every
+query anew) and converting rows (ISO dates parsed by `iso8601`), not in the database.
+Their statements are written once with `?` marks, which become `$1, $2, …` on
+PostgreSQL; their rows become the same instances tortoise builds (`Shape`). The rules
+(who sees what, states, permissions) stay in the services that run them.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cache, cached_property
+from typing import Any, Generic, TypeVar
+
+from tortoise import connections
+from tortoise.fields import DatetimeField
+from tortoise.models import Model
+
+M = TypeVar("M", bound=Model)
+_MARK = re.compile(r"\?")
+
+
+@dataclass(frozen=True, slots=True)
+class Dialect:
+    name: str
+
+    def month(self, column: str) -> str:
+        """`YYYY-MM` of a timestamp, in UTC."""
+        if self.name == "postgres":
+            return f"to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM')"
+        # strftime() reads the stored text with its offset: a time written with another
+        # zone than UTC still falls in its UTC month (the text's first characters would not).
+        return f"strftime('%Y-%m', {column})"
+
+    def seconds(self, later: str, earlier: str) -> str:
+        """Seconds from `earlier` to `later`, rounded to whole ones (NULL when either is)."""
+        if self.name == "postgres":
+            return f"CAST(ROUND(EXTRACT(EPOCH FROM ({later} - {earlier}))) AS BIGINT)"
+        # julianday() is the cheapest parse SQLite has; a double of days keeps the
+        # difference to about 50 microseconds, which rounding to seconds absorbs.
+        return f"CAST(ROUND((julianday({later}) - julianday({earlier})) * 86400) AS INTEGER)"
+
+    def mark(self, number: int) -> str:
+        """The placeholder of the `number`th parameter (from 1)."""
+        return f"${number}" if self.name == "postgres" else "?"
+
+    def stored(self, moment: datetime) -> object:
+        """`moment` as a column of ours holds it (tortoise's own text form on SQLite)."""
+        if self.name == "postgres":
+            return moment
+        return moment.astimezone(UTC).isoformat(sep=" ")
+
+    def timestamp(self, moment: datetime) -> object:
+        # SQLite keeps timestamps as UTC text ("2026-01-01 00:00:00.123456+00:00"), which
+        # sorts like time; this prefix of it sorts just before the instant it names.
+        if self.name == "postgres":
+            return moment
+        return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def dialect() -> Dialect:
+    return Dialect(connections.get("default").capabilities.dialect)
+
+
+def text_dates() -> bool:
+    """Whether rows come from SQLite, whose timestamps are text, else PostgreSQL."""
+    return connections.get("default").capabilities.dialect != "postgres"
+
+
+@cache
+def numbered(sql: str) -> str:
+    """`?` marks as PostgreSQL's `$1, $2, …` (no statement here has a `?` in a literal)."""
+    counter = iter(range(1, 10_000))
+    return _MARK.sub(lambda _: f"${next(counter)}", sql)
+
+
+def _prepared(sql: str, params: Sequence[object]) -> tuple[Any, str, list[object]]:
+    # The current transaction's connection, inside one. SQLite keeps UUIDs as text; its
+    # timestamps are written by the adapter tortoise registers (the ORM's own text).
+    client = connections.get("default")
+    if client.capabilities.dialect == "postgres":
+        return client, numbered(sql), list(params)
+    return client, sql, [str(v) if isinstance(v, uuid.UUID) else v for v in params]
+
+
+async def rows(sql: str, params: Sequence[object]) -> list[Any]:
+    """Run `sql` (with `?` marks); its rows, read by position (joined tables may share
+    column names)."""
+    client, text, values = _prepared(sql, params)
+    _, found = await client.execute_query(text, values)
+    return list(found)
+
+
+async def named_rows(sql: str, params: Sequence[object]) -> list[dict[str, Any]]:
+    """Run `sql` (with `?` marks); its rows by column name. Also for `INSERT … RETURNING`
+    (tortoise's `execute_query` drops an INSERT's rows on PostgreSQL)."""
+    client, text, values = _prepared(sql, params)
+    return await client.execute_query_dict(text, values)
+
+
+async def execute(sql: str, params: Sequence[object]) -> None:
+    """Run a statement that returns no rows."""
+    client, text, values = _prepared(sql, params)
+    await client.execute_query(text, values)
+
+
+class Shape(Generic[M]):
+    """Columns of `model` selected under `alias`, and how a row's slice of them becomes
+    an instance. `columns` None: all of them (a full instance, as tortoise reads one);
+    else only those (a partial one, which tortoise will not save without update_fields).
+    Worked out on first use: tortoise completes the models' fields at `Tortoise.init`."""
+
+    def __init__(self, model: type[M], alias: str, columns: Sequence[str] | None = None) -> None:
+        self.model, self.alias, self.wanted = model, alias, columns
+
+    @cached_property
+    def columns(self) -> tuple[str, ...]:
+        return tuple(self.wanted or sorted(self.model._meta.db_fields))
+
+    @cached_property
+    def width(self) -> int:
+        return len(self.columns)
+
+    @cached_property
+    def dates(self) -> tuple[int, ...]:
+        meta = self.model._meta
+        by_column = {
+            meta.fields_db_projection.get(name, name): field
+            for name, field in meta.fields_map.items()
+        }
+        return tuple(
+            i
+            for i, column in enumerate(self.columns)
+            if isinstance(by_column[column], DatetimeField)
+        )
+
+    @cached_property
+    def sql(self) -> str:
+        return ", ".join(f'{self.alias}."{column}"' for column in self.columns)
+
+    def build(self, row: Sequence[Any], start: int, text_dates: bool) -> M:
+        values = [row[i] for i in range(start, start + self.width)]  # Row/Record: no slices
+        if text_dates:  # SQLite: tortoise's text form; fromisoformat is ~20x iso8601's speed
+            for i in self.dates:
+                if isinstance(values[i], str):
+                    values[i] = datetime.fromisoformat(values[i])
+        # The same conversion tortoise applies to the rows of its own queries.
+        return self.model._init_from_db(**dict(zip(self.columns, values, strict=True)))
