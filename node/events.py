@@ -274,12 +274,7 @@ async def emit(event: DomainEvent) -> Event:
         "locked_until": None,
         "attempts": 0,
     }
-    [found] = await raw_sql.named_rows(
-        "INSERT INTO events (kind, payload, created_at, handled_at, locked_until, attempts)"
-        " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
-        list(values.values()),
-    )
-    row = Event._init_from_db(id=found["id"], **values)
+    row = await raw_sql.insert(Event, values)
     if handled_at is None:  # queued: workers in other processes wake at the commit
         await queue_signals.notify(queue_signals.EVENTS)
     return row

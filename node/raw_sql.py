@@ -112,6 +112,19 @@ async def execute(sql: str, params: Sequence[object]) -> None:
     await client.execute_query(text, values)
 
 
+async def insert(model: type[M], values: dict[str, object]) -> M:
+    """One row of `model` from `values` (every column, by name; without "id" the
+    database gives one), as the instance `model.create` would return."""
+    columns = ", ".join(values)
+    marks = ", ".join("?" * len(values))
+    sql = f"INSERT INTO {model._meta.db_table} ({columns}) VALUES ({marks})"  # noqa: S608
+    if "id" in values:
+        await execute(sql, list(values.values()))
+        return model._init_from_db(**values)
+    [row] = await named_rows(sql + " RETURNING id", list(values.values()))
+    return model._init_from_db(id=row["id"], **values)
+
+
 class Shape(Generic[M]):
     """Columns of `model` selected under `alias`, and how a row's slice of them becomes
     an instance. `columns` None: all of them (a full instance, as tortoise reads one);

@@ -49,13 +49,7 @@ async def notify(
         "created_at": utcnow(),
         "read_at": None,
     }
-    columns = ", ".join(values)
-    marks = ", ".join("?" * len(values))
-    [row] = await raw_sql.named_rows(
-        f"INSERT INTO notifications ({columns}) VALUES ({marks}) RETURNING id",  # noqa: S608
-        list(values.values()),
-    )
-    return Notification._init_from_db(id=row["id"], **values)
+    return await raw_sql.insert(Notification, values)
 
 
 async def post_team(post: HelpPost, cache: dict[str, Any] | None = None) -> list[int]:

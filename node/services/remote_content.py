@@ -118,13 +118,7 @@ async def _insert_response(
         "created_at": now,
         "updated_at": now,
     }
-    columns = ", ".join(values)
-    marks = ", ".join("?" * len(values))
-    await raw_sql.execute(
-        f"INSERT INTO responses ({columns}) VALUES ({marks})",  # noqa: S608 (fixed names)
-        list(values.values()),
-    )
-    return Response._init_from_db(**values)
+    return await raw_sql.insert(Response, values)
 
 
 async def update_remote_reply(
