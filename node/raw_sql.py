@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import Enum
 from functools import cache, cached_property
 from typing import Any, Generic, TypeVar
 
@@ -82,13 +83,46 @@ def numbered(sql: str) -> str:
     return _MARK.sub(lambda _: f"${next(counter)}", sql)
 
 
+def where(lookups: Mapping[str, object], aliases: Mapping[str, str]) -> tuple[str, list[object]]:
+    """Tortoise-style lookups (all must hold) as a condition and its parameters, so that a
+    rule written once as lookups serves `Q(**lookups)` and hand-written statements alike.
+
+    Keys are `column`, `column__in` (a non-empty list) or `relation__column`; `aliases`
+    names the table of each relation ("" for the main one). None means IS NULL.
+    """
+    parts, params = [], []
+    for key, value in lookups.items():
+        names = key.split("__")
+        is_in = names[-1] == "in"
+        if is_in:
+            names.pop()
+        column = f"{aliases[names[0] if len(names) == 2 else '']}.{names[-1]}"
+        if is_in:
+            values = list(value)  # type: ignore[call-overload]
+            parts.append(f"{column} IN ({', '.join('?' * len(values))})")
+            params += values
+        elif value is None:
+            parts.append(f"{column} IS NULL")
+        else:
+            parts.append(f"{column} = ?")
+            params.append(value)
+    return " AND ".join(parts) or "1 = 1", params
+
+
+def as_datetime(value: datetime | str | None) -> datetime | None:
+    """A timestamp column's value as a datetime (SQLite's are tortoise's text form)."""
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
+
+
 def _prepared(sql: str, params: Sequence[object]) -> tuple[Any, str, list[object]]:
     # The current transaction's connection, inside one. SQLite keeps UUIDs as text; its
     # timestamps are written by the adapter tortoise registers (the ORM's own text).
+    # Enum members go as their values (neither driver takes a StrEnum as text).
     client = connections.get("default")
+    values = [v.value if isinstance(v, Enum) else v for v in params]
     if client.capabilities.dialect == "postgres":
-        return client, numbered(sql), list(params)
-    return client, sql, [str(v) if isinstance(v, uuid.UUID) else v for v in params]
+        return client, numbered(sql), values
+    return client, sql, [str(v) if isinstance(v, uuid.UUID) else v for v in values]
 
 
 async def rows(sql: str, params: Sequence[object]) -> list[Any]:

@@ -30,6 +30,9 @@ async def author(database: str) -> Account:
 async def _sees(viewer: Account | None, post: HelpPost) -> bool:
     """Whether `viewer` gets the post both directly and in the listing, checked to agree."""
     listed = post.id in {p.id for p in await listings.list_open_posts(None, viewer)}
+    # The neighbourhood page's listing (both kinds in one statement) agrees too.
+    per_kind = await listings.open_card_rows_per_kind(post.neighbourhood, viewer, [post.kind])
+    assert listed == (post.id in {row["id"] for row in per_kind[post.kind]})
     try:
         await posts.get_post(str(post.id), viewer)
     except NotFound:

@@ -14,6 +14,9 @@ from tests.webclient import browser
 
 async def _sees(viewer: Account | None, post: HelpPost) -> bool:
     listed = post.id in {p.id for p in await listings.list_open_posts(None, viewer)}
+    # The neighbourhood page's listing (both kinds in one statement) agrees too.
+    per_kind = await listings.open_card_rows_per_kind(post.neighbourhood, viewer, [post.kind])
+    assert listed == (post.id in {row["id"] for row in per_kind[post.kind]})
     try:
         await posts.get_post(str(post.id), viewer)
     except NotFound:

@@ -2,40 +2,21 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any
 
-from tortoise.expressions import Q
+import orjson
 from tortoise.functions import Count
-from tortoise.queryset import QuerySet
 
+from node import raw_sql as sql
 from node.errors import InvalidInput
 from node.i18n import N_
 from node.models import Account, HelpPost, Neighbourhood, PostKind
-from node.services.removals import listed_filter
-from node.services.visibility import visible_posts_filter
+from node.services.removals import listed_filter, listed_lookups
+from node.services.visibility import visible_lookups, visible_posts_filter
 from node.states import PostStatus
 from node.taxonomy import BY_SLUG
-
-# What a listing shows of a post: no keys or hashes of the author come along.
-CARD_FIELDS = {
-    "id": "id",
-    "kind": "kind",
-    "status": "status",
-    "category": "category",
-    "title": "title",
-    "description": "description",
-    "language": "language",
-    "translations": "translations",
-    "starts_at": "starts_at",
-    "area_hint": "area_hint",
-    "helpers_needed": "helpers_needed",
-    "on_behalf_label": "on_behalf_label",
-    "author_name": "author__display_name",
-    "organisation_name": "organisation__name",
-    "organisation_slug": "organisation__slug",
-    "neighbourhood_name": "neighbourhood__name",
-}
 
 
 def in_language(row: dict[str, Any], locale: str) -> dict[str, Any]:
@@ -51,63 +32,111 @@ def in_language(row: dict[str, Any], locale: str) -> dict[str, Any]:
     return row
 
 
-async def _open_posts(
+# The listing's statement: cards of one kind, newest first (`_card_statement`). Profiles
+# of a fresh neighbourhood page put a third of its CPU time in tortoise building the two
+# listing queries from their filters (pypika copies and formats every term anew); this is
+# one statement, with the visibility and moderation rules taken from their services as
+# lookups (`visibility.visible_lookups`, `removals.listed_lookups`), not written again.
+# What a card shows of a post: no keys or hashes of the author come along.
+_CARD_COLUMNS = (
+    "p.id, p.kind, p.status, p.category, p.title, p.description, p.language,"
+    " p.translations, p.starts_at, p.area_hint, p.helpers_needed, p.on_behalf_label,"
+    " a.display_name AS author_name, o.name AS organisation_name,"
+    " o.slug AS organisation_slug, n.name AS neighbourhood_name, p.created_at"
+)
+_CARD_FROM = (
+    "FROM help_posts p JOIN accounts a ON a.id = p.author_id"
+    " JOIN neighbourhoods n ON n.id = p.neighbourhood_id"
+    " LEFT JOIN organisations o ON o.id = p.organisation_id"
+)
+_ALIASES = {"": "p", "author": "a"}
+
+
+def _card_statement(conditions: list[str], params: list[object], limit: int) -> str:
+    params.append(limit)
+    where = " AND ".join(conditions)
+    return f"SELECT {_CARD_COLUMNS} {_CARD_FROM} WHERE {where} ORDER BY p.created_at DESC LIMIT ?"
+
+
+def _card_row(row: dict[str, Any], text: bool) -> dict[str, Any]:
+    """A row as tortoise would give it: ids, dates and JSON parsed."""
+    del row["created_at"]
+    translations = row["translations"]
+    if isinstance(translations, str):
+        row["translations"] = orjson.loads(translations)
+    if text:  # SQLite: ids and dates are text
+        row["id"] = uuid.UUID(row["id"])
+        row["starts_at"] = sql.as_datetime(row["starts_at"])
+    return row
+
+
+async def _card_rows(
     neighbourhood: Neighbourhood | None,
     viewer: Account | None,
+    kinds: list[str | None],
     *,
-    kind: str | None = None,
     category: str | None = None,
     starts_between: tuple[datetime, datetime] | None = None,
     flexible_only: bool = False,
     limit: int = 50,
-    visible: Q | None = None,
     **match: object,
-) -> QuerySet[HelpPost]:
-    """Open and matched posts `viewer` may see, newest first.
-
-    Filters: `kind`, `category`, a start time in `starts_between` or none at all
-    (`flexible_only`), and column values in `match` (e.g. `organisation_id=3`).
-    `visible`: `visible_posts_filter(viewer)` when the caller has it already.
-    """
-    query = HelpPost.filter(
-        visible if visible is not None else await visible_posts_filter(viewer),
-        # Moderation: hidden posts and suspended authors never; silenced authors only
-        # on their own profile (the listing of one author).
-        listed_filter(include_silenced="author_id" in match),
-        status__in=[PostStatus.OPEN, PostStatus.MATCHED],
-        **match,
-    )
-    if neighbourhood is not None:
-        query = query.filter(neighbourhood_id=neighbourhood.id)
-    if kind:
-        if kind not in (PostKind.REQUEST, PostKind.OFFER):
+) -> dict[str | None, list[dict]]:
+    """The rows of `open_card_rows` for each of `kinds` (None: either), in one statement."""
+    for kind in kinds:
+        if kind is not None and kind not in (PostKind.REQUEST, PostKind.OFFER):
             raise InvalidInput("kind", N_("expected one of %(allowed)s"), allowed="request, offer")
-        query = query.filter(kind=kind)
+    if category and category not in BY_SLUG:
+        raise InvalidInput("category", N_("choose one of the categories"))
+    conditions, params = [], []
+
+    def add(lookups: dict[str, object]) -> None:
+        condition, values = sql.where(lookups, _ALIASES)
+        conditions.append(condition)
+        params.extend(values)
+
+    visible = await visible_lookups(viewer)
+    if visible is not None:
+        ors = [sql.where(alternative, _ALIASES) for alternative in visible]
+        conditions.append("(" + " OR ".join(f"({c})" for c, _ in ors) + ")")
+        params.extend(value for _, values in ors for value in values)
+    add(listed_lookups(include_silenced="author_id" in match))
+    add({"status__in": [PostStatus.OPEN, PostStatus.MATCHED], **match})
+    if neighbourhood is not None:
+        add({"neighbourhood_id": neighbourhood.id})
     if category:
-        if category not in BY_SLUG:
-            raise InvalidInput("category", N_("choose one of the categories"))
-        query = query.filter(category=category)
+        add({"category": category})
     if starts_between is not None:
-        query = query.filter(starts_at__gte=starts_between[0], starts_at__lt=starts_between[1])
+        conditions.append("p.starts_at >= ? AND p.starts_at < ?")
+        params += starts_between
     elif flexible_only:
-        query = query.filter(starts_at=None)
-    return query.order_by("-created_at").limit(limit)
-
-
-async def list_open_posts(
-    neighbourhood: Neighbourhood | None, viewer: Account | None, **filters: Any
-) -> list[HelpPost]:
-    """The posts of `_open_posts` as models, with author, organisation and neighbourhood."""
-    query = await _open_posts(neighbourhood, viewer, **filters)
-    return await query.select_related("organisation", "author", "neighbourhood")
+        add({"starts_at": None})
+    statements, all_params = [], []
+    for kind in kinds:
+        own = [*conditions, "p.kind = ?"] if kind else list(conditions)
+        own_params = [*params, kind] if kind else list(params)
+        statements.append(_card_statement(own, own_params, limit))
+        all_params += own_params
+    # Each kind keeps its own newest `limit`: a UNION of the two limited selects.
+    statement = " UNION ALL ".join(
+        f"SELECT * FROM ({s}) AS k{i}"  # noqa: S608 - our statements, values as parameters
+        for i, s in enumerate(statements)
+    )
+    text = sql.text_dates()
+    found: dict[str | None, list[dict]] = {kind: [] for kind in kinds}
+    rows = await sql.named_rows(statement + " ORDER BY created_at DESC", all_params)
+    for row in rows:
+        found[row["kind"] if len(kinds) > 1 else kinds[0]].append(_card_row(row, text))
+    return found
 
 
 async def open_card_rows(
     neighbourhood: Neighbourhood | None, viewer: Account | None, **filters: Any
 ) -> list[dict]:
-    """The posts of `_open_posts` as plain rows of what a card shows (listings are hot)."""
-    query = await _open_posts(neighbourhood, viewer, **filters)
-    return await query.values(**CARD_FIELDS)
+    """Open and matched posts `viewer` may see, newest first, as plain rows of what a card
+    shows. Filters: `kind`, `category`, a start time in `starts_between` or none at all
+    (`flexible_only`), `limit`, and column values (e.g. `organisation_id=3`)."""
+    kind = filters.pop("kind", None) or None
+    return (await _card_rows(neighbourhood, viewer, [kind], **filters))[kind]
 
 
 async def open_card_rows_per_kind(
@@ -116,14 +145,19 @@ async def open_card_rows_per_kind(
     kinds: list[str],
     **filters: Any,
 ) -> dict[str, list[dict]]:
-    """`open_card_rows` for each of `kinds`, the viewer's visibility filter worked out once
-    (a logged-in viewer's costs a statement: a page of both kinds asks it once, not twice)."""
-    visible = await visible_posts_filter(viewer)
-    found = {}
-    for kind in kinds:
-        query = await _open_posts(neighbourhood, viewer, kind=kind, visible=visible, **filters)
-        found[kind] = await query.values(**CARD_FIELDS)
-    return found
+    """`open_card_rows` for each of `kinds`, each its newest `limit`, in one statement."""
+    return await _card_rows(neighbourhood, viewer, list(kinds), **filters)  # type: ignore[return-value]
+
+
+async def list_open_posts(
+    neighbourhood: Neighbourhood | None, viewer: Account | None, **filters: Any
+) -> list[HelpPost]:
+    """The posts of `open_card_rows` as models, with author, organisation and neighbourhood."""
+    ids = [row["id"] for row in await open_card_rows(neighbourhood, viewer, **filters)]
+    found = await HelpPost.filter(id__in=ids).select_related(
+        "organisation", "author", "neighbourhood"
+    )
+    return sorted(found, key=lambda post: ids.index(post.id))
 
 
 async def open_counts(viewer: Account | None) -> dict[int, int]:

@@ -16,11 +16,17 @@ from node.services.domain_policy import HiddenHosts
 from node.services.permissions import can_manage_post
 
 
-def listed_filter(*, include_silenced: bool = False) -> Q:
+def listed_lookups(*, include_silenced: bool = False) -> dict[str, object]:
     """Posts that may appear in this node's listings and feeds: not hidden, author not
-    suspended (nor silenced, unless the listing is that author's own profile)."""
-    condition = Q(hidden_at=None) & Q(author__suspended_at=None)
-    return condition if include_silenced else condition & Q(author__silenced_at=None)
+    suspended (nor silenced, unless the listing is that author's own profile). As lookups,
+    for `Q` filters and the hand-written listing (`listings`) alike."""
+    condition: dict[str, object] = {"hidden_at": None, "author__suspended_at": None}
+    return condition if include_silenced else {**condition, "author__silenced_at": None}
+
+
+def listed_filter(*, include_silenced: bool = False) -> Q:
+    """`listed_lookups` as a filter."""
+    return Q(**listed_lookups(include_silenced=include_silenced))
 
 
 def shares_widely(post: HelpPost) -> bool:

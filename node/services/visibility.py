@@ -94,33 +94,44 @@ async def _relations(viewer: Account) -> _Relations:
     return found
 
 
-async def visible_posts_filter(viewer: Account | None) -> Q:
-    """A filter for the posts `viewer` may see, for use in listings."""
-    public = Q(visibility=Visibility.PUBLIC)
+async def visible_lookups(viewer: Account | None) -> list[dict[str, object]] | None:
+    """The posts `viewer` may see, as alternatives (any one admits a post), each a set of
+    lookups that must all hold; None: every post. Written once for `Q` filters
+    (`visible_posts_filter`) and the hand-written listing (`listings`)."""
+    public: dict[str, object] = {"visibility": Visibility.PUBLIC}
     if viewer is None or not viewer.is_active:
-        return public
+        return [public]
     if viewer.role in (Role.MODERATOR, Role.ADMIN):
-        return Q()
+        return None
     found = await _relations(viewer)
-    followed_accounts, followed_orgs = found.followed_accounts, found.followed_orgs
-    followed_hoods, own_orgs, team = found.followed_hoods, found.own_orgs, found.team
+    followed_hoods = found.followed_hoods
     if viewer.home_neighbourhood_id is not None:  # type: ignore[attr-defined]
         followed_hoods.append(viewer.home_neighbourhood_id)  # type: ignore[attr-defined]
-    seen = (
-        public
-        | Q(visibility=Visibility.MEMBERS)
-        | Q(author_id=viewer.id)
-        | Q(organisation_id__in=own_orgs or [0])
+    alternatives: list[dict[str, object]] = [
+        public,
+        {"visibility": Visibility.MEMBERS},
+        {"author_id": viewer.id},
+        {"organisation_id__in": found.own_orgs},
         # The posting actor is the organisation when there is one, else the author.
-        | Q(
-            visibility=Visibility.FOLLOWERS,
-            organisation_id=None,
-            author_id__in=followed_accounts or [0],
-        )
-        | Q(visibility=Visibility.FOLLOWERS, organisation_id__in=followed_orgs or [0])
-        | Q(visibility=Visibility.NEIGHBOURS, neighbourhood_id__in=followed_hoods or [0])
-    )
-    return seen | Q(id__in=team) if team else seen
+        {
+            "visibility": Visibility.FOLLOWERS,
+            "organisation_id": None,
+            "author_id__in": found.followed_accounts,
+        },
+        {"visibility": Visibility.FOLLOWERS, "organisation_id__in": found.followed_orgs},
+        {"visibility": Visibility.NEIGHBOURS, "neighbourhood_id__in": followed_hoods},
+        {"id__in": found.team},
+    ]
+    # An empty list admits nothing: the alternative is left out.
+    return [a for a in alternatives if all(v for k, v in a.items() if k.endswith("__in"))]
+
+
+async def visible_posts_filter(viewer: Account | None) -> Q:
+    """A filter for the posts `viewer` may see, for use in listings."""
+    alternatives = await visible_lookups(viewer)
+    if alternatives is None:
+        return Q()
+    return Q(*(Q(**lookups) for lookups in alternatives), join_type="OR")
 
 
 async def remote_may_see(actor: RemoteActor, post: HelpPost) -> bool:
