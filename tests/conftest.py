@@ -112,7 +112,28 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
                 _backend_counts[backend] += 1
 
 
+_summary_lines: list[str] = []
+
+
+def report_in_summary(config: pytest.Config, line: str) -> None:
+    """Print `line` (a figure a test module measured) in the run's final summary. Under
+    pytest-xdist (`make test`) a worker's own output is not shown: its lines travel to the
+    controller with the worker's results (`workeroutput`)."""
+    worker_output = getattr(config, "workeroutput", None)
+    if worker_output is not None:
+        worker_output.setdefault("summary_lines", []).append(line)
+    else:
+        _summary_lines.append(line)
+
+
+def pytest_testnodedown(node: object, error: object) -> None:
+    """pytest-xdist, in the controller: a worker finished; keep its summary lines."""
+    _summary_lines.extend(getattr(node, "workeroutput", {}).get("summary_lines", []))
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    for line in _summary_lines:
+        terminalreporter.write_line(line)
     if _backend_counts:
         figures = ", ".join(f"{_backend_counts[b]} on {b}" for b in BACKENDS)
         terminalreporter.write_line(f"storage tests passed: {figures}")

@@ -42,6 +42,7 @@ from node.models import InboxItem, InboxStatus, OutgoingFollow, ReactionKind, Re
 from node.services import remote_content, remote_follows
 from node.states import FollowStatus
 from tests import factories
+from tests.conftest import report_in_summary
 from tests.fakeremote import FakeRemote
 from tests.federation_fixtures import BASE, Node
 from tests.inbox_fuzz_strategies import AS, DOCUMENTS, encode, hostile, mutated
@@ -167,13 +168,9 @@ async def world(node: Node, remote: FakeRemote) -> World:
 @pytest.fixture(scope="module", autouse=True)
 def report_figures(request: pytest.FixtureRequest) -> Iterator[None]:
     yield
-    plugins = request.config.pluginmanager
-    reporter, capture = plugins.get_plugin("terminalreporter"), plugins.get_plugin("capturemanager")
-    if reporter is None or capture is None or not STATS:
-        return
-    figures = ", ".join(f"{key}: {count}" for key, count in sorted(STATS.items()))
-    with capture.global_and_fixture_disabled():
-        reporter.write_line(f"\ninbox fuzz: {figures}")
+    if STATS:
+        figures = ", ".join(f"{key}: {count}" for key, count in sorted(STATS.items()))
+        report_in_summary(request.config, f"inbox fuzz: {figures}")
 
 
 class _Crashes(logging.Handler):

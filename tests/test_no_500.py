@@ -43,6 +43,7 @@ from hypothesis import strategies as st
 
 from node.app import create_app
 from node.config import Settings
+from tests.conftest import report_in_summary
 from tests.fuzz_routes import HtmlForm, RouteInfo, parse_page, route_table, template_of
 from tests.fuzz_runner import INPUTS, SENT, Fuzzer, path_strategy, real_paths
 from tests.fuzz_seed import PASSWORD, World, build_world
@@ -227,14 +228,10 @@ async def test_no_input_gives_a_server_error(database: str, viewer: str) -> None
 @pytest.fixture(scope="module", autouse=True)
 def report_count(request: pytest.FixtureRequest) -> Iterator[None]:
     yield
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    capture = request.config.pluginmanager.get_plugin("capturemanager")
-    if reporter is not None and capture is not None and INPUTS:
+    if INPUTS:
         figures = ", ".join(f"{count} as {viewer}" for viewer, count in sorted(INPUTS.items()))
         line = f"no-500 fuzzing: {INPUTS.total()} generated inputs ({figures}), "
-        with capture.global_and_fixture_disabled():
-            reporter.write_line("")
-            reporter.write_line(line + f"{SENT.total()} requests with the crawl")
+        report_in_summary(request.config, line + f"{SENT.total()} requests with the crawl")
 
 
 @pytest.fixture(autouse=True)
