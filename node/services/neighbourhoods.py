@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from node import db, events, geo, keys, validation
+from node import raw_sql as sql
 from node.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from node.i18n import N_
 from node.images import ProcessedImage
@@ -226,7 +227,9 @@ async def set_archived(hood: Neighbourhood, archived: bool, by: Account) -> None
 
 async def get_neighbourhood(slug: str) -> Neighbourhood:
     clean = validation.as_slug(slug)
-    hood = await Neighbourhood.get_or_none(slug=clean) if clean else None
+    # Every neighbourhood page asks this: one table, read without tortoise's query building.
+    found = await sql.select(Neighbourhood, {"slug": clean}, limit=1) if clean else []
+    hood = found[0] if found else None
     if hood is None:
         raise NotFound(f"no neighbourhood {slug[:60]!r}")
     return hood

@@ -6,11 +6,17 @@ from node.models import HelpPost
 from node.timeutil import utcnow
 
 
-async def first_offer(post_id: object) -> None:
+async def first_offer(post: HelpPost) -> None:
+    """Stamp `post`'s first offer unless it has one. The instance is stamped too: the inbox
+    worker's batch of replies to one post shares it, and asks the database once."""
+    if post.first_offer_at is not None:
+        return
     now = utcnow()  # updated_at too: the needs figures look for posts changed since
-    await HelpPost.filter(id=post_id, first_offer_at__isnull=True).update(
+    stamped = await HelpPost.filter(id=post.id, first_offer_at__isnull=True).update(
         first_offer_at=now, updated_at=now
     )
+    if stamped:  # else another process stamped it: the instance does not know when
+        post.first_offer_at = now
 
 
 async def first_match(post_id: object) -> None:

@@ -81,7 +81,7 @@ async def add_remote_reply(
             via_agreement=agreement and offers,
         )
         if offers:
-            await post_milestones.first_offer(post.id)
+            await post_milestones.first_offer(post)
         await events.emit(events.ResponseCreated(str(response.id), str(post.id)))
         for recipient in [] if declined else await post_team(post, cache):
             await notify(recipient, NotificationKind.RESPONSE, post=post, response=response)

@@ -72,7 +72,7 @@ async def offer_help(helper: Account, post: HelpPost, body: str = "") -> Respons
             body=text,
             offer_status=OfferStatus.OFFERED,
         )
-        await post_milestones.first_offer(post.id)
+        await post_milestones.first_offer(post)
         await events.emit(events.ResponseCreated(str(response.id), str(post.id)))
         await notify_team(post, NotificationKind.RESPONSE, actor=helper, response=response)
     return response

@@ -3,7 +3,8 @@ resident composes a request, to helpers on a request page, and on neighbourhood 
 
 from __future__ import annotations
 
-from node.models import Service, ServiceArea
+from node import raw_sql as sql
+from node.models import Organisation, Service
 
 # A directory is a few dozen services per node; more than this is a mistake to cap.
 MAX_SERVICES = 500
@@ -11,13 +12,22 @@ MAX_SERVICES = 500
 
 async def serving(neighbourhood_id: int) -> list[Service]:
     """Services that serve `neighbourhood_id` (all of the node's, or listed there)."""
-    listed = set(
-        await ServiceArea.filter(neighbourhood_id=neighbourhood_id).values_list(
-            "service_id", flat=True
+    # Every neighbourhood page asks this: hand-written reads (`node.raw_sql`), the
+    # organisations attached where tortoise's prefetch_related puts them.
+    listed = {  # as text: SQLite gives ids as text
+        str(row[0])
+        for row in await sql.rows(
+            "SELECT service_id FROM service_areas WHERE neighbourhood_id = ?", [neighbourhood_id]
         )
-    )
-    services = await Service.all().prefetch_related("organisation").limit(MAX_SERVICES)
-    return by_name([s for s in services if s.everywhere or s.id in listed])
+    }
+    services = await sql.select(Service, {}, order_by=("id",), limit=MAX_SERVICES)
+    services = [s for s in services if s.everywhere or str(s.id) in listed]
+    if services:
+        ids = list({s.organisation_id for s in services})  # type: ignore[attr-defined]
+        by_id = {o.id: o for o in await sql.select(Organisation, {"id__in": ids})}
+        for service in services:
+            object.__setattr__(service, "_organisation", by_id[service.organisation_id])  # type: ignore[attr-defined]
+    return by_name(services)
 
 
 def by_name(services: list[Service]) -> list[Service]:

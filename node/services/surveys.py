@@ -361,9 +361,15 @@ async def get_survey(raw_id: str) -> Survey:
 
 async def open_surveys(neighbourhood: Neighbourhood, now: datetime | None = None) -> list[Survey]:
     """A neighbourhood's surveys taking votes, closing soonest first."""
-    return await Survey.filter(
-        neighbourhood_id=neighbourhood.id, withdrawn_at=None, closes_at__gt=now or utcnow()
-    ).order_by("closes_at", "created_at")
+    return await raw_sql.select(  # every neighbourhood page asks: see `node.raw_sql`
+        Survey,
+        {
+            "neighbourhood_id": neighbourhood.id,
+            "withdrawn_at": None,
+            "closes_at__gt": now or utcnow(),
+        },
+        order_by=("closes_at", "created_at"),
+    )
 
 
 async def manageable_surveys(account: Account) -> list[Survey]:

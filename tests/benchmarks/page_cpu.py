@@ -52,6 +52,24 @@ async def _measure(client, paths: list[str], rounds: int, cookie: str) -> float:
     return (time.process_time() - started) / (rounds * len(paths))
 
 
+def _time_templates() -> list[float]:
+    """CPU seconds of each template rendered from now on (jinja2's Template.render)."""
+    from jinja2 import Template
+
+    spent: list[float] = []
+    render = Template.render
+
+    def timed(self: Template, *args: object, **kwargs: object) -> str:
+        started = time.process_time()
+        try:
+            return render(self, *args, **kwargs)
+        finally:
+            spent.append(time.process_time() - started)
+
+    Template.render = timed  # type: ignore[method-assign]
+    return spent
+
+
 async def run(args: argparse.Namespace) -> None:
     import httpx
 
@@ -77,13 +95,21 @@ async def run(args: argparse.Namespace) -> None:
                 "neighbourhood": [f"/n/{slug}" for slug in seeded["hoods"]],
                 "request": [f"/r/{post_id}" for post_id in seeded["sample"]],
             }
+            templates = _time_templates()
             floor = await _measure(client, ["/healthz"], 200, "")
-            print(f"{args.backend}, {seeded['posts']} posts, "
-                  f"{'anonymous' if args.anonymous else 'logged in'}")
+            print(
+                f"{args.backend}, {seeded['posts']} posts, "
+                f"{'anonymous' if args.anonymous else 'logged in'}"
+            )
             print(f"  /healthz floor: {floor * 1000:.2f} ms CPU per answer")
             for page in args.pages:
+                templates.clear()
                 per_page = await _measure(client, pages[page], args.rounds, cookie)
-                print(f"  {page}: {per_page * 1000:.2f} ms CPU per page")
+                rendering = sum(templates) / len(templates)
+                print(
+                    f"  {page}: {per_page * 1000:.2f} ms CPU per page, of which "
+                    f"{rendering * 1000:.2f} ms in its template"
+                )
             if args.profile:
                 for page in args.pages:
                     profiler = cProfile.Profile()
