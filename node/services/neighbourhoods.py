@@ -308,4 +308,6 @@ async def connected_to(account: Account) -> list[Neighbourhood]:
 async def is_connector(account: Account | None, neighbourhood_id: int) -> bool:
     if account is None or not account.is_active:
         return False
-    return await Connector.filter(neighbourhood_id=neighbourhood_id, account_id=account.id).exists()
+    # Asked by every request page: a hand-written read (`node.raw_sql`).
+    lookups = {"neighbourhood_id": neighbourhood_id, "account_id": account.id}
+    return bool(await sql.select(Connector, lookups, limit=1))

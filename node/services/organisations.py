@@ -38,7 +38,10 @@ def _is_admin(account: Account | None) -> bool:
 async def membership(account: Account | None, organisation_id: int | None) -> Membership | None:
     if account is None or organisation_id is None or not account.is_active:
         return None
-    return await Membership.get_or_none(account_id=account.id, organisation_id=organisation_id)
+    # Asked by every request page (permissions): a hand-written read (`node.raw_sql`).
+    lookups = {"account_id": account.id, "organisation_id": organisation_id}
+    found = await raw_sql.select(Membership, lookups, limit=1)
+    return found[0] if found else None
 
 
 async def is_staff(account: Account | None, organisation_id: int | None) -> bool:

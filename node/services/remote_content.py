@@ -9,8 +9,6 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from tortoise.functions import Count
-
 from node import db, events, raw_sql
 from node.errors import Conflict
 from node.models import (
@@ -155,13 +153,12 @@ async def remove_reaction(remote: RemoteActor, activity_uri: str) -> bool:
 
 
 async def reaction_counts(post: HelpPost) -> dict[str, int]:
-    rows = (
-        await Reaction.filter(post=post)
-        .group_by("kind")
-        .annotate(n=Count("id"))
-        .values_list("kind", "n")
+    # Every request page shows them: a hand-written read (`node.raw_sql`).
+    counts = dict(
+        await raw_sql.rows(
+            "SELECT kind, COUNT(*) FROM reactions WHERE post_id = ? GROUP BY kind", [post.id]
+        )
     )
-    counts = dict(rows)
     return {
         "likes": counts.get(ReactionKind.LIKE, 0),
         "boosts": counts.get(ReactionKind.ANNOUNCE, 0),
