@@ -259,7 +259,7 @@ URGENT_KINDS = frozenset(kind.__name__ for kind in ALL_EVENTS if kind.federates 
 _PAYLOAD = Event._meta.fields_map["payload"]  # its encoding, as the ORM writes it
 
 
-async def emit(event: DomainEvent) -> Event:
+async def emit(event: DomainEvent) -> None:
     """Store `event`; call inside the service's transaction so both commit or neither.
 
     An event no other server needs is stored handled: history, not work (see above)."""
@@ -274,7 +274,6 @@ async def emit(event: DomainEvent) -> Event:
         "locked_until": None,
         "attempts": 0,
     }
-    row = await raw_sql.insert(Event, values)
+    await raw_sql.insert_row(Event, values)
     if handled_at is None:  # queued: workers in other processes wake at the commit
         await queue_signals.notify(queue_signals.EVENTS)
-    return row

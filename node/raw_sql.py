@@ -151,12 +151,22 @@ async def execute(sql: str, params: Sequence[object]) -> None:
     await client.execute_query(text, values)
 
 
+def _insert_sql(model: type[Model], values: dict[str, object]) -> str:
+    columns = ", ".join(values)
+    marks = ", ".join("?" * len(values))
+    return f"INSERT INTO {model._meta.db_table} ({columns}) VALUES ({marks})"  # noqa: S608
+
+
+async def insert_row(model: type[Model], values: dict[str, object]) -> None:
+    """`insert` for a caller that needs no instance back (building one costs as much
+    as the statement)."""
+    await execute(_insert_sql(model, values), list(values.values()))
+
+
 async def insert(model: type[M], values: dict[str, object]) -> M:
     """One row of `model` from `values` (every column, by name; without "id" the
     database gives one), as the instance `model.create` would return."""
-    columns = ", ".join(values)
-    marks = ", ".join("?" * len(values))
-    sql = f"INSERT INTO {model._meta.db_table} ({columns}) VALUES ({marks})"  # noqa: S608
+    sql = _insert_sql(model, values)
     if "id" in values:
         await execute(sql, list(values.values()))
         return model._init_from_db(**values)

@@ -29,7 +29,7 @@ async def notify(
     organisation_id: int | None = None,
     note: str = "",
     message: ConversationMessage | None = None,
-) -> Notification:
+) -> None:
     """Tell one account; `organisation_id`: the actor acted for that organisation, which
     the notification names instead of them.
 
@@ -49,7 +49,7 @@ async def notify(
         "created_at": utcnow(),
         "read_at": None,
     }
-    return await raw_sql.insert(Notification, values)
+    await raw_sql.insert_row(Notification, values)
 
 
 async def post_team(post: HelpPost, cache: dict[str, Any] | None = None) -> list[int]:
