@@ -24,6 +24,7 @@ from federation.delivery_worker import DELIVERY_CONCURRENCY, deliver_once, deliv
 from federation.handlers import Incoming, Outcome
 from federation.handlers.families import dispatch, names_usable_id
 from federation.retry import backoff
+from node import raw_sql
 from node.db_faults import fault_of
 from node.leases import Leases, claimable, lease_length
 from node.models import InboxItem, RemoteActor, RemoteStanding
@@ -163,7 +164,10 @@ async def _run_chunk(
             outcomes = [await _process(fed, item, suspended) for item in chunk]
         else:
             cache: dict = {}
-            outcomes = [await _handle(fed, item, cache, suspended) for item in chunk]
+            # Notifications and events go as one INSERT each at the chunk's end; if an
+            # item fails, the chunk is redone item by item, writing them at once.
+            async with raw_sql.deferred_inserts():
+                outcomes = [await _handle(fed, item, cache, suspended) for item in chunk]
         await _record(chunk, outcomes)
     for item, outcome in zip(chunk, outcomes, strict=True):
         log.info(

@@ -12,9 +12,11 @@ PostgreSQL; their rows become the same instances tortoise builds (`Shape`). The 
 
 from __future__ import annotations
 
+import contextlib
 import re
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
@@ -157,10 +159,41 @@ def _insert_sql(model: type[Model], values: dict[str, object]) -> str:
     return f"INSERT INTO {model._meta.db_table} ({columns}) VALUES ({marks})"  # noqa: S608
 
 
+# Rows of `insert_row` waiting for the end of `deferred_inserts`, by table and columns.
+_DEFERRED: ContextVar[dict[tuple[type[Model], tuple[str, ...]], list[list[object]]] | None] = (
+    ContextVar("deferred_inserts", default=None)
+)
+
+
 async def insert_row(model: type[Model], values: dict[str, object]) -> None:
     """`insert` for a caller that needs no instance back (building one costs as much
-    as the statement)."""
+    as the statement). Inside `deferred_inserts` the row waits for its end."""
+    pending = _DEFERRED.get()
+    if pending is not None:
+        pending.setdefault((model, tuple(values)), []).append(list(values.values()))
+        return
     await execute(_insert_sql(model, values), list(values.values()))
+
+
+@contextlib.asynccontextmanager
+async def deferred_inserts() -> AsyncIterator[None]:
+    """Within: `insert_row`'s rows (notifications, events) are written at the end, one
+    multi-row INSERT per table, in the caller's transaction. For a unit of work that
+    writes many and reads none of them back (the inbox worker's batch of replies: three
+    round trips to the database per reply became one). Nothing is written when the
+    body raises: the caller's transaction is rolled back anyway."""
+    pending: dict[tuple[type[Model], tuple[str, ...]], list[list[object]]] = {}
+    token = _DEFERRED.set(pending)
+    try:
+        yield
+    finally:
+        _DEFERRED.reset(token)
+    for (model, columns), rows_ in pending.items():
+        for start in range(0, len(rows_), 500):  # well under both drivers' parameter caps
+            batch = rows_[start : start + 500]
+            marks = ", ".join("(" + ", ".join("?" * len(columns)) + ")" for _ in batch)
+            statement = f"INSERT INTO {model._meta.db_table} ({', '.join(columns)}) VALUES {marks}"  # noqa: S608
+            await execute(statement, [value for row in batch for value in row])
 
 
 async def insert(model: type[M], values: dict[str, object]) -> M:

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from node import raw_sql as sql
-from node.models import HelpPost, Visibility
+from node.models import Event, HelpPost, Visibility
 from node.states import PostStatus
 from tests import factories
 
@@ -87,3 +87,30 @@ async def test_where_conditions_join_with_and_and_name_their_tables() -> None:
     )
     assert params == [1, 2, T0, "offer"]
     assert sql.where({}, {"": "p"}) == ("1 = 1", [])
+
+
+# An events row as `events.emit` writes it (payload: JSON text, as the ORM encodes it).
+EVENT = {
+    "kind": "Deferred",
+    "payload": "{}",
+    "created_at": T0,
+    "handled_at": T0,
+    "locked_until": None,
+    "attempts": 0,
+}
+
+
+async def test_deferred_inserts_wait_for_the_end_and_vanish_with_an_error(database: str) -> None:
+    row = EVENT
+    async with sql.deferred_inserts():
+        for _ in range(3):
+            await sql.insert_row(Event, row)
+        assert await Event.filter(kind="Deferred").count() == 0  # not yet
+    assert await Event.filter(kind="Deferred").count() == 3
+    with pytest.raises(RuntimeError):
+        async with sql.deferred_inserts():
+            await sql.insert_row(Event, {**row, "kind": "Dropped"})
+            raise RuntimeError("the unit of work failed")
+    assert not await Event.filter(kind="Dropped").exists()
+    await sql.insert_row(Event, {**row, "kind": "Direct"})  # outside: written at once
+    assert await Event.filter(kind="Direct").count() == 1
