@@ -177,28 +177,6 @@ async def test_update_and_delete_only_by_the_owner(node: Node, remote: FakeRemot
     assert not await Response.exists(object_uri=note["id"])
 
 
-async def test_a_batch_with_replies_and_a_deletion_notifies_only_for_what_remains(
-    node: Node, remote: FakeRemote
-) -> None:
-    """The worker writes a batch's notifications at its end (`raw_sql.deferred_inserts`):
-    a reply deleted within the same batch leaves no notification behind, and every other
-    reply of the batch notifies its author."""
-    _, author, post = await hood_and_post()
-    notes = [remote.note("alice", f"{BASE}/r/{post.id}", f"<p>reply {i}</p>") for i in range(4)]
-    for note in notes:
-        await node.post_activity(remote, "alice", remote.activity("alice", "Create", note))
-    tombstone = {"id": notes[1]["id"], "type": "Tombstone"}
-    await node.post_activity(remote, "alice", remote.activity("alice", "Delete", tombstone))
-    await node.work()
-    kept = await Response.filter(post=post).order_by("created_at").values_list("body", flat=True)
-    assert kept == ["reply 0", "reply 2", "reply 3"]
-    notified = await Notification.filter(recipient=author).values_list("response_id", flat=True)
-    assert sorted(map(str, notified)) == sorted(
-        str(r) for r in await Response.filter(post=post).values_list("id", flat=True)
-    )
-    assert await InboxItem.filter(status=InboxStatus.PROCESSED).count() == 5
-
-
 async def test_delete_of_the_actor_removes_its_content(node: Node, remote: FakeRemote) -> None:
     _, _, post = await hood_and_post()
     note = remote.note("alice", f"{BASE}/r/{post.id}", "hello")
