@@ -46,6 +46,9 @@ log = logging.getLogger("nabuur.worker")
 
 MAX_INBOX_ATTEMPTS = 5
 CHUNK = 10  # inbox items per transaction: a few milliseconds of work
+# Activities handled with the batch's notifications and events still waiting to be written
+# (`raw_sql.deferred_inserts`): none of them deletes anything those rows refer to.
+DEFERRABLE = frozenset({"Create", "Like", "Announce", "Follow"})
 # A claimed item is pending or waiting for a retry until its outcome is written.
 CLAIMED = (InboxStatus.PENDING, InboxStatus.RETRY)
 
@@ -167,7 +170,11 @@ async def _run_chunk(
             # Notifications and events go as one INSERT each at the chunk's end; if an
             # item fails, the chunk is redone item by item, writing them at once.
             async with raw_sql.deferred_inserts():
-                outcomes = [await _handle(fed, item, cache, suspended) for item in chunk]
+                outcomes = []
+                for item in chunk:
+                    if item.activity_type not in DEFERRABLE:
+                        await raw_sql.flush_deferred()  # it may delete what they refer to
+                    outcomes.append(await _handle(fed, item, cache, suspended))
         await _record(chunk, outcomes)
     for item, outcome in zip(chunk, outcomes, strict=True):
         log.info(

@@ -178,16 +178,31 @@ async def insert_row(model: type[Model], values: dict[str, object]) -> None:
 @contextlib.asynccontextmanager
 async def deferred_inserts() -> AsyncIterator[None]:
     """Within: `insert_row`'s rows (notifications, events) are written at the end, one
-    multi-row INSERT per table, in the caller's transaction. For a unit of work that
-    writes many and reads none of them back (the inbox worker's batch of replies: three
-    round trips to the database per reply became one). Nothing is written when the
-    body raises: the caller's transaction is rolled back anyway."""
+    multi-row INSERT per table, in the caller's transaction, or earlier at
+    `flush_deferred`. For a unit of work that writes many and reads none of them back
+    (the inbox worker's batch of replies: three round trips to the database per reply
+    became one). Nothing is written when the body raises: the caller's transaction is
+    rolled back anyway."""
     pending: dict[tuple[type[Model], tuple[str, ...]], list[list[object]]] = {}
     token = _DEFERRED.set(pending)
     try:
         yield
     finally:
         _DEFERRED.reset(token)
+    await _write(pending)
+
+
+async def flush_deferred() -> None:
+    """Write what `deferred_inserts` holds so far (before work that deletes rows they
+    refer to: a reply deleted in the batch that notified about it)."""
+    pending = _DEFERRED.get()
+    if pending:
+        await _write(pending)
+        pending.clear()
+
+
+async def _write(pending: dict[tuple[type[Model], tuple[str, ...]], list[list[object]]]) -> None:
+    # Tables in the order their first row came: a row never precedes what it refers to.
     for (model, columns), rows_ in pending.items():
         for start in range(0, len(rows_), 500):  # well under both drivers' parameter caps
             batch = rows_[start : start + 500]

@@ -4,6 +4,8 @@ depend on each other (the worker writes a batch's notifications and events at it
 
 from __future__ import annotations
 
+import pytest
+
 from node.models import InboxItem, InboxStatus, Notification, Response
 from tests import factories
 from tests.fakeremote import FakeRemote
@@ -11,7 +13,7 @@ from tests.federation_fixtures import BASE, Node
 
 
 async def test_a_batch_with_replies_and_a_deletion_notifies_only_for_what_remains(
-    node: Node, remote: FakeRemote
+    node: Node, remote: FakeRemote, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The worker writes a batch's notifications at its end (`raw_sql.deferred_inserts`):
     a reply deleted within the same batch leaves no notification behind, and every other
@@ -32,3 +34,6 @@ async def test_a_batch_with_replies_and_a_deletion_notifies_only_for_what_remain
         str(r) for r in await Response.filter(post=post).values_list("id", flat=True)
     )
     assert await InboxItem.filter(status=InboxStatus.PROCESSED).count() == 5
+    # In one go: the waiting notifications were written before the deletion, not after it
+    # (which would fail the batch and have it redone item by item).
+    assert "an item failed in a batch" not in caplog.text

@@ -114,3 +114,23 @@ async def test_deferred_inserts_wait_for_the_end_and_vanish_with_an_error(databa
     assert not await Event.filter(kind="Dropped").exists()
     await sql.insert_row(Event, {**row, "kind": "Direct"})  # outside: written at once
     assert await Event.filter(kind="Direct").count() == 1
+
+
+async def test_the_listing_window_compares_instants_not_their_text(database: str) -> None:
+    """A request at 23:30 UTC is at 00:30 the next day in Brussels: "today" there holds it."""
+    from zoneinfo import ZoneInfo
+
+    from node.services import listings
+
+    hood = await factories.neighbourhood("kuregem")
+    post = await factories.post(await factories.account("amina"), hood)
+    late = datetime(2026, 12, 9, 23, 30, tzinfo=UTC)
+    await HelpPost.filter(id=post.id).update(starts_at=late)
+    brussels = ZoneInfo("Europe/Brussels")
+    today = datetime(2026, 12, 10, tzinfo=brussels)
+    for window, held in (
+        ((today, today + timedelta(days=1)), True),
+        ((today - timedelta(days=1), today), False),
+    ):
+        rows = await listings.open_card_rows(hood, None, starts_between=window)
+        assert (post.id in {row["id"] for row in rows}) is held, window

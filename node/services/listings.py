@@ -107,7 +107,9 @@ async def _card_rows(
         add({"category": category})
     if starts_between is not None:
         conditions.append("p.starts_at >= ? AND p.starts_at < ?")
-        params += starts_between
+        # As stored (UTC text on SQLite): a bound in the node's zone compared as text
+        # would shift the window by the zone's offset.
+        params += [sql.dialect().stored(moment) for moment in starts_between]
     elif flexible_only:
         add({"starts_at": None})
     statements, all_params = [], []
