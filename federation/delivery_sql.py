@@ -25,7 +25,7 @@ from tortoise import connections
 from federation.delivery import OUTCOME_FIELDS
 from node.leases import claimable_sql
 from node.models import Delivery
-from node.raw_sql import Dialect
+from node.raw_sql import Dialect, as_datetime
 from node.states import DeliveryStatus
 
 # A claimed delivery is pending until its outcome is written. A literal, not a
@@ -68,17 +68,15 @@ async def claim(limit: int, now: datetime, until: datetime) -> list[Delivery]:
     return claimed
 
 
-_TIMES = ("next_attempt_at", "locked_until", "created_at", "sent_at")
+_TIMES = frozenset({"next_attempt_at", "locked_until", "created_at", "sent_at"})
 
 
 def _parsed_times(row: dict[str, Any]) -> dict[str, Any]:
     """SQLite's timestamp text as datetimes: `fromisoformat` (C) takes 0.4 µs where the
     parser tortoise runs takes 20 µs, three times per claimed row."""
-    for name in _TIMES:
-        value = row.get(name)
-        if isinstance(value, str):
-            with contextlib.suppress(ValueError):  # another form: tortoise parses it
-                row[name] = datetime.fromisoformat(value)
+    for name in _TIMES & row.keys():
+        with contextlib.suppress(ValueError):  # another form: tortoise parses it
+            row[name] = as_datetime(row.get(name))
     return row
 
 

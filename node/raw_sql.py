@@ -117,7 +117,8 @@ def where(lookups: Mapping[str, object], aliases: Mapping[str, str]) -> tuple[st
 
 
 def as_datetime(value: datetime | str | None) -> datetime | None:
-    """A timestamp column's value as a datetime (SQLite's are tortoise's text form)."""
+    """A timestamp column's value as a datetime (SQLite's are tortoise's text form, which
+    `fromisoformat`, in C, reads ~20x faster than the `iso8601` parser tortoise runs)."""
     return datetime.fromisoformat(value) if isinstance(value, str) else value
 
 
@@ -260,8 +261,7 @@ class Shape(Generic[M]):
         values = [row[i] for i in range(start, start + self.width)]  # Row/Record: no slices
         if text_dates:  # SQLite: tortoise's text form; fromisoformat is ~20x iso8601's speed
             for i in self.dates:
-                if isinstance(values[i], str):
-                    values[i] = datetime.fromisoformat(values[i])
+                values[i] = as_datetime(values[i])
         # The same conversion tortoise applies to the rows of its own queries.
         return self.model._init_from_db(**dict(zip(self.columns, values, strict=True)))
 
