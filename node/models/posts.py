@@ -79,6 +79,10 @@ class HelpPost(Model):
         indexes = (
             ("status", "expires_at"),
             ("neighbourhood_id", "status", "created_at"),
+            # A listing shows open and matched posts of one kind, newest first: with the
+            # kind before created_at the database walks this index in order and stops at the
+            # page's last card instead of sorting every open post of the neighbourhood.
+            ("neighbourhood_id", "kind", "created_at"),
             ("organisation_id", "status", "created_at"),
             ("created_at",),
             # The needs figures find the months whose posts changed since they last looked.

@@ -35,7 +35,9 @@ from node.services import dashboards
 from node.services.notifications import unread_count
 from node.taxonomy import BY_SLUG
 from web.shell import csrf
+from web.shell.card_html import CardRenderer
 from web.shell.page_cache import TOKEN_PLACEHOLDER
+from web.shell.template_gettext import newstyle_gettext
 
 # The layout, form macros and error page every page builds on.
 SHELL_TEMPLATES = Path(__file__).parent / "templates"
@@ -137,6 +139,7 @@ class Renderer:
         )
         catalogue = translations(locale)
         env.install_gettext_translations(catalogue, newstyle=True)  # type: ignore[attr-defined]
+        env.globals["gettext"] = env.globals["_"] = newstyle_gettext(catalogue)
         env.globals.update(
             locale=locale,
             uris=uris,
@@ -154,6 +157,7 @@ class Renderer:
         env.filters["paragraphs"] = paragraphs
         env.filters["linked_paragraphs"] = linked_paragraphs
         env.filters["linked"] = linked
+        env.globals["post_card"] = CardRenderer(env, catalogue, env.filters["when"], linked)
         return env
 
     def format_when(self, value: datetime, locale: str) -> str:

@@ -1,0 +1,150 @@
+"""A help post's card in a listing, as HTML, in one locale.
+
+Written in Python rather than as a Jinja macro: a neighbourhood page shows forty cards,
+and through a macro each cost ~20 µs (Jinja's call machinery, a lookup and an escape per
+expression), a fifth of the whole page. Here a card is one f-string (~6 µs). Every value
+goes through `escape`, and the labels are translated once per language and process.
+Templates call it as `post_card(card)`, like the macro it replaces.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from gettext import NullTranslations
+from typing import Protocol
+
+from jinja2 import Environment
+from jinja2.filters import do_truncate
+from markupsafe import Markup, escape
+
+from node import uris
+from node.i18n import N_
+from node.taxonomy import BY_SLUG
+
+# What a listing shows of a description; the post's page has all of it.
+DESCRIPTION_LENGTH = 280
+
+LABELS = {
+    "request": N_("Request"),
+    "offer": N_("Offer"),
+    "helpers_found": N_("Helpers found"),
+    "when": N_("When"),
+    "flexible": N_("Flexible"),
+    "where": N_("Where"),
+    "helpers": N_("Helpers"),
+    "posted_by": N_("Posted by"),
+    "organisation": N_("Organisation"),
+    "places": N_("Places left: %(num)d of %(total)d"),
+    "for": N_("for %(client)s"),
+}
+
+
+class Card(Protocol):
+    """What a card shows (`web.pages.cards.PostCard`)."""
+
+    id: str
+    kind: str
+    status: str
+    category: str
+    title: str
+    description: str
+    language: str
+    starts_at: datetime | None
+    neighbourhood_name: str
+    area_hint: str | None
+    helpers_needed: int
+    slots_left: int
+    author_name: str
+    organisation_name: str | None
+    on_behalf_label: str | None
+    organisation_slug: str | None
+
+
+class CardRenderer:
+    """`post_card(card, preview_only=False)` for the templates of one locale."""
+
+    def __init__(
+        self,
+        env: Environment,
+        catalogue: NullTranslations,
+        when: Callable[[datetime], str],
+        linked: Callable[[str], Markup],
+    ) -> None:
+        self.env = env
+        self.when = when
+        self.linked = linked
+        # Translations are trusted markup, as Jinja's gettext treats them.
+        self.labels = {key: Markup(catalogue.gettext(text)) for key, text in LABELS.items()}  # noqa: S704
+        self.categories = {
+            slug: (escape(category.icon), escape(catalogue.gettext(category.label)))
+            for slug, category in BY_SLUG.items()
+        }
+
+    def __call__(self, card: Card, preview_only: bool = False) -> Markup:
+        labels = self.labels
+        language = escape(card.language)
+        title = escape(card.title)
+        icon, category = self.categories[card.category]
+        status = card.status
+        return Markup(  # noqa: S704 - every value below is escaped
+            f'<article class="post post-{escape(card.kind)}'
+            f'{"" if status == "open" else f" post-{escape(status)}"}">\n'
+            f'  <p class="meta">\n'
+            f'    <span class="kind">'
+            f"{labels['request'] if card.kind == 'request' else labels['offer']}</span>\n"
+            f'    <span class="category"><span aria-hidden="true">{icon}</span> '
+            f"{category}</span>\n"
+            f"{self._matched(status)}"
+            f"  </p>\n"
+            f'  <h3 lang="{language}">'
+            f"{title if preview_only else self._link(card.id, title)}</h3>\n"
+            f"{self._description(card.description, language)}"
+            f'  <dl class="facts">\n'
+            f"    <dt>{labels['when']}</dt>\n"
+            f"    <dd>{self._when(card.starts_at)}</dd>\n"
+            f"    <dt>{labels['where']}</dt>\n"
+            f"    <dd>{escape(card.neighbourhood_name)}"
+            f"{f', {escape(card.area_hint)}' if card.area_hint else ''}</dd>\n"
+            f"{self._helpers(card)}"
+            f"    <dt>{labels['posted_by']}</dt>\n"
+            f"    <dd>{self._posted_by(card, preview_only)}</dd>\n"
+            f"  </dl>\n"
+            f"</article>\n"
+        )
+
+    def _link(self, post_id: str, title: Markup) -> str:
+        return f'<a href="{escape(uris.post(post_id))}">{title}</a>'
+
+    def _matched(self, status: str) -> str:
+        if status != "matched":
+            return ""
+        return f'    <span class="status">{self.labels["helpers_found"]}</span>\n'
+
+    def _description(self, description: str, language: Markup) -> str:
+        if not description:
+            return ""
+        short = self.linked(do_truncate(self.env, description, DESCRIPTION_LENGTH))
+        return f'  <p class="description" lang="{language}">{short}</p>\n'
+
+    def _when(self, starts_at: datetime | None) -> Markup:
+        return escape(self.when(starts_at)) if starts_at else self.labels["flexible"]
+
+    def _helpers(self, card: Card) -> str:
+        if card.kind != "request":
+            return ""
+        places = self.labels["places"] % {"num": card.slots_left, "total": card.helpers_needed}
+        return f"    <dt>{self.labels['helpers']}</dt>\n    <dd>{places}</dd>\n"
+
+    def _posted_by(self, card: Card, preview_only: bool) -> str:
+        if not card.organisation_name:
+            return escape(card.author_name)
+        name = escape(card.organisation_name)
+        if not preview_only and card.organisation_slug:
+            href = escape(uris.organisation(card.organisation_slug))
+            name = f'<a href="{href}">{name}</a>'
+        behalf = ""
+        if card.on_behalf_label:
+            client = self.labels["for"] % {"client": card.on_behalf_label}
+            behalf = f' — <span class="behalf">{client}</span>'
+        return f'<span class="org-badge">{self.labels["organisation"]}</span> {name}{behalf}'
