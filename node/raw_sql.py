@@ -12,6 +12,7 @@ PostgreSQL; their rows become the same instances tortoise builds (`Shape`). The 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import re
 import uuid
@@ -133,11 +134,26 @@ def _prepared(sql: str, params: Sequence[object]) -> tuple[Any, str, list[object
     return client, sql, [str(v) if isinstance(v, uuid.UUID) else v for v in values]
 
 
+async def _read_at_once(client: Any, text: str, values: list[object]) -> list[Any] | None:
+    # SQLite outside a transaction answers a SELECT on the spot (`node.sqlite_backend`);
+    # None: PostgreSQL, a transaction's connection, a write, or a busy moment.
+    read = getattr(client, "read_at_once", None)
+    if read is None or text.lstrip()[:6].upper() != "SELECT":
+        return None
+    # Let the other ready tasks take their turn first, as a read through aiosqlite would:
+    # a request that never yielded would hold up every other one for its whole length,
+    # and a transaction in progress (holding the file's write lock) a loop turn per step.
+    await asyncio.sleep(0)
+    return read(text, values)
+
+
 async def rows(sql: str, params: Sequence[object]) -> list[Any]:
     """Run `sql` (with `?` marks); its rows, read by position (joined tables may share
     column names)."""
     client, text, values = _prepared(sql, params)
-    _, found = await client.execute_query(text, values)
+    found = await _read_at_once(client, text, values)
+    if found is None:
+        _, found = await client.execute_query(text, values)
     return list(found)
 
 
@@ -145,7 +161,10 @@ async def named_rows(sql: str, params: Sequence[object]) -> list[dict[str, Any]]
     """Run `sql` (with `?` marks); its rows by column name. Also for `INSERT … RETURNING`
     (tortoise's `execute_query` drops an INSERT's rows on PostgreSQL)."""
     client, text, values = _prepared(sql, params)
-    return await client.execute_query_dict(text, values)
+    found = await _read_at_once(client, text, values)
+    if found is None:
+        return await client.execute_query_dict(text, values)
+    return [dict(row) for row in found]
 
 
 async def execute(sql: str, params: Sequence[object]) -> None:

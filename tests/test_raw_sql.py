@@ -4,12 +4,17 @@ reads of every fresh page) rely on it to keep their rules written once."""
 
 from __future__ import annotations
 
+import asyncio
+import itertools
+import sqlite3
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tortoise.transactions import in_transaction
 
+from node import db
 from node import raw_sql as sql
 from node.models import Event, HelpPost, Visibility
 from node.states import PostStatus
@@ -134,3 +139,82 @@ async def test_the_listing_window_compares_instants_not_their_text(database: str
     ):
         rows = await listings.open_card_rows(hood, None, starts_between=window)
         assert (post.id in {row["id"] for row in rows}) is held, window
+
+
+async def test_a_read_sees_every_committed_write_and_a_transaction_its_own(database: str) -> None:
+    """SQLite reads outside a transaction on a connection of their own (no aiosqlite
+    hand-off): they must see what was just written, as the ORM's own reads do, and a
+    transaction must keep reading through its connection, where its writes are."""
+    hood = await factories.neighbourhood("kuregem")
+    author = await factories.account("amina")
+    titles = "SELECT title FROM help_posts WHERE neighbourhood_id = ? ORDER BY title"
+
+    post = await factories.post(author, hood, title="Eerste")
+    assert [row[0] for row in await sql.rows(titles, [hood.id])] == ["Eerste"]
+    await HelpPost.filter(id=post.id).update(title="Gewijzigd")
+    assert await sql.named_rows(titles, [hood.id]) == [{"title": "Gewijzigd"}]
+
+    async with in_transaction():
+        await HelpPost.filter(id=post.id).update(title="Binnen")
+        assert [row[0] for row in await sql.rows(titles, [hood.id])] == ["Binnen"]
+    assert [row[0] for row in await sql.rows(titles, [hood.id])] == ["Binnen"]
+
+    with pytest.raises(RuntimeError):
+        async with in_transaction():
+            await HelpPost.filter(id=post.id).update(title="Teruggedraaid")
+            raise RuntimeError("roll back")
+    assert [row[0] for row in await sql.rows(titles, [hood.id])] == ["Binnen"]
+
+
+async def test_writes_never_go_to_the_read_connection(database: str) -> None:
+    """`named_rows` also runs INSERT … RETURNING: it must reach the writing connection."""
+    hood = await factories.neighbourhood("kuregem")
+    inserted = await sql.named_rows(
+        "INSERT INTO neighbourhood_connectors (created_at, account_id, neighbourhood_id)"
+        " SELECT ?, a.id, ? FROM accounts a WHERE a.id = ? RETURNING id",
+        [T0, hood.id, (await factories.account("bert")).id],
+    )
+    assert len(inserted) == 1
+    [(count,)] = await sql.rows("SELECT COUNT(*) FROM neighbourhood_connectors", [])
+    assert count == 1
+
+
+async def test_a_locked_file_is_read_through_the_writer_without_holding_up_the_loop(
+    database: str,
+) -> None:
+    """When a read cannot run on the spot (the file is locked: a node set to SQLite's
+    rollback journal while another process writes), it waits on aiosqlite's thread
+    instead, up to the node's busy_timeout, and the event loop keeps serving meanwhile."""
+    if not database.startswith("sqlite://"):
+        pytest.skip("SQLite's file lock")
+    await db.close_database()
+    await db.open_database(f"{database}?journal_mode=DELETE")
+    hood = await factories.neighbourhood("kuregem")
+    holder = sqlite3.connect(db.sqlite_path(database), isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    holder.execute("UPDATE neighbourhoods SET name = 'Kuregem-Noord' WHERE id = ?", [hood.id])
+
+    loop = asyncio.get_running_loop()
+    ticks = [loop.time()]
+
+    async def ticking() -> None:
+        while True:
+            await asyncio.sleep(0.01)
+            ticks.append(loop.time())
+
+    async def release_later() -> None:
+        await asyncio.sleep(0.4)
+        holder.execute("COMMIT")
+        holder.close()
+
+    ticker = asyncio.create_task(ticking())
+    releaser = asyncio.create_task(release_later())
+    try:
+        found = await sql.rows("SELECT name FROM neighbourhoods WHERE id = ?", [hood.id])
+    finally:
+        ticker.cancel()
+        await releaser
+    assert [row[0] for row in found] == ["Kuregem-Noord"]
+    # The loop ran on while the read waited ~0.4 s for the lock: never stalled long.
+    assert loop.time() - ticks[0] >= 0.4
+    assert max(b - a for a, b in itertools.pairwise(ticks)) < 0.25
