@@ -51,6 +51,12 @@ log = logging.getLogger("nabuur.db")
 
 CONNECT_TIMEOUT = 10.0  # asyncpg waits 60 s for a server that does not answer
 
+# Pooled connections a process keeps for reads outside a transaction (of tortoise's five):
+# taking one from asyncpg's pool and giving it back cost ~40 µs of CPU per statement, as
+# much as the read itself (a page reads about a dozen times). More reads at once than
+# this take the pool's usual way.
+READERS = 2
+
 
 class _PoolFloorNotice(logging.Filter):
     """asyncpg's pool reconnects its minimum of connections in the background and logs
@@ -99,6 +105,15 @@ async def _release(pool: Any, connection: Any) -> None:
         await pool.release(connection)
     except Exception as exc:  # the server cut it; the pool opens a new one when needed
         log.debug("releasing a database connection failed: %s", type(exc).__name__)
+
+
+def _open(connection: Any) -> bool:
+    """Whether a kept pooled connection can still be used: asyncpg takes one back into
+    its pool (and detaches what we hold) once it notices the server cut it."""
+    try:
+        return not connection.is_closed()
+    except asyncpg.InterfaceError:
+        return False
 
 
 class _TranslatesFaults:
@@ -224,6 +239,55 @@ class SafeAsyncpgClient(_TranslatesFaults, AsyncpgDBClient):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.extra.setdefault("timeout", CONNECT_TIMEOUT)
+        self.pool_maxsize += READERS  # the ORM and transactions keep the pool they had
+        self._idle_readers: list[_Connection] = []
+        self._readers = 0  # connections kept for reads, idle or reading now
+
+    async def read_at_once(self, query: str, values: list[Any]) -> list[Any] | None:
+        """The rows of a SELECT outside a transaction, read on a kept connection (no pool
+        round); None when none is free (the caller then takes the usual way)."""
+        return await self._translate_exceptions(SafeAsyncpgClient._read, query, values)
+
+    async def _read(self, query: str, values: list[Any]) -> list[Any] | None:
+        pool = self._pool
+        if pool is None:  # not connected yet: the usual way creates the pool
+            return None
+        while self._idle_readers and not _open(self._idle_readers[-1]):
+            self._readers -= 1  # cut while idle (a restart, a failover): drop it
+            await _release(pool, self._idle_readers.pop())
+        if self._idle_readers:
+            connection = self._idle_readers.pop()
+        elif self._readers < READERS:
+            self._readers += 1
+            try:
+                connection = await pool.acquire()
+            except BaseException:
+                self._readers -= 1
+                raise
+        else:
+            return None
+        try:
+            found = await connection.fetch(query, *values)
+        except BaseException:
+            # A cut connection is dropped (the pool replaces it); a failed query leaves
+            # nothing behind on a connection outside a transaction, but start afresh.
+            self._readers -= 1
+            await _release(pool, connection)
+            raise
+        if pool is self._pool:
+            self._idle_readers.append(connection)
+        else:  # the client was closed meanwhile
+            self._readers -= 1
+            await _release(pool, connection)
+        return found
+
+    async def _close(self) -> None:
+        # asyncpg's pool waits for every connection to come back before it closes.
+        readers, self._idle_readers = self._idle_readers, []
+        self._readers -= len(readers)
+        for connection in readers:
+            await _release(self._pool, connection)
+        await super()._close()
 
     async def create_pool(self, **kwargs: Any) -> asyncpg.Pool:
         return await asyncpg.create_pool(None, reset=_reset_after_transaction, **kwargs)

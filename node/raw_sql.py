@@ -12,7 +12,6 @@ PostgreSQL; their rows become the same instances tortoise builds (`Shape`). The 
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import re
 import uuid
@@ -135,16 +134,14 @@ def _prepared(sql: str, params: Sequence[object]) -> tuple[Any, str, list[object
 
 
 async def _read_at_once(client: Any, text: str, values: list[object]) -> list[Any] | None:
-    # SQLite outside a transaction answers a SELECT on the spot (`node.sqlite_backend`);
-    # None: PostgreSQL, a transaction's connection, a write, or a busy moment.
+    # Outside a transaction a SELECT skips the ORM client's per-statement machinery: on
+    # SQLite it is read on the spot (`sqlite_backend`), on PostgreSQL on a connection kept
+    # for reads (`postgres_backend`). None: a transaction's connection, a write, or no
+    # such connection free now.
     read = getattr(client, "read_at_once", None)
     if read is None or text.lstrip()[:6].upper() != "SELECT":
         return None
-    # Let the other ready tasks take their turn first, as a read through aiosqlite would:
-    # a request that never yielded would hold up every other one for its whole length,
-    # and a transaction in progress (holding the file's write lock) a loop turn per step.
-    await asyncio.sleep(0)
-    return read(text, values)
+    return await read(text, values)
 
 
 async def rows(sql: str, params: Sequence[object]) -> list[Any]:
