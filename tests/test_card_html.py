@@ -15,8 +15,7 @@ from jinja2.filters import do_truncate
 from node import uris
 from node.config import load_settings
 from node.taxonomy import BY_SLUG
-from web.pages.cards import PostCard
-from web.shell.card_html import DESCRIPTION_LENGTH
+from web.shell.card_html import DESCRIPTION_LENGTH, PostCard
 from web.shell.rendering import Renderer
 
 # What the card itself writes; anything else would have come from what people typed.

@@ -2,32 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
-
 from node.models import HelpPost
 from node.services.listings import in_language
 from node.services.responses import accepted_counts
-
-
-@dataclass(frozen=True, slots=True)
-class PostCard:
-    id: str
-    kind: str
-    status: str
-    category: str
-    title: str
-    description: str
-    language: str
-    starts_at: datetime | None
-    neighbourhood_name: str
-    area_hint: str | None
-    helpers_needed: int
-    slots_left: int
-    author_name: str
-    organisation_name: str | None
-    on_behalf_label: str | None
-    organisation_slug: str | None = None
+from web.shell.card_html import PostCard
 
 
 async def cards_from_rows(rows: list[dict], locale: str) -> list[PostCard]:

@@ -19,8 +19,8 @@ from node.services.permissions import can_manage_post
 from node.services.post_drafts import END_BEFORE_START
 from node.states import PostStatus
 from node.taxonomy import CATEGORIES
-from web.pages.cards import PostCard
 from web.pages.services import ServiceSummary, summaries
+from web.shell.card_html import PostCard
 from web.shell.forms import Form, field_error, read_form
 from web.shell.session import viewer
 

@@ -1,4 +1,4 @@
-"""A help post's card in a listing, as HTML, in one locale.
+"""A help post's card in a listing: what it shows (`PostCard`) and its HTML in one locale.
 
 Written in Python rather than as a Jinja macro: a neighbourhood page shows forty cards,
 and through a macro each cost ~20 µs (Jinja's call machinery, a lookup and an escape per
@@ -10,9 +10,9 @@ Templates call it as `post_card(card)`, like the macro it replaces.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from gettext import NullTranslations
-from typing import Protocol
 
 from jinja2 import Environment
 from jinja2.filters import do_truncate
@@ -40,8 +40,10 @@ LABELS = {
 }
 
 
-class Card(Protocol):
-    """What a card shows (`web.pages.cards.PostCard`)."""
+@dataclass(frozen=True, slots=True)
+class PostCard:
+    """What a listing shows of a help post, in the visitor's language (built by
+    `web.pages.cards`)."""
 
     id: str
     kind: str
@@ -58,7 +60,7 @@ class Card(Protocol):
     author_name: str
     organisation_name: str | None
     on_behalf_label: str | None
-    organisation_slug: str | None
+    organisation_slug: str | None = None
 
 
 class CardRenderer:
@@ -81,7 +83,7 @@ class CardRenderer:
             for slug, category in BY_SLUG.items()
         }
 
-    def __call__(self, card: Card, preview_only: bool = False) -> Markup:
+    def __call__(self, card: PostCard, preview_only: bool = False) -> Markup:
         labels = self.labels
         language = escape(card.language)
         title = escape(card.title)
@@ -130,13 +132,13 @@ class CardRenderer:
     def _when(self, starts_at: datetime | None) -> Markup:
         return escape(self.when(starts_at)) if starts_at else self.labels["flexible"]
 
-    def _helpers(self, card: Card) -> str:
+    def _helpers(self, card: PostCard) -> str:
         if card.kind != "request":
             return ""
         places = self.labels["places"] % {"num": card.slots_left, "total": card.helpers_needed}
         return f"    <dt>{self.labels['helpers']}</dt>\n    <dd>{places}</dd>\n"
 
-    def _posted_by(self, card: Card, preview_only: bool) -> str:
+    def _posted_by(self, card: PostCard, preview_only: bool) -> str:
         if not card.organisation_name:
             return escape(card.author_name)
         name = escape(card.organisation_name)
