@@ -56,6 +56,10 @@ CONNECT_TIMEOUT = 10.0  # asyncpg waits 60 s for a server that does not answer
 # much as the read itself (a page reads about a dozen times). More reads at once than
 # this take the pool's usual way.
 READERS = 2
+# A kept connection idle longer than this goes back to the pool rather than being used:
+# the pool retires idle connections (after 300 s) before a firewall or NAT drops them
+# silently (some after ~4 min), which would leave a read hanging for minutes.
+READER_IDLE_SECONDS = 60.0
 
 
 class _PoolFloorNotice(logging.Filter):
@@ -240,8 +244,9 @@ class SafeAsyncpgClient(_TranslatesFaults, AsyncpgDBClient):
         super().__init__(*args, **kwargs)
         self.extra.setdefault("timeout", CONNECT_TIMEOUT)
         self.pool_maxsize += READERS  # the ORM and transactions keep the pool they had
-        self._idle_readers: list[_Connection] = []
+        self._idle_readers: list[tuple[_Connection, float]] = []  # and when last used
         self._readers = 0  # connections kept for reads, idle or reading now
+        self._closing = False
 
     async def read_at_once(self, query: str, values: list[Any]) -> list[Any] | None:
         """The rows of a SELECT outside a transaction, read on a kept connection (no pool
@@ -250,22 +255,18 @@ class SafeAsyncpgClient(_TranslatesFaults, AsyncpgDBClient):
 
     async def _read(self, query: str, values: list[Any]) -> list[Any] | None:
         pool = self._pool
-        if pool is None:  # not connected yet: the usual way creates the pool
+        if pool is None or self._closing:  # not connected yet: the usual way connects
             return None
-        while self._idle_readers and not _open(self._idle_readers[-1]):
-            self._readers -= 1  # cut while idle (a restart, a failover): drop it
-            await _release(pool, self._idle_readers.pop())
-        if self._idle_readers:
-            connection = self._idle_readers.pop()
-        elif self._readers < READERS:
+        connection = await self._idle_reader(pool)
+        if connection is None:
+            if self._readers >= READERS:
+                return None
             self._readers += 1
             try:
                 connection = await pool.acquire()
             except BaseException:
                 self._readers -= 1
                 raise
-        else:
-            return None
         try:
             found = await connection.fetch(query, *values)
         except BaseException:
@@ -274,20 +275,37 @@ class SafeAsyncpgClient(_TranslatesFaults, AsyncpgDBClient):
             self._readers -= 1
             await _release(pool, connection)
             raise
-        if pool is self._pool:
-            self._idle_readers.append(connection)
-        else:  # the client was closed meanwhile
+        if pool is self._pool and not self._closing:
+            self._idle_readers.append((connection, time.monotonic()))
+        else:  # the client is closing: its pool waits for every connection
             self._readers -= 1
             await _release(pool, connection)
         return found
 
+    async def _idle_reader(self, pool: Any) -> _Connection | None:
+        """A kept connection to read on; those cut meanwhile (a restart, a failover) or
+        idle too long go back to the pool, which reconnects or retires them."""
+        now = time.monotonic()
+        while self._idle_readers:
+            connection, since = self._idle_readers.pop()
+            if now - since < READER_IDLE_SECONDS and _open(connection):
+                return connection
+            self._readers -= 1
+            await _release(pool, connection)
+        return None
+
     async def _close(self) -> None:
-        # asyncpg's pool waits for every connection to come back before it closes.
-        readers, self._idle_readers = self._idle_readers, []
-        self._readers -= len(readers)
-        for connection in readers:
-            await _release(self._pool, connection)
-        await super()._close()
+        # asyncpg's pool waits for every connection to come back before it closes: give
+        # back the idle kept ones now, and a read still running gives its own back.
+        self._closing = True
+        try:
+            readers, self._idle_readers = self._idle_readers, []
+            self._readers -= len(readers)
+            for connection, _ in readers:
+                await _release(self._pool, connection)
+            await super()._close()
+        finally:
+            self._closing = False
 
     async def create_pool(self, **kwargs: Any) -> asyncpg.Pool:
         return await asyncpg.create_pool(None, reset=_reset_after_transaction, **kwargs)

@@ -20,7 +20,9 @@ costs ~60 µs of CPU per statement in hand-offs between threads, where the state
 behind a page take 1–400 µs in SQLite itself, so thirteen of them per page spent more on
 the hand-offs than on the reads. A second, read-only connection per thread answers them
 on the spot. In WAL mode a reader never waits for a writer, and it sees every committed
-write (the main connection commits each statement outside a transaction).
+write (the main connection commits each statement outside a transaction). A read that
+would wait for a lock or run long is handed to aiosqlite instead, and a file not in WAL
+mode (a URL may set `journal_mode`) is always read through aiosqlite.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import asyncio
 import logging
 import sqlite3
 import threading
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -44,10 +47,14 @@ from tortoise.exceptions import IntegrityError, OperationalError, TransactionMan
 
 log = logging.getLogger("nabuur.db")
 
-# How long a read on the event loop may wait for a lock (only in rare moments: a WAL
-# recovery, a file not in WAL mode); past it, the read goes through aiosqlite's thread,
-# which waits as long as the node's busy_timeout without holding up other requests.
-READ_BUSY_MS = 50
+# A read on the event loop holds up every other request meanwhile. It never waits for a
+# lock there (busy_timeout 0: a WAL reader only meets one during a recovery), and one
+# that runs longer than this is interrupted; either way it goes through aiosqlite's
+# thread instead, which waits and reads without holding up anyone. Page reads take
+# 1-400 µs.
+READ_ON_LOOP_SECONDS = 0.02
+_CHECK_EVERY = 10_000  # SQLite VM steps between looks at the clock (tens of µs)
+_FALL_BACK = {sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_INTERRUPT}
 
 
 class ImmediateTransactionWrapper(SqliteTransactionWrapper):
@@ -107,33 +114,50 @@ class ImmediateSqliteClient(SqliteClient):
         return SafeTransactionContext(ImmediateTransactionWrapper(self), self._lock)
 
     async def read_at_once(self, query: str, values: Sequence[Any]) -> list[sqlite3.Row] | None:
-        """The rows of a SELECT, read on the calling thread; None when the database is busy
-        (the caller then reads through aiosqlite). Only for reads outside a transaction: a
+        """The rows of a SELECT, read on the calling thread; None when that cannot be done
+        at once (locked, too long, the client closed, a file not in WAL mode): the caller
+        then reads through aiosqlite. Only for reads outside a transaction: a
         transaction's own writes are visible on its connection alone."""
+        if self._connection is None or not self._reads_at_once:
+            return None
         # Let the other ready tasks take their turn first, as a read through aiosqlite
         # does: a request that never yielded would hold up every other one for its whole
         # length, and a transaction in progress (holding the file's write lock) would
         # advance one long loop turn per statement (saturated p99 went 0.2 s -> 5 s).
         await asyncio.sleep(0)
-        reader = getattr(self._reader, "connection", None)
-        if reader is None:
-            reader = self._reader.connection = self._open_reader()
+        local = self._reader
+        if getattr(local, "connection", None) is None:
+            local.deadline = [0.0]
+            local.connection = self._open_reader(local.deadline)
+        local.deadline[0] = time.perf_counter() + READ_ON_LOOP_SECONDS
         try:
-            return reader.execute(query, values).fetchall()
+            return local.connection.execute(query, values).fetchall()
         except sqlite3.OperationalError as exc:
-            if exc.sqlite_errorcode in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+            # Extended codes (SQLITE_BUSY_RECOVERY...) carry the primary one in the low byte.
+            if exc.sqlite_errorcode & 0xFF in _FALL_BACK:
                 return None
             raise OperationalError(exc) from exc
         except sqlite3.IntegrityError as exc:
             raise IntegrityError(exc) from exc
 
-    def _open_reader(self) -> sqlite3.Connection:
+    @property
+    def _reads_at_once(self) -> bool:
+        # A second connection sees the same database only for a file in WAL mode without
+        # an exclusive lock (a rollback journal makes readers wait for every writer).
+        return (
+            self.filename not in ("", ":memory:")
+            and str(self.pragmas.get("journal_mode", "WAL")).upper() == "WAL"
+            and str(self.pragmas.get("locking_mode", "NORMAL")).upper() != "EXCLUSIVE"
+        )
+
+    def _open_reader(self, deadline: list[float]) -> sqlite3.Connection:
         # check_same_thread=False only so that close() may close it from another thread:
         # each connection is used by the thread that opened it alone.
         reader = sqlite3.connect(self.filename, isolation_level=None, check_same_thread=False)
         reader.row_factory = sqlite3.Row
-        reader.execute(f"PRAGMA busy_timeout = {READ_BUSY_MS}")
+        reader.execute("PRAGMA busy_timeout = 0")
         reader.execute("PRAGMA query_only = ON")  # a write sent here fails, loudly
+        reader.set_progress_handler(lambda: time.perf_counter() > deadline[0], _CHECK_EVERY)
         self._readers.append(reader)
         return reader
 

@@ -12,11 +12,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tortoise import connections
 from tortoise.transactions import in_transaction
 
 from node import db
 from node import raw_sql as sql
 from node.models import Event, HelpPost, Visibility
+from node.sqlite_backend import READ_ON_LOOP_SECONDS
 from node.states import PostStatus
 from tests import factories
 
@@ -218,3 +220,48 @@ async def test_a_locked_file_is_read_through_the_writer_without_holding_up_the_l
     # The loop ran on while the read waited ~0.4 s for the lock: never stalled long.
     assert loop.time() - ticks[0] >= 0.4
     assert max(b - a for a, b in itertools.pairwise(ticks)) < 0.25
+
+
+async def test_a_long_read_finishes_off_the_loop(database: str) -> None:
+    """A read that would hold the event loop longer than READ_ON_LOOP_SECONDS is
+    interrupted there and run again on aiosqlite's thread: same rows, no stall."""
+    if not database.startswith("sqlite://"):
+        pytest.skip("SQLite's read on the loop")
+    counting = (
+        "SELECT COUNT(*) FROM (WITH RECURSIVE n(x) AS"
+        " (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < ?) SELECT x FROM n)"
+    )
+    await sql.rows("SELECT 1", [])  # the first statement of a client connects it
+    loop = asyncio.get_running_loop()
+    ticks = [loop.time()]
+
+    async def ticking() -> None:
+        while True:
+            await asyncio.sleep(0.005)
+            ticks.append(loop.time())
+
+    ticker = asyncio.create_task(ticking())
+    try:
+        started = loop.time()
+        [(count,)] = await sql.rows(counting, [2_000_000])
+        took = loop.time() - started
+        ticks.append(loop.time())
+    finally:
+        ticker.cancel()
+    assert count == 2_000_000
+    assert took > max(0.1, 5 * READ_ON_LOOP_SECONDS)  # long enough to stall the loop
+    assert max(b - a for a, b in itertools.pairwise(ticks)) < took / 2
+
+
+async def test_a_closed_client_reads_nothing_on_its_own(database: str) -> None:
+    """After the database is closed (a restore may replace the file next), a kept
+    reference to the client must not open a reader of its own again."""
+    if not database.startswith("sqlite://"):
+        pytest.skip("SQLite's reader")
+    client = connections.get("default")
+    await sql.rows("SELECT 1", [])  # the first statement of a client connects it
+    assert await client.read_at_once("SELECT 1", []) is not None
+    await db.close_database()
+    assert await client.read_at_once("SELECT 1", []) is None
+    assert client._readers == []
+    await db.open_database(database)

@@ -11,7 +11,7 @@ import pytest
 from tortoise import connections
 from tortoise.transactions import in_transaction
 
-from node import db, raw_sql
+from node import db, postgres_backend, raw_sql
 from node.db_faults import DatabaseUnavailable
 from node.postgres_backend import READERS
 from tests import factories
@@ -76,3 +76,38 @@ async def test_closing_does_not_wait_for_the_kept_connections(postgres: str) -> 
     assert loop.time() - started < 5
     await db.open_database(postgres)
     assert await names() == []  # a fresh client reads again
+
+
+async def test_closing_while_a_read_runs_waits_for_that_read_only(postgres: str) -> None:
+    await names()
+    loop = asyncio.get_running_loop()
+    slow = asyncio.create_task(raw_sql.rows("SELECT pg_sleep(0.5)", []))
+    await asyncio.sleep(0.1)
+    started = loop.time()
+    await db.close_database()
+    await slow  # it finished, and gave its connection back to the closing pool
+    assert loop.time() - started < 3
+    await db.open_database(postgres)
+
+
+async def test_a_kept_connection_idle_too_long_goes_back_to_the_pool(
+    postgres: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def backend() -> int:
+        [(pid,)] = await raw_sql.rows("SELECT pg_backend_pid()", [])
+        return pid
+
+    given_back = []
+    release = postgres_backend._release
+
+    async def counted(pool: object, connection: object) -> None:
+        given_back.append(connection)
+        await release(pool, connection)
+
+    monkeypatch.setattr(postgres_backend, "_release", counted)
+    first = await backend()
+    assert await backend() == first  # kept, and used again
+    assert given_back == []
+    monkeypatch.setattr(postgres_backend, "READER_IDLE_SECONDS", 0.0)
+    assert await backend() > 0  # the kept one was idle "too long": given back first
+    assert len(given_back) == 1 and kept() == 1

@@ -76,8 +76,12 @@ class CardRenderer:
         self.env = env
         self.when = when
         self.linked = linked
-        # Translations are trusted markup, as Jinja's gettext treats them.
-        self.labels = {key: Markup(catalogue.gettext(text)) for key, text in LABELS.items()}  # noqa: S704
+        # Translations are trusted markup and format strings, as `_()` treats them (a
+        # label without variables is formatted now, so "%%" reads "%" as on the pages).
+        translated = {key: Markup(catalogue.gettext(text)) for key, text in LABELS.items()}  # noqa: S704
+        self.labels = {
+            key: label if "%(" in LABELS[key] else label % {} for key, label in translated.items()
+        }
         self.categories = {
             slug: (escape(category.icon), escape(catalogue.gettext(category.label)))
             for slug, category in BY_SLUG.items()
