@@ -109,6 +109,13 @@ class ImmediateSqliteClient(SqliteClient):
         super().__init__(file_path, **kwargs)
         self._reader = threading.local()  # one connection per thread that reads
         self._readers: list[sqlite3.Connection] = []
+        # A second connection sees the same database only for a file in WAL mode without
+        # an exclusive lock (a rollback journal makes readers wait for every writer).
+        self._reads_at_once = (
+            self.filename not in ("", ":memory:")
+            and str(self.pragmas.get("journal_mode", "WAL")).upper() == "WAL"
+            and str(self.pragmas.get("locking_mode", "NORMAL")).upper() != "EXCLUSIVE"
+        )
 
     def _in_transaction(self) -> TransactionContext:
         return SafeTransactionContext(ImmediateTransactionWrapper(self), self._lock)
@@ -139,16 +146,6 @@ class ImmediateSqliteClient(SqliteClient):
             raise OperationalError(exc) from exc
         except sqlite3.IntegrityError as exc:
             raise IntegrityError(exc) from exc
-
-    @property
-    def _reads_at_once(self) -> bool:
-        # A second connection sees the same database only for a file in WAL mode without
-        # an exclusive lock (a rollback journal makes readers wait for every writer).
-        return (
-            self.filename not in ("", ":memory:")
-            and str(self.pragmas.get("journal_mode", "WAL")).upper() == "WAL"
-            and str(self.pragmas.get("locking_mode", "NORMAL")).upper() != "EXCLUSIVE"
-        )
 
     def _open_reader(self, deadline: list[float]) -> sqlite3.Connection:
         # check_same_thread=False only so that close() may close it from another thread:
