@@ -30,6 +30,7 @@ from node.logs import RequestLogMiddleware
 from node.logs import configure as configure_logging
 from node.mail_worker import MailWorker
 from node.ops import OperatorEndpoints
+from node.request_memo import RequestMemo
 from node.scheduler import Job, QueueLock, Scheduler
 from node.security_headers import SecurityHeaders
 from node.services import (
@@ -194,6 +195,7 @@ def create_app(
             Middleware(web.shell.errors.DatabaseFaults),
             Middleware(ActivityPubNegotiation, routes=federation.routes.negotiated_routes),
             Middleware(SessionMiddleware, settings=settings),
+            Middleware(RequestMemo),
         ],
         exception_handlers=web.shell.errors.HANDLERS,
         lifespan=lifespan,

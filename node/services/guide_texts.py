@@ -11,11 +11,19 @@ from node import raw_sql
 from node.models import GuideText
 from node.services.guides import Guide, default_guide, guide_language
 
+_SHAPE = raw_sql.Shape(GuideText, "t")
 
-async def _first(category: str, language: str, organisation_id: int | None) -> GuideText | None:
-    lookups = {"category": category, "language": language, "organisation_id": organisation_id}
-    found = await raw_sql.select(GuideText, lookups, order_by=("id",), limit=1)
-    return found[0] if found else None
+
+async def _edited(category: str, language: str, organisation_id: int | None) -> GuideText | None:
+    """The organisation's text, else the node's: one statement (request pages ask it)."""
+    rows = await raw_sql.rows(
+        f"SELECT {_SHAPE.sql} FROM guide_texts t"  # noqa: S608
+        " WHERE t.category = ? AND t.language = ?"
+        " AND (t.organisation_id = ? OR t.organisation_id IS NULL)"
+        " ORDER BY t.organisation_id IS NULL, t.id LIMIT 1",
+        [category, language, organisation_id],
+    )
+    return _SHAPE.build(rows[0], 0, raw_sql.text_dates()) if rows else None
 
 
 async def guide_for(category: str, language: str, organisation_id: int | None = None) -> Guide:
@@ -23,12 +31,7 @@ async def guide_for(category: str, language: str, organisation_id: int | None = 
     Raises KeyError for an unknown category, as `default_guide` does."""
     shipped = default_guide(category, language)
     lang = guide_language(language)
-    edited = None
-    # Request pages ask this for helpers: hand-written reads (`node.raw_sql`).
-    if organisation_id is not None:
-        edited = await _first(category, lang, organisation_id)
-    if edited is None:
-        edited = await _first(category, lang, None)
+    edited = await _edited(category, lang, organisation_id)
     if edited is None or not edited.points:
         return shipped
     return dataclasses.replace(shipped, points=tuple(edited.points))

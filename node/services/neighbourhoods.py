@@ -17,6 +17,7 @@ from node.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from node.i18n import N_
 from node.images import ProcessedImage
 from node.models import Account, Connector, Neighbourhood, Role
+from node.request_memo import remembered
 from node.services import audit, media, remote_follows
 from node.services.handles import check_free
 from node.timeutil import utcnow
@@ -308,6 +309,11 @@ async def connected_to(account: Account) -> list[Neighbourhood]:
 async def is_connector(account: Account | None, neighbourhood_id: int) -> bool:
     if account is None or not account.is_active:
         return False
-    # Asked by every request page: a hand-written read (`node.raw_sql`).
+    # Asked by every request page, twice: a hand-written read (`node.raw_sql`), once per
+    # page (`node.request_memo`).
     lookups = {"neighbourhood_id": neighbourhood_id, "account_id": account.id}
-    return bool(await sql.select(Connector, lookups, limit=1))
+    found = await remembered(
+        ("connector", account.id, neighbourhood_id),
+        lambda: sql.select(Connector, lookups, limit=1),
+    )
+    return bool(found)

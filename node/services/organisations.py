@@ -27,6 +27,7 @@ from node.models import (
     Role,
     StaffRole,
 )
+from node.request_memo import remembered
 from node.services import audit, media
 from node.services.handles import check_free
 
@@ -38,9 +39,13 @@ def _is_admin(account: Account | None) -> bool:
 async def membership(account: Account | None, organisation_id: int | None) -> Membership | None:
     if account is None or organisation_id is None or not account.is_active:
         return None
-    # Asked by every request page (permissions): a hand-written read (`node.raw_sql`).
+    # Asked by every request page, several times (permissions): a hand-written read
+    # (`node.raw_sql`), once per page (`node.request_memo`).
     lookups = {"account_id": account.id, "organisation_id": organisation_id}
-    found = await raw_sql.select(Membership, lookups, limit=1)
+    found = await remembered(
+        ("membership", account.id, organisation_id),
+        lambda: raw_sql.select(Membership, lookups, limit=1),
+    )
     return found[0] if found else None
 
 

@@ -1,0 +1,69 @@
+"""`node.request_memo`: an answer asked twice while one GET is served is asked once; no
+answer outlives its request, and forms and workers always ask afresh."""
+
+from __future__ import annotations
+
+import httpx
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+
+from node.request_memo import RequestMemo, remembered
+
+
+def counting_app() -> tuple[Starlette, list[str]]:
+    asked: list[str] = []
+
+    async def ask(key: str) -> str:
+        async def question() -> str:
+            asked.append(key)
+            return f"{key}#{len(asked)}"
+
+        return await remembered(("q", key), question)
+
+    async def page(request: Request) -> PlainTextResponse:
+        answers = [
+            await ask("staff"),
+            await ask("staff"),
+            await ask("connector"),
+            await ask("staff"),
+        ]
+        return PlainTextResponse(" ".join(answers))
+
+    routes = [Route("/", page, methods=["GET", "HEAD", "POST"])]
+    return Starlette(routes=routes, middleware=[Middleware(RequestMemo)]), asked
+
+
+async def test_a_get_asks_each_question_once_and_forgets_at_its_end() -> None:
+    app, asked = counting_app()
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://t"
+    ) as client:
+        first = await client.get("/")
+        assert first.text == "staff#1 staff#1 connector#2 staff#1"
+        second = await client.get("/")  # a new request asks again
+        assert second.text == "staff#3 staff#3 connector#4 staff#3"
+        assert (await client.head("/")).status_code == 200
+    assert asked == ["staff", "connector"] * 3
+
+
+async def test_a_form_post_asks_every_time() -> None:
+    app, asked = counting_app()
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://t"
+    ) as client:
+        answer = await client.post("/")
+    assert answer.text == "staff#1 staff#2 connector#3 staff#4"
+    assert len(asked) == 4
+
+
+async def test_outside_a_request_every_question_is_asked() -> None:
+    asked: list[int] = []
+
+    async def question() -> int:
+        asked.append(1)
+        return len(asked)
+
+    assert [await remembered("k", question) for _ in range(3)] == [1, 2, 3]
