@@ -5,7 +5,9 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from tortoise import connections
+from tortoise.exceptions import IntegrityError
 
 from node import db
 from node.config import Settings
@@ -184,3 +186,48 @@ async def test_upgrade_to_administration_keeps_posts_organisations_and_settings(
     # And it rolls back and forward again.
     await db.migrate(url, target="0008_response_lookup")
     await db.migrate(url)
+
+
+async def test_follows_get_their_unique_indexes_back_on_sqlite(empty_database_url: str) -> None:
+    """0003 lost them on SQLite (a table rebuilt); 0016 keeps one row of each duplicate,
+    the accepted one, and makes the indexes again. On PostgreSQL they were never lost."""
+    url = empty_database_url
+    await db.migrate(url, target="0015_listing_order")
+    await db.open_database(url)
+    conn = connections.get("default")
+    p = (lambda i: f"${i}") if not db.is_sqlite(url) else (lambda i: "?")
+    now = datetime.now(UTC)
+    try:
+        await conn.execute_query(
+            "INSERT INTO neighbourhoods (slug, name, commune, country, description, created_at)"
+            f" VALUES ({p(1)}, {p(2)}, {p(3)}, {p(4)}, {p(5)}, {p(6)})",
+            ["jette-centre", "Jette Centre", "Jette", "BE", "{}", now],
+        )
+        await conn.execute_query(
+            "INSERT INTO accounts (username, display_name, role, languages_csv, is_active,"
+            f" created_at) VALUES ({p(1)}, {p(2)}, {p(3)}, {p(4)}, {p(5)}, {p(6)})",
+            ["greet", "Greet M.", "resident", "nl", True, now],
+        )
+        follow = (
+            "INSERT INTO follows (follower_id, target_kind, neighbourhood_id, status, created_at)"
+            f" VALUES (1, 'neighbourhood', 1, {p(1)}, {p(2)})"
+        )
+        await conn.execute_query(follow, ["pending", now])
+        if db.is_sqlite(url):  # what a double click could store before
+            await conn.execute_query(follow, ["accepted", now])
+            await conn.execute_query(follow, ["pending", now])
+    finally:
+        await db.close_database()
+    await db.migrate(url)
+    await db.open_database(url)
+    try:
+        rows = await Follow.filter(follower_id=1, neighbourhood_id=1).values_list(
+            "status", flat=True
+        )
+        assert rows == (["accepted"] if db.is_sqlite(url) else ["pending"])
+        with pytest.raises(IntegrityError):
+            await Follow.create(
+                follower_id=1, target_kind="neighbourhood", neighbourhood_id=1, status="pending"
+            )
+    finally:
+        await db.close_database()

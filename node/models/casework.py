@@ -60,6 +60,9 @@ class PostPartner(Model):
     class Meta:
         table = "post_partners"
         unique_together = (("post", "organisation"), ("post", "remote_actor"))
+        # Every logged-in page of a staff member looks up its organisations' partnered
+        # posts (`visibility._relations`): without it, a scan of the whole table.
+        indexes = (("organisation_id",),)
 
 
 class RemotePostPartner(Model):

@@ -49,4 +49,6 @@ class Response(Model):
 
     class Meta:
         table = "responses"
-        indexes = (("post_id", "created_at"),)
+        # (author, offer status): every logged-in page asks which posts the viewer helps
+        # on (`visibility._relations`); without it each page scanned the whole table.
+        indexes = (("post_id", "created_at"), ("author_id", "offer_status"))
