@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from tortoise import connections
@@ -18,14 +20,8 @@ from node.states import PostStatus
 FIRST = "0001_initial"
 
 
-async def _seed_first_schema(url: str) -> uuid.UUID:
-    """Rows written with plain SQL, as the schema of the first migration had them."""
-    await db.open_database(url)
-    conn = connections.get("default")
-    pg = not db.is_sqlite(url)
-    now = datetime.now(UTC)
-    p = (lambda i: f"${i}") if pg else (lambda i: "?")
-    post_id = uuid.uuid4()
+async def _insert_hood_and_resident(conn: Any, p: Callable[[int], str], now: datetime) -> None:
+    """Neighbourhood 1 (jette-centre) and account 1 (greet), in plain SQL."""
     await conn.execute_query(
         "INSERT INTO neighbourhoods (slug, name, commune, country, description, created_at)"
         f" VALUES ({p(1)}, {p(2)}, {p(3)}, {p(4)}, {p(5)}, {p(6)})",
@@ -36,6 +32,17 @@ async def _seed_first_schema(url: str) -> uuid.UUID:
         f" created_at) VALUES ({p(1)}, {p(2)}, {p(3)}, {p(4)}, {p(5)}, {p(6)})",
         ["greet", "Greet M.", "resident", "nl", True, now],
     )
+
+
+async def _seed_first_schema(url: str) -> uuid.UUID:
+    """Rows written with plain SQL, as the schema of the first migration had them."""
+    await db.open_database(url)
+    conn = connections.get("default")
+    pg = not db.is_sqlite(url)
+    now = datetime.now(UTC)
+    p = (lambda i: f"${i}") if pg else (lambda i: "?")
+    post_id = uuid.uuid4()
+    await _insert_hood_and_resident(conn, p, now)
     await conn.execute_query(
         "INSERT INTO help_posts (id, kind, title, description, language, translations,"
         " category, neighbourhood_id, helpers_needed, status, status_changed_at, visibility,"
@@ -198,16 +205,7 @@ async def test_follows_get_their_unique_indexes_back_on_sqlite(empty_database_ur
     p = (lambda i: f"${i}") if not db.is_sqlite(url) else (lambda i: "?")
     now = datetime.now(UTC)
     try:
-        await conn.execute_query(
-            "INSERT INTO neighbourhoods (slug, name, commune, country, description, created_at)"
-            f" VALUES ({p(1)}, {p(2)}, {p(3)}, {p(4)}, {p(5)}, {p(6)})",
-            ["jette-centre", "Jette Centre", "Jette", "BE", "{}", now],
-        )
-        await conn.execute_query(
-            "INSERT INTO accounts (username, display_name, role, languages_csv, is_active,"
-            f" created_at) VALUES ({p(1)}, {p(2)}, {p(3)}, {p(4)}, {p(5)}, {p(6)})",
-            ["greet", "Greet M.", "resident", "nl", True, now],
-        )
+        await _insert_hood_and_resident(conn, p, now)
         follow = (
             "INSERT INTO follows (follower_id, target_kind, neighbourhood_id, status, created_at)"
             f" VALUES (1, 'neighbourhood', 1, {p(1)}, {p(2)})"

@@ -36,11 +36,13 @@ def counting_app() -> tuple[Starlette, list[str]]:
     return Starlette(routes=routes, middleware=[Middleware(RequestMemo)]), asked
 
 
+def client_of(app: Starlette) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
+
+
 async def test_a_get_asks_each_question_once_and_forgets_at_its_end() -> None:
     app, asked = counting_app()
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://t"
-    ) as client:
+    async with client_of(app) as client:
         first = await client.get("/")
         assert first.text == "staff#1 staff#1 connector#2 staff#1"
         second = await client.get("/")  # a new request asks again
@@ -51,9 +53,7 @@ async def test_a_get_asks_each_question_once_and_forgets_at_its_end() -> None:
 
 async def test_a_form_post_asks_every_time() -> None:
     app, asked = counting_app()
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://t"
-    ) as client:
+    async with client_of(app) as client:
         answer = await client.post("/")
     assert answer.text == "staff#1 staff#2 connector#3 staff#4"
     assert len(asked) == 4
