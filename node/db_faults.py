@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from tortoise.exceptions import DBConnectionError
@@ -169,9 +170,8 @@ def _fault_here(exc: BaseException) -> Fault | None:
     return None
 
 
-def fault_of(exc: BaseException) -> Fault | None:
-    """The database fault behind `exc` (itself, what it was raised from, or what the ORM
-    wrapped in it), or None when it is not one."""
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    """`exc`, what it was raised from, and what the ORM wrapped in it."""
     seen: set[int] = set()
     pending: list[BaseException] = [exc]
     while pending:
@@ -179,15 +179,36 @@ def fault_of(exc: BaseException) -> Fault | None:
         if id(current) in seen or len(seen) > 8:
             continue
         seen.add(id(current))
-        fault = _fault_here(current)
-        if fault is not None:
-            return fault
+        yield current
         if current.__cause__ is not None:
             pending.append(current.__cause__)
         # tortoise wraps the driver's error as its first argument: OperationalError(exc)
         if current.args and isinstance(current.args[0], BaseException):
             pending.append(current.args[0])
+
+
+def fault_of(exc: BaseException) -> Fault | None:
+    """The database fault behind `exc` (itself, what it was raised from, or what the ORM
+    wrapped in it), or None when it is not one."""
+    for current in _chain(exc):
+        fault = _fault_here(current)
+        if fault is not None:
+            return fault
     return None
+
+
+# PostgreSQL stopped one of two transactions that got in each other's way (a deadlock,
+# a serialization failure): neither the database's fault nor a bug, and done again it
+# goes through.
+_CONFLICTS = frozenset({"40P01", "40001"})
+
+
+def is_conflict(exc: BaseException) -> bool:
+    return any(
+        type(current).__module__.startswith("asyncpg")
+        and getattr(current, "sqlstate", None) in _CONFLICTS
+        for current in _chain(exc)
+    )
 
 
 def describe(exc: BaseException) -> str:

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from federation import worker
 from federation.worker import POSTGRES_LANES, _lanes, process_inbox_once
+from node.db_faults import fault_of, is_conflict
 from node.models import HelpPost, InboxItem, InboxStatus, Response
 from tests import factories
 from tests.fakeremote import FakeRemote
@@ -35,17 +36,17 @@ def test_a_sender_stays_in_one_lane_in_order(senders: list[str], count: int) -> 
 
 
 async def many_replies(node: Node, remote: FakeRemote) -> tuple[list[HelpPost], str]:
-    """Each sender replies to each of four posts (its first reply to a post is an offer,
-    which stamps the post: lanes update the same rows in different orders); one sender
-    also edits and then deletes a reply, all in one batch. Returns the posts and the
-    deleted reply's id."""
+    """Each sender replies to each of four posts, starting with a different one (its first
+    reply to a post is an offer, which stamps the post: lanes update the same rows in
+    different orders); one sender also edits and then deletes a reply, all in one batch.
+    Returns the posts and the deleted reply's id."""
     hood = await factories.neighbourhood("jette-centre")
     author = await factories.account("greet")
     posts = [await factories.post(author, hood, title=f"Help {n}") for n in range(4)]
     for index, name in enumerate(SENDERS):
         remote.add_actor(name, key_index=index % 3)
-    for post in posts:
-        for name in SENDERS:
+    for index, name in enumerate(SENDERS):
+        for post in posts[index % 4 :] + posts[: index % 4]:
             note = remote.note(name, f"{BASE}/r/{post.id}", f"<p>{name} helps</p>")
             assert (
                 await node.post_activity(remote, name, remote.activity(name, "Create", note))
@@ -78,6 +79,15 @@ class Cut(Exception):
     sqlstate = "08006"
 
 
+class Deadlock(Exception):
+    """What asyncpg raises when PostgreSQL stops one of two transactions in a deadlock."""
+
+    sqlstate = "40P01"
+
+
+Cut.__module__ = Deadlock.__module__ = "asyncpg.exceptions"  # as node.db_faults knows them
+
+
 async def test_a_fault_in_one_lane_stops_the_batch_and_loses_nothing(
     node: Node, remote: FakeRemote, database: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -93,6 +103,7 @@ async def test_a_fault_in_one_lane_stops_the_batch_and_loses_nothing(
         await real_chunk(fed, chunk, suspended, isolated=isolated)
 
     monkeypatch.setattr(worker, "_run_chunk", cut_for_one_sender)
+    assert fault_of(Cut("connection lost")) is not None
     leases = worker.inbox_leases(node.fed)
     with pytest.raises(Cut):  # the fault itself, which the loop knows; not an ExceptionGroup
         await process_inbox_once(node.fed, leases=leases)
@@ -105,5 +116,30 @@ async def test_a_fault_in_one_lane_stops_the_batch_and_loses_nothing(
     while await process_inbox_once(node.fed):
         pass
     assert await InboxItem.exclude(status=InboxStatus.PROCESSED).count() == 0
+    for post in posts:
+        assert await Response.filter(post=post).count() == len(SENDERS)
+
+
+async def test_a_chunk_stopped_by_another_lane_is_done_again_uncounted(
+    node: Node, remote: FakeRemote, database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not database.startswith("postgres"):
+        pytest.skip("SQLite works a batch in one lane")
+    posts, _ = await many_replies(node, remote)
+    real_chunk = worker._run_chunk
+    calls: list[bool] = []
+
+    async def deadlocked_once(fed, chunk, suspended, *, isolated):
+        calls.append(isolated)
+        if len(calls) == 1:  # the first chunk, as if PostgreSQL had chosen it to stop
+            raise Deadlock("deadlock detected")
+        await real_chunk(fed, chunk, suspended, isolated=isolated)
+
+    monkeypatch.setattr(worker, "_run_chunk", deadlocked_once)
+    assert is_conflict(Deadlock("deadlock detected")) and fault_of(Deadlock("x")) is None
+    await process_inbox_once(node.fed)
+    assert not any(calls)  # never item by item
+    assert await InboxItem.exclude(status=InboxStatus.PROCESSED).count() == 0
+    assert await InboxItem.exclude(attempts=1).count() == 0  # no attempt counted for it
     for post in posts:
         assert await Response.filter(post=post).count() == len(SENDERS)

@@ -4,13 +4,21 @@ answer outlives its request, and forms and workers always ask afresh."""
 from __future__ import annotations
 
 import httpx
+import pytest
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
+from node import raw_sql
+from node.app import create_app
+from node.config import Settings
+from node.models import Membership
 from node.request_memo import RequestMemo, remembered
+from node.services import sessions
+from tests import factories
+from web.shell.session import SESSION_COOKIE
 
 
 def counting_app() -> tuple[Starlette, list[str]]:
@@ -67,3 +75,31 @@ async def test_outside_a_request_every_question_is_asked() -> None:
         return len(asked)
 
     assert [await remembered("k", question) for _ in range(3)] == [1, 2, 3]
+
+
+async def test_a_request_page_reads_the_viewers_staff_membership_once(
+    database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In the node's own app: a staff member's view of their organisation's request asks
+    "staff of it?" from several rules, and the database once."""
+    hood = await factories.neighbourhood("jette-centre")
+    els, karim = await factories.account("els"), await factories.account("karim")
+    await factories.organisation("buurthuis", staff=[els, karim])
+    post = await factories.post(els, hood, organisation="buurthuis")  # karim views it
+    reads: list[str] = []
+    select = raw_sql.select
+
+    async def counting(model, lookups, **options):
+        if model is Membership:
+            reads.append(str(lookups))
+        return await select(model, lookups, **options)
+
+    monkeypatch.setattr(raw_sql, "select", counting)
+    app = create_app(Settings(database_url=database), manage_database=False)
+    async with client_of(app) as client:
+        client.cookies.set(SESSION_COOKIE, await sessions.start_session(karim))
+        page = await client.get(f"/r/{post.id}")
+        assert page.status_code == 200 and 'action="/logout"' in page.text
+        assert len(reads) == 1, reads
+        await client.get(f"/r/{post.id}")  # the next request asks again
+    assert len(reads) == 2

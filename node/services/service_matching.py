@@ -6,7 +6,7 @@ from __future__ import annotations
 from node import raw_sql as sql
 from node.models import Organisation, Service
 
-# A directory is a few dozen services per node; more than this is a mistake to cap.
+# A directory is a few dozen services per node; a neighbourhood shows at most this many.
 MAX_SERVICES = 500
 _SHAPE = sql.Shape(Service, "t")
 
