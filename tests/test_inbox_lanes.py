@@ -88,12 +88,19 @@ class Deadlock(Exception):
 Cut.__module__ = Deadlock.__module__ = "asyncpg.exceptions"  # as node.db_faults knows them
 
 
-async def test_a_fault_in_one_lane_stops_the_batch_and_loses_nothing(
-    node: Node, remote: FakeRemote, database: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+async def laned_posts(node: Node, remote: FakeRemote, database: str) -> list[HelpPost]:
+    """`many_replies` waiting in the inbox of a node that works batches in lanes."""
     if not database.startswith("postgres"):
         pytest.skip("SQLite works a batch in one lane")
     posts, _ = await many_replies(node, remote)
+    return posts
+
+
+async def test_a_fault_in_one_lane_stops_the_batch_and_loses_nothing(
+    node: Node, remote: FakeRemote, laned_posts: list[HelpPost], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    posts = laned_posts
     doomed = remote.actor_url(SENDERS[1])
     real_chunk = worker._run_chunk
 
@@ -121,11 +128,9 @@ async def test_a_fault_in_one_lane_stops_the_batch_and_loses_nothing(
 
 
 async def test_a_chunk_stopped_by_another_lane_is_done_again_uncounted(
-    node: Node, remote: FakeRemote, database: str, monkeypatch: pytest.MonkeyPatch
+    node: Node, laned_posts: list[HelpPost], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    if not database.startswith("postgres"):
-        pytest.skip("SQLite works a batch in one lane")
-    posts, _ = await many_replies(node, remote)
+    posts = laned_posts
     real_chunk = worker._run_chunk
     calls: list[bool] = []
 
