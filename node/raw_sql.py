@@ -298,15 +298,30 @@ async def select(
     instances tortoise would return, without building the query anew each time (the
     reads every fresh page makes; columns in `lookups` and `order_by` by name, "-" for
     descending)."""
-    shape = _table_shape(model)
     condition, params = where(lookups, {"": "t"})
+    order = ", ".join(
+        f"t.{name[1:]} DESC" if name.startswith("-") else f"t.{name}" for name in order_by
+    )
+    return await select_where(model, condition, params, order=order, limit=limit)
+
+
+async def select_where(
+    model: type[M],
+    condition: str,
+    params: Sequence[object],
+    *,
+    order: str = "",
+    limit: int | None = None,
+) -> list[M]:
+    """Rows of `model`'s table (alias `t`) that meet `condition` (SQL with `?` marks), in
+    `order` (SQL), as tortoise's instances: for a condition lookups cannot say (an OR)."""
+    shape = _table_shape(model)
     statement = f"SELECT {shape.sql} FROM {model._meta.db_table} t WHERE {condition}"  # noqa: S608
-    if order_by:
-        statement += " ORDER BY " + ", ".join(
-            f"t.{name[1:]} DESC" if name.startswith("-") else f"t.{name}" for name in order_by
-        )
+    values = list(params)
+    if order:
+        statement += f" ORDER BY {order}"
     if limit is not None:
         statement += " LIMIT ?"
-        params.append(limit)
+        values.append(limit)
     text = text_dates()
-    return [shape.build(row, 0, text) for row in await rows(statement, params)]
+    return [shape.build(row, 0, text) for row in await rows(statement, values)]

@@ -11,19 +11,18 @@ from node import raw_sql
 from node.models import GuideText
 from node.services.guides import Guide, default_guide, guide_language
 
-_SHAPE = raw_sql.Shape(GuideText, "t")
-
 
 async def _edited(category: str, language: str, organisation_id: int | None) -> GuideText | None:
     """The organisation's text, else the node's: one statement (request pages ask it)."""
-    rows = await raw_sql.rows(
-        f"SELECT {_SHAPE.sql} FROM guide_texts t"  # noqa: S608
-        " WHERE t.category = ? AND t.language = ?"
-        " AND (t.organisation_id = ? OR t.organisation_id IS NULL)"
-        " ORDER BY t.organisation_id IS NULL, t.id LIMIT 1",
+    found = await raw_sql.select_where(
+        GuideText,
+        "t.category = ? AND t.language = ?"
+        " AND (t.organisation_id = ? OR t.organisation_id IS NULL)",
         [category, language, organisation_id],
+        order="t.organisation_id IS NULL, t.id",
+        limit=1,
     )
-    return _SHAPE.build(rows[0], 0, raw_sql.text_dates()) if rows else None
+    return found[0] if found else None
 
 
 async def guide_for(category: str, language: str, organisation_id: int | None = None) -> Guide:

@@ -8,21 +8,19 @@ from node.models import Organisation, Service
 
 # A directory is a few dozen services per node; a neighbourhood shows at most this many.
 MAX_SERVICES = 500
-_SHAPE = sql.Shape(Service, "t")
 
 
 async def serving(neighbourhood_id: int) -> list[Service]:
     """Services that serve `neighbourhood_id` (all of the node's, or listed there)."""
     # Every neighbourhood page asks this: hand-written reads (`node.raw_sql`), the
     # organisations attached where tortoise's prefetch_related puts them.
-    found = await sql.rows(
-        f"SELECT {_SHAPE.sql} FROM services t WHERE t.everywhere OR t.id IN"  # noqa: S608
-        " (SELECT service_id FROM service_areas WHERE neighbourhood_id = ?)"
-        " ORDER BY t.id LIMIT ?",
-        [neighbourhood_id, MAX_SERVICES],
+    services = await sql.select_where(
+        Service,
+        "t.everywhere OR t.id IN (SELECT service_id FROM service_areas WHERE neighbourhood_id = ?)",
+        [neighbourhood_id],
+        order="t.id",
+        limit=MAX_SERVICES,
     )
-    text_dates = sql.text_dates()
-    services = [_SHAPE.build(row, 0, text_dates) for row in found]
     if services:
         ids = list({s.organisation_id for s in services})  # type: ignore[attr-defined]
         by_id = {o.id: o for o in await sql.select(Organisation, {"id__in": ids})}
