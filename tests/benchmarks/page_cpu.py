@@ -12,7 +12,8 @@ ASGI, one after the other, as the resident (session and CSRF cookies) or anonymo
 (`time.process_time`, so other load on the machine changes it little), and per /healthz
 answer as the floor every request pays here; what PostgreSQL spends is not in it (pages.py
 measures that). `--profile N` runs the pages again under cProfile and prints the N
-functions with the most time of their own. The figure is the one to compare before and
+functions with the most time of their own (`--callers REGEX`: and who calls those matching
+it). The figure is the one to compare before and
 after a change; the served figures (uvicorn, several processes, wrk) come from pages.py.
 """
 
@@ -119,6 +120,8 @@ async def run(args: argparse.Namespace) -> None:
                     out = io.StringIO()
                     stats = pstats.Stats(profiler, stream=out).sort_stats(args.sort)
                     stats.print_stats(*([args.only] if args.only else []), args.profile)
+                    if args.callers:
+                        stats.print_callers(args.callers)
                     print(f"--- {page}: where the time goes (own time)\n{out.getvalue()}")
     finally:
         await db.close_database()
@@ -136,6 +139,7 @@ def main() -> None:
     parser.add_argument("--profile", type=int, default=0, metavar="N")
     parser.add_argument("--sort", default="tottime", help="cProfile order: tottime, cumulative")
     parser.add_argument("--only", default="", help="show only functions matching this regex")
+    parser.add_argument("--callers", default="", help="also who calls functions matching this")
     parser.add_argument(
         "--pg-admin",
         default=os.environ.get("NABUUR_TEST_POSTGRES", "postgres://postgres@127.0.0.1:5432/test"),

@@ -3,7 +3,8 @@
 Written in Python rather than as a Jinja macro: a neighbourhood page shows forty cards,
 and through a macro each cost ~20 µs (Jinja's call machinery, a lookup and an escape per
 expression), a fifth of the whole page. Here a card is one f-string (~6 µs). Every value
-goes through `escape`, and the labels are translated once per language and process.
+goes through `escape_text` (markupsafe's escape without a `Markup` object per value),
+and the labels are translated once per language and process.
 Templates call it as `post_card(card)`, like the macro it replaces.
 """
 
@@ -21,6 +22,7 @@ from markupsafe import Markup, escape
 from node import uris
 from node.i18n import N_
 from node.taxonomy import BY_SLUG
+from web.shell.template_compiling import escape_text
 
 # What a listing shows of a description; the post's page has all of it.
 DESCRIPTION_LENGTH = 280
@@ -89,13 +91,13 @@ class CardRenderer:
 
     def __call__(self, card: PostCard, preview_only: bool = False) -> Markup:
         labels = self.labels
-        language = escape(card.language)
-        title = escape(card.title)
+        language = escape_text(card.language)
+        title = escape_text(card.title)
         icon, category = self.categories[card.category]
         status = card.status
         return Markup(  # noqa: S704 - every value below is escaped
-            f'<article class="post post-{escape(card.kind)}'
-            f'{"" if status == "open" else f" post-{escape(status)}"}">\n'
+            f'<article class="post post-{escape_text(card.kind)}'
+            f'{"" if status == "open" else f" post-{escape_text(status)}"}">\n'
             f'  <p class="meta">\n'
             f'    <span class="kind">'
             f"{labels['request'] if card.kind == 'request' else labels['offer']}</span>\n"
@@ -110,8 +112,8 @@ class CardRenderer:
             f"    <dt>{labels['when']}</dt>\n"
             f"    <dd>{self._when(card.starts_at)}</dd>\n"
             f"    <dt>{labels['where']}</dt>\n"
-            f"    <dd>{escape(card.neighbourhood_name)}"
-            f"{f', {escape(card.area_hint)}' if card.area_hint else ''}</dd>\n"
+            f"    <dd>{escape_text(card.neighbourhood_name)}"
+            f"{f', {escape_text(card.area_hint)}' if card.area_hint else ''}</dd>\n"
             f"{self._helpers(card)}"
             f"    <dt>{labels['posted_by']}</dt>\n"
             f"    <dd>{self._posted_by(card, preview_only)}</dd>\n"
@@ -119,22 +121,22 @@ class CardRenderer:
             f"</article>\n"
         )
 
-    def _link(self, post_id: str, title: Markup) -> str:
-        return f'<a href="{escape(uris.post(post_id))}">{title}</a>'
+    def _link(self, post_id: str, title: str) -> str:
+        return f'<a href="{escape_text(uris.post(post_id))}">{title}</a>'
 
     def _matched(self, status: str) -> str:
         if status != "matched":
             return ""
         return f'    <span class="status">{self.labels["helpers_found"]}</span>\n'
 
-    def _description(self, description: str, language: Markup) -> str:
+    def _description(self, description: str, language: str) -> str:
         if not description:
             return ""
         short = self.linked(do_truncate(self.env, description, DESCRIPTION_LENGTH))
         return f'  <p class="description" lang="{language}">{short}</p>\n'
 
-    def _when(self, starts_at: datetime | None) -> Markup:
-        return escape(self.when(starts_at)) if starts_at else self.labels["flexible"]
+    def _when(self, starts_at: datetime | None) -> str:
+        return escape_text(self.when(starts_at)) if starts_at else self.labels["flexible"]
 
     def _helpers(self, card: PostCard) -> str:
         if card.kind != "request":
@@ -144,10 +146,10 @@ class CardRenderer:
 
     def _posted_by(self, card: PostCard, preview_only: bool) -> str:
         if not card.organisation_name:
-            return escape(card.author_name)
-        name = escape(card.organisation_name)
+            return escape_text(card.author_name)
+        name = escape_text(card.organisation_name)
         if not preview_only and card.organisation_slug:
-            href = escape(uris.organisation(card.organisation_slug))
+            href = escape_text(uris.organisation(card.organisation_slug))
             name = f'<a href="{href}">{name}</a>'
         behalf = ""
         if card.on_behalf_label:

@@ -37,6 +37,7 @@ from node.taxonomy import BY_SLUG
 from web.shell import csrf
 from web.shell.card_html import CardRenderer
 from web.shell.page_cache import TOKEN_PLACEHOLDER
+from web.shell.template_compiling import CONSTANT_GETTEXT_FILTER, ConstantGettext, TextTemplate
 from web.shell.template_gettext import newstyle_gettext
 
 # The layout, form macros and error page every page builds on.
@@ -133,13 +134,15 @@ class Renderer:
             undefined=StrictUndefined,
             # Templates ship with the code: no need to look at their files on every page.
             auto_reload=False,
-            extensions=["jinja2.ext.i18n"],
+            extensions=["jinja2.ext.i18n", ConstantGettext],
             trim_blocks=True,
             lstrip_blocks=True,
         )
         catalogue = translations(locale)
         env.install_gettext_translations(catalogue, newstyle=True)  # type: ignore[attr-defined]
-        env.globals["gettext"] = env.globals["_"] = newstyle_gettext(catalogue)
+        env.template_class = TextTemplate
+        gettext = newstyle_gettext(catalogue)
+        env.globals["gettext"] = env.globals["_"] = env.filters[CONSTANT_GETTEXT_FILTER] = gettext
         env.globals.update(
             locale=locale,
             uris=uris,
