@@ -199,3 +199,53 @@ def test_a_preview_links_nowhere_and_urls_in_a_description_become_links(
         uris.organisation("buurthuis"),
     ]
     assert listed.text["behalf"] == "for Mrs <Peeters>"
+
+
+# A change to any one field a card shows, as a listing sees one after an edit or answer.
+CHANGES = {
+    "id": "18",
+    "kind": "offer",
+    "status": "matched",
+    "category": list(BY_SLUG)[-1],
+    "title": "Dog walk",
+    "description": "Every morning.",
+    "language": "fr",
+    "starts_at": datetime(2026, 12, 12, 9, 30, tzinfo=UTC),
+    "neighbourhood_name": "Laeken",
+    "area_hint": None,
+    "helpers_needed": 4,
+    "slots_left": 1,
+    "author_name": "Bea",
+    "organisation_name": "Buurthuis",
+    "on_behalf_label": "Mrs Peeters",
+    "organisation_slug": "buurthuis",
+}
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    changed=st.lists(st.sampled_from(sorted(CHANGES)), unique=True, max_size=4),
+    preview=st.booleans(),
+    locale=st.sampled_from(["nl", "fr", "en"]),
+)
+def test_a_card_written_before_is_written_again_when_anything_on_it_changed(
+    renderer: Renderer, changed: list[str], preview: bool, locale: str
+) -> None:
+    """Cards are written once per language (`CardRenderer._written`); what a listing
+    shows is still what a renderer that never wrote a card before writes."""
+    post_card = renderer.environments[locale].globals["post_card"]
+    fresh = load_renderer().environments[locale].globals["post_card"]
+    before = card()
+    after = card(**{field: CHANGES[field] for field in changed})
+    assert post_card(before, preview) == fresh(before, preview)
+    assert post_card(after, preview) == fresh(after, preview)
+    hits = post_card._written.cache_info().hits
+    assert post_card(before, preview) == fresh(before, preview)
+    assert post_card._written.cache_info().hits == hits + 1  # the same card: not written again
+
+
+def test_a_helper_accepted_shows_on_the_card_at_once(renderer: Renderer) -> None:
+    post_card = renderer.environments["en"].globals["post_card"]
+    assert "Places left: 2 of 3" in post_card(card(slots_left=2))
+    assert "Places left: 1 of 3" in post_card(card(slots_left=1))
+    assert "Places left: 2 of 3" in post_card(card(slots_left=2))
