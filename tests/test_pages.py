@@ -160,6 +160,26 @@ async def test_matched_request_shows_no_free_places(
     assert "Places left: 0 of 1" in page.text
 
 
+async def test_each_card_counts_only_its_own_accepted_helpers(
+    client: httpx.AsyncClient, author: Account
+) -> None:
+    """The listing reads each card's accepted helpers in its own statement: offers still
+    waiting and declined ones leave the places free, other posts' helpers do not count."""
+    hood = await factories.neighbourhood("jette-centre")
+    busy = await factories.post(author, hood, title="Three movers", helpers_needed=3)
+    quiet = await factories.post(author, hood, title="Two walkers", helpers_needed=2)
+    helpers = [await factories.account(name) for name in ("youssef", "ann", "bea", "cas")]
+    for helper in helpers[:2]:
+        await responses.accept_helper(author, await responses.offer_help(helper, busy))
+    await responses.offer_help(helpers[2], busy)
+    await responses.decline_helper(author, await responses.offer_help(helpers[3], busy))
+    await responses.offer_help(helpers[3], quiet)
+    page = await client.get("/n/jette-centre", headers={"accept-language": "en"})
+    cards = page.text.split("<article")[1:]
+    assert "Places left: 1 of 3" in next(card for card in cards if "Three movers" in card)
+    assert "Places left: 2 of 2" in next(card for card in cards if "Two walkers" in card)
+
+
 @pytest.mark.parametrize(
     ("accept", "heading"),
     [("nl", "Pagina niet gevonden"), ("fr", "Page introuvable"), ("en", "Page not found")],

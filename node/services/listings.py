@@ -14,6 +14,7 @@ from node.errors import InvalidInput
 from node.i18n import N_
 from node.models import Account, HelpPost, Neighbourhood, PostKind
 from node.services.removals import listed_filter, listed_lookups
+from node.services.responses import accepted_count_column
 from node.services.visibility import visible_lookups, visible_posts_filter
 from node.states import PostStatus
 from node.taxonomy import BY_SLUG
@@ -37,7 +38,8 @@ def in_language(row: dict[str, Any], locale: str) -> dict[str, Any]:
 # listing queries from their filters (pypika copies and formats every term anew); this is
 # one statement, with the visibility and moderation rules taken from their services as
 # lookups (`visibility.visible_lookups`, `removals.listed_lookups`), not written again.
-# What a card shows of a post: no keys or hashes of the author come along.
+# What a card shows of a post: no keys or hashes of the author come along; the helpers
+# accepted come in the same statement (`accepted`).
 _CARD_COLUMNS = (
     "p.id, p.kind, p.status, p.category, p.title, p.description, p.language,"
     " p.translations, p.starts_at, p.area_hint, p.helpers_needed, p.on_behalf_label,"
@@ -53,9 +55,15 @@ _ALIASES = {"": "p", "author": "a"}
 
 
 def _card_statement(conditions: list[str], params: list[object], limit: int) -> str:
+    """The statement for `conditions`; `params` gains the values it adds, in place."""
+    accepted, accepted_params = accepted_count_column("p.id")
+    params[:0] = accepted_params
     params.append(limit)
     where = " AND ".join(conditions)
-    return f"SELECT {_CARD_COLUMNS} {_CARD_FROM} WHERE {where} ORDER BY p.created_at DESC LIMIT ?"
+    return (
+        f"SELECT {_CARD_COLUMNS}, {accepted} AS accepted {_CARD_FROM}"
+        f" WHERE {where} ORDER BY p.created_at DESC LIMIT ?"
+    )
 
 
 def _card_row(row: dict[str, Any], text: bool) -> dict[str, Any]:

@@ -189,6 +189,17 @@ async def list_responses(post: HelpPost) -> list[Response]:
     return await Response.filter(post_id=post.id).order_by("created_at").prefetch_related("author")
 
 
+def accepted_count_column(post_id: str) -> tuple[str, list[object]]:
+    """`accepted_counts` for one post as a column of a listing's statement (SQL, params):
+    `post_id` names the post's id column there. A listing then reads its cards' counts in
+    its own statement, not a second one."""
+    return (
+        "(SELECT COUNT(*) FROM responses r"  # noqa: S608 - a column name of ours
+        f" WHERE r.post_id = {post_id} AND r.offer_status = ?)",
+        [OfferStatus.ACCEPTED],
+    )
+
+
 async def accepted_counts(post_ids: list) -> dict:
     """Accepted helpers per post id, for a whole listing in one query (hand-written: every
     listing asks it, and tortoise's grouped query cost more to build than to run)."""

@@ -9,8 +9,8 @@ from web.shell.card_html import PostCard
 
 
 async def cards_from_rows(rows: list[dict], locale: str) -> list[PostCard]:
-    """Cards from `listings.open_card_rows` rows (no model objects: listings are hot)."""
-    accepted = await accepted_counts([row["id"] for row in rows])
+    """Cards from `listings.open_card_rows` rows (no model objects: listings are hot);
+    each row holds its post's accepted helpers."""
     cards = []
     for row in rows:
         texts = in_language(dict(row), locale)
@@ -29,7 +29,7 @@ async def cards_from_rows(rows: list[dict], locale: str) -> list[PostCard]:
                 neighbourhood_name=row["neighbourhood_name"],
                 area_hint=row["area_hint"],
                 helpers_needed=row["helpers_needed"],
-                slots_left=max(row["helpers_needed"] - accepted.get(row["id"], 0), 0),
+                slots_left=max(row["helpers_needed"] - row["accepted"], 0),
                 author_name=row["author_name"],
                 organisation_name=row["organisation_name"],
                 on_behalf_label=label,
