@@ -249,3 +249,10 @@ def test_a_helper_accepted_shows_on_the_card_at_once(renderer: Renderer) -> None
     assert "Places left: 2 of 3" in post_card(card(slots_left=2))
     assert "Places left: 1 of 3" in post_card(card(slots_left=1))
     assert "Places left: 2 of 3" in post_card(card(slots_left=2))
+
+
+def test_a_listing_in_one_call_reads_as_its_cards_one_by_one(renderer: Renderer) -> None:
+    env = renderer.environments["fr"]
+    cards = [card(id=str(n), title=f"<Post {n}>", slots_left=n % 3) for n in range(5)]
+    assert env.globals["post_cards"](cards) == "".join(env.globals["post_card"](c) for c in cards)
+    assert env.globals["post_cards"]([]) == ""

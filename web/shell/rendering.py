@@ -161,6 +161,7 @@ class Renderer:
         env.filters["linked_paragraphs"] = linked_paragraphs
         env.filters["linked"] = linked
         env.globals["post_card"] = CardRenderer(env, catalogue, env.filters["when"], linked)
+        env.globals["post_cards"] = env.globals["post_card"].many
         return env
 
     def format_when(self, value: datetime, locale: str) -> str:
