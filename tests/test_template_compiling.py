@@ -9,12 +9,17 @@ import markupsafe
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from jinja2 import DictLoader, Environment, select_autoescape
+from jinja2 import DictLoader, Environment, nodes, select_autoescape
 
+import admin.routes
+import web.routes
+from node.config import load_settings
 from node.i18n import translations
 from tests.test_template_gettext import message_ids
+from web.shell.rendering import Renderer
 from web.shell.template_compiling import (
     CONSTANT_GETTEXT_FILTER,
+    GETTEXT_NAMES,
     ConstantGettext,
     TextTemplate,
     escape_text,
@@ -113,10 +118,17 @@ def test_constant_translations_are_compiled_in_and_read_the_same(
     ours = _environment(ours=True, locale=locale, autoescape=autoescape)
     expected = jinjas.from_string(source).render()
     assert ours.from_string(source).render() == expected
-    code = ours.compile(source, raw=True)
-    assert "context.call" not in code
+    template = ours.from_string(source)
     if locale == "nl":
-        assert "Inloggen" in code  # "Log in", translated while compiling
+        assert "Inloggen" in ours.compile(source, raw=True)  # "Log in", in the code
+
+    def not_folded(*args: object) -> str:
+        raise AssertionError(f"translated at render time: {args[1:]}")
+
+    # Compiled above with the translations in: rendering asks no gettext of any kind.
+    ours.filters[CONSTANT_GETTEXT_FILTER] = not_folded
+    ours.globals["_"] = ours.globals["gettext"] = not_folded
+    assert template.render() == expected
 
 
 def test_only_a_lone_literal_is_folded() -> None:
@@ -140,3 +152,24 @@ def test_only_a_lone_literal_is_folded() -> None:
         "Inloggen",
     ]
     assert ours.compile(source, raw=True).count("context.call") == 4
+
+
+def test_no_page_template_names_anything_underscore_or_gettext() -> None:
+    """`ConstantGettext` reads every `_("literal")` as a translation: a template variable,
+    loop variable or macro argument of that name would be translated over."""
+    renderer = Renderer(
+        load_settings({"NABUUR_NAME": "Buren"}),
+        template_dirs=[web.routes.TEMPLATES_DIR],
+        prefixed={"admin": admin.routes.TEMPLATES_DIR},
+    )
+    env = renderer.environments["en"]
+    names = env.list_templates(extensions=["html"])
+    assert len(names) > 60
+    for name in names:
+        source = env.loader.get_source(env, name)[0]
+        bound = {
+            node.name
+            for node in env.parse(source).find_all(nodes.Name)
+            if node.ctx in ("store", "param")
+        }
+        assert not bound & GETTEXT_NAMES, f"{name} binds {bound & GETTEXT_NAMES}"

@@ -54,15 +54,18 @@ _CARD_FROM = (
 _ALIASES = {"": "p", "author": "a"}
 
 
-def _card_statement(conditions: list[str], params: list[object], limit: int) -> str:
-    """The statement for `conditions`; `params` gains the values it adds, in place."""
-    accepted, accepted_params = accepted_count_column("p.id")
+def _card_statement(conditions: list[str], params: list[object], limit: int, part: str) -> str:
+    """The statement for `conditions`, its rows named `part`; `params` gains the values it
+    adds, in place. The accepted helpers are counted outside the limited select: inside,
+    SQLite counted them for every matching post before sorting (a node-wide listing ran
+    a count per open post)."""
+    accepted, accepted_params = accepted_count_column(f"{part}.id")
     params[:0] = accepted_params
     params.append(limit)
     where = " AND ".join(conditions)
     return (
-        f"SELECT {_CARD_COLUMNS}, {accepted} AS accepted {_CARD_FROM}"
-        f" WHERE {where} ORDER BY p.created_at DESC LIMIT ?"
+        f"SELECT {part}.*, {accepted} AS accepted FROM (SELECT {_CARD_COLUMNS} {_CARD_FROM}"  # noqa: S608
+        f" WHERE {where} ORDER BY p.created_at DESC LIMIT ?) AS {part}"
     )
 
 
@@ -121,16 +124,13 @@ async def _card_rows(
     elif flexible_only:
         add({"starts_at": None})
     statements, all_params = [], []
-    for kind in kinds:
+    for i, kind in enumerate(kinds):
         own = [*conditions, "p.kind = ?"] if kind else list(conditions)
         own_params = [*params, kind] if kind else list(params)
-        statements.append(_card_statement(own, own_params, limit))
+        statements.append(_card_statement(own, own_params, limit, f"k{i}"))
         all_params += own_params
     # Each kind keeps its own newest `limit`: a UNION of the two limited selects.
-    statement = " UNION ALL ".join(
-        f"SELECT * FROM ({s}) AS k{i}"  # noqa: S608 - our statements, values as parameters
-        for i, s in enumerate(statements)
-    )
+    statement = " UNION ALL ".join(statements)
     text = sql.text_dates()
     found: dict[str | None, list[dict]] = {kind: [] for kind in kinds}
     rows = await sql.named_rows(statement + " ORDER BY created_at DESC", all_params)

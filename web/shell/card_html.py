@@ -29,9 +29,19 @@ from web.shell.template_compiling import escape_text
 
 # What a listing shows of a description; the post's page has all of it.
 DESCRIPTION_LENGTH = 280
+# What a card is given of a description (`shown_description`): more than Jinja's truncate
+# ever reads (it keeps a text of up to DESCRIPTION_LENGTH + its leeway, 5, whole).
+DESCRIPTION_KEPT = DESCRIPTION_LENGTH + 20
 # Cards kept written per language: a node's listings several times over (a
-# neighbourhood page shows forty); ~1.5 kB each with its key.
+# neighbourhood page shows forty); at most ~2.5 kB each with its key.
 CARDS_KEPT = 1024
+
+
+def shown_description(description: str) -> str:
+    """The part of a description a card can show: a card built with it reads exactly as
+    one built with the whole text, and a card kept written holds no more than this."""
+    return description[:DESCRIPTION_KEPT]
+
 
 LABELS = {
     "request": N_("Request"),
@@ -58,7 +68,7 @@ class PostCard:
     status: str
     category: str
     title: str
-    description: str
+    description: str  # as much as a card shows (`shown_description`)
     language: str
     starts_at: datetime | None
     neighbourhood_name: str
@@ -102,7 +112,9 @@ class CardRenderer:
         self._written = functools.lru_cache(maxsize=CARDS_KEPT)(self._write)
 
     def __call__(self, card: PostCard, preview_only: bool = False) -> Markup:
-        return self._written(card, preview_only)
+        if preview_only:  # a draft being written: seen once, not kept
+            return self._write(card, True)
+        return self._written(card, False)
 
     def many(self, cards: Iterable[PostCard]) -> Markup:
         """The cards of a listing in one call (`post_cards(cards)` in the templates): a

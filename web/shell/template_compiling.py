@@ -16,7 +16,10 @@ of `web.shell.rendering` (one per language):
   variables) into a filter over the literal that Jinja evaluates while compiling, so the
   translation is part of the compiled page. Anything else (`_("%(n)d left", n=...)`, a
   variable, several literals) is called at render time as before. Translations are ours
-  and trusted, exactly as `web.shell.template_gettext` treats them.
+  and trusted, exactly as `web.shell.template_gettext` treats them. So no page template
+  may name a variable, loop variable or macro argument `_` or `gettext` (a test reads
+  them all), and a bytecode cache shared by the languages' environments would mix their
+  translations (its key does not hold the language).
 """
 
 from __future__ import annotations
