@@ -107,8 +107,8 @@ class CardRenderer:
 
         # A card's HTML depends on nothing but the card (every field it shows is in the
         # key) and this renderer's language, so the same card is written once: listings
-        # show the same posts to every visitor until one changes, and writing a card is
-        # a seventh of a neighbourhood page's CPU time (~14 µs each, forty a page).
+        # show the same posts to every visitor until one changes, and writing forty cards
+        # was a seventh of a neighbourhood page's CPU time.
         self._written = functools.lru_cache(maxsize=CARDS_KEPT)(self._write)
 
     def __call__(self, card: PostCard, preview_only: bool = False) -> Markup:
