@@ -28,7 +28,7 @@ from node.models import (
 )
 from node.services import actor_keys, local_actors, media, node_profile, removals
 from node.services.follows import THIS_NODE, Target, target_lookup
-from node.services.responses import accepted_counts
+from node.services.responses import accepted_counts, places_left
 from node.services.visibility import is_federated, remote_may_see
 from node.states import FollowStatus, PostStatus
 
@@ -205,5 +205,5 @@ async def post_document(request: Request) -> Response:
     if post.status in (PostStatus.WITHDRAWN, PostStatus.EXPIRED) or removals.is_removed(post):
         return activity_json(proposals.tombstone(settings, post), 410, public=public)
     accepted = (await accepted_counts([post.id])).get(post.id, 0)
-    slots_left = max(post.helpers_needed - accepted, 0)
+    slots_left = places_left(post.helpers_needed, accepted)
     return activity_json(proposals.post_to_note(settings, post, slots_left), public=public)

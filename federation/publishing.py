@@ -33,7 +33,7 @@ from node.models import HelpPost, OutgoingFollow, RemoteActor, Visibility
 from node.services import domain_policy, remote_actors
 from node.services.follows import THIS_NODE
 from node.services.remote_follows import remote_followers
-from node.services.responses import accepted_counts
+from node.services.responses import accepted_counts, places_left
 from node.services.visibility import is_federated
 from node.states import FollowStatus, PostStatus
 
@@ -89,7 +89,7 @@ def _partners(fed: Federation, post: HelpPost) -> list[proposals.Partner]:
 
 async def _note(fed: Federation, post: HelpPost) -> dict[str, Any]:
     accepted = (await accepted_counts([post.id])).get(post.id, 0)
-    slots_left = max(post.helpers_needed - accepted, 0)
+    slots_left = places_left(post.helpers_needed, accepted)
     return proposals.post_to_note(fed.settings, post, slots_left, _partners(fed, post))
 
 

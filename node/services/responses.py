@@ -189,6 +189,12 @@ async def list_responses(post: HelpPost) -> list[Response]:
     return await Response.filter(post_id=post.id).order_by("created_at").prefetch_related("author")
 
 
+def places_left(helpers_needed: int, accepted: int) -> int:
+    """Helper places a request still has (never below none: more helpers may have been
+    accepted than it asked for, before its author lowered the number)."""
+    return max(helpers_needed - accepted, 0)
+
+
 def accepted_count_column(post_id: str) -> tuple[str, list[object]]:
     """`accepted_counts` for one post as a column of a listing's statement (SQL, params):
     `post_id` names the post's id column there. A listing then reads its cards' counts in

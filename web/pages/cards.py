@@ -4,14 +4,8 @@ from __future__ import annotations
 
 from node.models import HelpPost
 from node.services.listings import in_language
-from node.services.responses import accepted_counts
+from node.services.responses import accepted_counts, places_left
 from web.shell.card_html import PostCard, shown_description
-
-
-def slots_left(helpers_needed: int, accepted: int) -> int:
-    """Places a card shows as still free (never below none: a request may have accepted
-    more helpers than it asked for)."""
-    return max(helpers_needed - accepted, 0)
 
 
 async def cards_from_rows(rows: list[dict], locale: str) -> list[PostCard]:
@@ -35,7 +29,7 @@ async def cards_from_rows(rows: list[dict], locale: str) -> list[PostCard]:
                 neighbourhood_name=row["neighbourhood_name"],
                 area_hint=row["area_hint"],
                 helpers_needed=row["helpers_needed"],
-                slots_left=slots_left(row["helpers_needed"], row["accepted"]),
+                slots_left=places_left(row["helpers_needed"], row["accepted"]),
                 author_name=row["author_name"],
                 organisation_name=row["organisation_name"],
                 on_behalf_label=label,
@@ -70,7 +64,7 @@ async def build_cards(
                 neighbourhood_name=post.neighbourhood.name,
                 area_hint=post.area_hint,
                 helpers_needed=post.helpers_needed,
-                slots_left=slots_left(post.helpers_needed, accepted.get(post.id, 0)),
+                slots_left=places_left(post.helpers_needed, accepted.get(post.id, 0)),
                 author_name=post.author.display_name,
                 organisation_name=post.organisation.name if post.organisation else None,
                 on_behalf_label=post.label_in(language),
