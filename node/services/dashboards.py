@@ -44,21 +44,31 @@ GROUPS = (
 OPEN_GROUPS = GROUPS[:3]
 
 
-async def has_dashboard(account: Account) -> bool:
-    """Admins run the node, moderators handle reports; staff follow their organisation's
-    requests up."""
+def dashboard_by_role(account: Account) -> bool | None:
+    """Whether `account` gets a link to dashboards when the account alone says so; None
+    when its memberships decide (`STAFF_OR_CONNECTOR_SQL` finds a row)."""
     if not account.is_active:
         return False
     if account.role in (Role.ADMIN, Role.MODERATOR):
         return True
-    # Staff of an organisation, or a connector of a neighbourhood still in use (connectors
-    # publish needs surveys there). Every logged-in page asks: one hand-written statement
-    # rather than two ORM ones, whose query building cost more than the lookups.
-    found = await raw_sql.named_rows(_STAFF_OR_CONNECTOR_SQL, [account.id, account.id])
+    return None
+
+
+async def has_dashboard(account: Account) -> bool:
+    """Admins run the node, moderators handle reports; staff follow their organisation's
+    requests up."""
+    by_role = dashboard_by_role(account)
+    if by_role is not None:
+        return by_role
+    found = await raw_sql.named_rows(STAFF_OR_CONNECTOR_SQL, [account.id, account.id])
     return bool(found)
 
 
-_STAFF_OR_CONNECTOR_SQL = (
+# Staff of an organisation, or a connector of a neighbourhood still in use (connectors
+# publish needs surveys there): a row when the account has either, two `?` for its id.
+# Every logged-in page asks (`page_header`): hand-written rather than two ORM statements,
+# whose query building cost more than the lookups.
+STAFF_OR_CONNECTOR_SQL = (
     "SELECT 1 AS yes FROM memberships WHERE account_id = ?"
     " UNION ALL SELECT 1 FROM neighbourhood_connectors c"
     " JOIN neighbourhoods h ON h.id = c.neighbourhood_id"

@@ -119,10 +119,10 @@ async def list_notifications(account: Account, *, limit: int = 50) -> list[Notif
 
 
 # The badge on every logged-in page: unread notifications per post with the post's
-# visibility, in one hand-written statement (tortoise's query building cost more than the
-# database did). Public posts are seen by everyone (as `visibility.can_view` says); only
-# the others go through the visibility filter.
-_UNREAD_SQL = """
+# visibility, one `?` for the recipient (`page_header` reads it with the page's other
+# header facts). Public posts are seen by everyone (as `visibility.can_view` says); only
+# the others go through the visibility filter (`unread_total`).
+UNREAD_SQL = """
 SELECT n.post_id AS post_id, p.visibility AS visibility, COUNT(*) AS n
 FROM notifications n LEFT JOIN help_posts p ON p.id = n.post_id
 WHERE n.recipient_id = ? AND n.read_at IS NULL
@@ -132,7 +132,12 @@ GROUP BY n.post_id, p.visibility
 
 async def unread_count(account: Account) -> int:
     """Unread notifications, counted as `list_notifications` shows them."""
-    rows = await raw_sql.named_rows(_UNREAD_SQL, [account.id])
+    return await unread_total(account, await raw_sql.named_rows(UNREAD_SQL, [account.id]))
+
+
+async def unread_total(account: Account, rows: list[dict[str, Any]]) -> int:
+    """The count of `UNREAD_SQL`'s rows (post_id, visibility, n), without notifications
+    naming a post `account` may not see."""
     total = sum(row["n"] for row in rows)
     ask = {
         row["post_id"]: row["n"]

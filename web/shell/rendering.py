@@ -31,8 +31,7 @@ from node import uris
 from node.config import Settings
 from node.i18n import LANGUAGE_NAMES, N_, negotiate, translations
 from node.linkify import linkify
-from node.services import dashboards
-from node.services.notifications import unread_count
+from node.services.page_header import header_facts
 from node.taxonomy import BY_SLUG
 from web.shell import csrf
 from web.shell.card_html import CardRenderer
@@ -210,13 +209,18 @@ class Renderer:
         profile = await request.app.state.profile_cache.get()
         tagline, tagline_lang = profile.text_in(profile.tagline, locale)
         context = dict(context or {})
-        if "dashboard" not in context:  # admin pages know it already
-            # Admins and organisations' staff get a link to their dashboards.
-            context["dashboard"] = viewer is not None and await dashboards.has_dashboard(viewer)
+        unread = 0
+        if viewer is not None:
+            # Admins and organisations' staff get a link to their dashboards (admin pages
+            # know it already); read with the badge, on every page, fresh.
+            facts = await header_facts(viewer, ask_dashboard="dashboard" not in context)
+            unread = facts.unread
+            context.setdefault("dashboard", facts.dashboard)
+        context.setdefault("dashboard", False)
         html = page.render(
             request=request,
             viewer=viewer,
-            unread=await unread_count(viewer) if viewer is not None else 0,
+            unread=unread,
             node_name=profile.name,
             node_tagline=tagline,
             node_tagline_lang=tagline_lang,
