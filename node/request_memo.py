@@ -6,13 +6,14 @@ A request page asks "is this resident staff of the post's organisation?" four ti
 request is served (`RequestMemo`, mounted by the app factory), `remembered` keeps each
 answer until the request ends; nothing outlives it, and outside a request (forms, the
 workers, tests calling services) every question is asked afresh. Only questions whose
-answers a GET cannot change belong here: who is staff of what, who connects which
-neighbourhood.
+answers a GET cannot change belong here: who is staff of what (and of which post's
+partners), who connects which neighbourhood, whose offer is accepted.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable, Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import TypeVar
 
@@ -35,6 +36,30 @@ async def remembered(key: Hashable, ask: Callable[[], Awaitable[T]]) -> T:
     return answer
 
 
+@contextmanager
+def serving_a_get() -> Iterator[None]:
+    """Remember answers until the block ends (what `RequestMemo` does for each GET)."""
+    token = _memo.set({})
+    try:
+        yield
+    finally:
+        _memo.reset(token)
+
+
+def asking_once() -> bool:
+    """Whether answers are being remembered: a GET or HEAD request is being served."""
+    return _memo.get() is not None
+
+
+def remember(key: Hashable, answer: object) -> None:
+    """Keep `answer` for `key` as if `remembered` had asked it (a statement that answers
+    several questions at once); an answer already kept stays, and outside a GET nothing
+    is kept."""
+    memo = _memo.get()
+    if memo is not None:
+        memo.setdefault(key, answer)
+
+
 class RequestMemo:
     """Pure ASGI: a fresh memo for each GET or HEAD request, none for the others."""
 
@@ -45,8 +70,5 @@ class RequestMemo:
         if scope["type"] != "http" or scope["method"] not in _READING:
             await self.app(scope, receive, send)
             return
-        token = _memo.set({})
-        try:
+        with serving_a_get():
             await self.app(scope, receive, send)
-        finally:
-            _memo.reset(token)

@@ -14,7 +14,6 @@ from starlette.routing import Route
 from node import raw_sql
 from node.app import create_app
 from node.config import Settings
-from node.models import Membership
 from node.request_memo import RequestMemo, remembered
 from node.services import sessions
 from tests import factories
@@ -81,25 +80,32 @@ async def test_a_request_page_reads_the_viewers_staff_membership_once(
     database: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """In the node's own app: a staff member's view of their organisation's request asks
-    "staff of it?" from several rules, and the database once."""
+    "staff of it?" from several rules, and the database once (with the other questions
+    about the viewer and the post, `post_roles`); the page's header asks its own."""
     hood = await factories.neighbourhood("jette-centre")
     els, karim = await factories.account("els"), await factories.account("karim")
     await factories.organisation("buurthuis", staff=[els, karim])
     post = await factories.post(els, hood, organisation="buurthuis")  # karim views it
     reads: list[str] = []
-    select = raw_sql.select
+    rows, named_rows = raw_sql.rows, raw_sql.named_rows
 
-    async def counting(model, lookups, **options):
-        if model is Membership:
-            reads.append(str(lookups))
-        return await select(model, lookups, **options)
+    async def counting_rows(sql: str, params: list[object]) -> list[object]:
+        if "memberships" in sql:
+            reads.append(sql)
+        return await rows(sql, params)
 
-    monkeypatch.setattr(raw_sql, "select", counting)
+    async def counting_named_rows(sql: str, params: list[object]) -> list[dict]:
+        if "memberships" in sql:
+            reads.append(sql)
+        return await named_rows(sql, params)
+
+    monkeypatch.setattr(raw_sql, "rows", counting_rows)
+    monkeypatch.setattr(raw_sql, "named_rows", counting_named_rows)
     app = create_app(Settings(database_url=database), manage_database=False)
     async with client_of(app) as client:
         client.cookies.set(SESSION_COOKIE, await sessions.start_session(karim))
         page = await client.get(f"/r/{post.id}")
         assert page.status_code == 200 and 'action="/logout"' in page.text
-        assert len(reads) == 1, reads
+        assert len(reads) == 2, reads  # the viewer's roles on the post; the header's link
         await client.get(f"/r/{post.id}")  # the next request asks again
-    assert len(reads) == 2
+    assert len(reads) == 4

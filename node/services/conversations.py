@@ -27,6 +27,7 @@ from node.models import (
     Response,
     ResponseKind,
 )
+from node.request_memo import remembered
 from node.services.notifications import notify, post_team
 from node.services.permissions import can_manage_post
 from node.states import OfferStatus, PostStatus
@@ -58,12 +59,28 @@ async def can_read(account: Account | None, post: HelpPost) -> bool:
     if await can_manage_post(account, post):
         return True
     # Asked on every page of a request: one hand-written statement, not the ORM's EXISTS.
-    accepted = await raw_sql.rows(
-        "SELECT 1 FROM responses WHERE post_id = ? AND author_id = ? AND kind = ?"
-        " AND offer_status = ? LIMIT 1",
-        [post.id, account.id, ResponseKind.OFFER, OfferStatus.ACCEPTED],
+    accepted = await remembered(
+        accepted_helper_key(account.id, post.id),
+        lambda: raw_sql.rows(ACCEPTED_HELPER_SQL, accepted_helper_params(account.id, post.id)),
     )
     return bool(accepted)
+
+
+# A row when the account's offer of help on the post is accepted.
+ACCEPTED_HELPER_SQL = (
+    "SELECT 1 FROM responses WHERE post_id = ? AND author_id = ? AND kind = ?"
+    " AND offer_status = ? LIMIT 1"
+)
+
+
+def accepted_helper_params(account_id: int, post_id: object) -> list[object]:
+    return [post_id, account_id, ResponseKind.OFFER, OfferStatus.ACCEPTED]
+
+
+def accepted_helper_key(account_id: int, post_id: object) -> tuple[object, ...]:
+    """What `can_read`'s helper check is remembered under while a page is made
+    (`node.request_memo`): a list, empty unless the account is an accepted helper."""
+    return ("accepted helper", account_id, str(post_id))
 
 
 async def has_conversation(post: HelpPost) -> bool:

@@ -313,7 +313,13 @@ async def is_connector(account: Account | None, neighbourhood_id: int) -> bool:
     # page (`node.request_memo`).
     lookups = {"neighbourhood_id": neighbourhood_id, "account_id": account.id}
     found = await remembered(
-        ("connector", account.id, neighbourhood_id),
+        connector_key(account.id, neighbourhood_id),
         lambda: sql.select(Connector, lookups, limit=1),
     )
     return bool(found)
+
+
+def connector_key(account_id: int, neighbourhood_id: int) -> tuple[object, ...]:
+    """What `is_connector` is remembered under while a page is made
+    (`node.request_memo`): a list, empty unless the account connects that neighbourhood."""
+    return ("connector", account_id, neighbourhood_id)

@@ -43,10 +43,16 @@ async def membership(account: Account | None, organisation_id: int | None) -> Me
     # (`node.raw_sql`), once per page (`node.request_memo`).
     lookups = {"account_id": account.id, "organisation_id": organisation_id}
     found = await remembered(
-        ("membership", account.id, organisation_id),
+        membership_key(account.id, organisation_id),
         lambda: raw_sql.select(Membership, lookups, limit=1),
     )
     return found[0] if found else None
+
+
+def membership_key(account_id: int, organisation_id: int) -> tuple[object, ...]:
+    """What `membership` is remembered under while a page is made (`node.request_memo`):
+    the list of that account's memberships of that organisation (none or one)."""
+    return ("membership", account_id, organisation_id)
 
 
 async def is_staff(account: Account | None, organisation_id: int | None) -> bool:

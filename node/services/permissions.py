@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from node import raw_sql
 from node.models import Account, HelpPost, Response, Role
+from node.request_memo import remembered
 from node.services.neighbourhoods import is_connector
 from node.services.organisations import is_staff
 from node.states import OfferStatus
@@ -29,14 +30,26 @@ async def can_manage_helpers(account: Account | None, post: HelpPost) -> bool:
         return False
     # Asked by every request page: one hand-written statement (`node.raw_sql`); the
     # ORM's EXISTS over two joins cost more to build than to run.
-    return bool(
-        await raw_sql.rows(
-            "SELECT 1 FROM post_partners pp JOIN memberships m"
-            " ON m.organisation_id = pp.organisation_id"
-            " WHERE pp.post_id = ? AND m.account_id = ? LIMIT 1",
-            [post.id, account.id],
-        )
+    found = await remembered(
+        partner_staff_key(account.id, post.id),
+        lambda: raw_sql.rows(PARTNER_STAFF_SQL, [post.id, account.id]),
     )
+    return bool(found)
+
+
+# A row when the account (second `?`) is staff of a partner organisation of the post
+# (first `?`).
+PARTNER_STAFF_SQL = (
+    "SELECT 1 FROM post_partners pp JOIN memberships m"
+    " ON m.organisation_id = pp.organisation_id"
+    " WHERE pp.post_id = ? AND m.account_id = ? LIMIT 1"
+)
+
+
+def partner_staff_key(account_id: int, post_id: object) -> tuple[object, ...]:
+    """What the partner check of `can_manage_helpers` is remembered under while a page is
+    made (`node.request_memo`): a list, empty unless the account is partner staff."""
+    return ("partner staff", account_id, str(post_id))
 
 
 async def can_withdraw_post(account: Account | None, post: HelpPost) -> bool:

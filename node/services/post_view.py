@@ -26,6 +26,7 @@ from node.services import (
     audit,
     domain_policy,
     helper_firsts,
+    post_roles,
     post_sql,
     service_matching,
     service_pointers,
@@ -243,6 +244,7 @@ async def _read_rows(
 async def view_post(post: HelpPost, viewer: Account | None, page: int = 1) -> PostView:
     """What `viewer` sees and may do on `post` (which they may see: see posts.get_post),
     with page `page` of its responses (out of range: the nearest page there is)."""
+    await post_roles.ask_at_once(viewer, post)
     domains, accepted = await _domains_and_accepted(post)
     seen = await _seen_by(viewer, domains)
     page = max(page, 1)

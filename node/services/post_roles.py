@@ -1,0 +1,63 @@
+"""Who a logged-in viewer is to a request, asked in one statement while its page is made.
+
+A request page asks four questions about its viewer, from the rules of different parts
+of the page: staff of the post's organisation (`organisations.membership`), connector of
+its neighbourhood (`neighbourhoods.is_connector`), staff of a partner organisation
+(`permissions.can_manage_helpers`), accepted helper (`conversations.can_read`). Each rule
+asks its own statement, once per page (`node.request_memo`); on PostgreSQL every one is
+a round trip that costs both sides CPU. `ask_at_once` asks all four as one and leaves the
+answers where those rules look first; the rules and their statements stay theirs.
+"""
+
+from __future__ import annotations
+
+from node import raw_sql
+from node.models import Account, HelpPost, Membership
+from node.request_memo import asking_once, remember
+from node.services import conversations, neighbourhoods, organisations, permissions
+
+
+def _membership_shape() -> raw_sql.Shape[Membership]:
+    return raw_sql.Shape(Membership, "m")
+
+
+async def ask_at_once(viewer: Account | None, post: HelpPost) -> None:
+    """Answer the four questions about `viewer` and `post` for the rest of this GET (no
+    statement outside one, or for a visitor: every rule then asks for itself)."""
+    if viewer is None or not viewer.is_active or not asking_once():
+        return
+    shape = _membership_shape()
+    org_id = post.organisation_id
+    exists = [
+        (
+            "SELECT 1 FROM neighbourhood_connectors WHERE account_id = ?"
+            " AND neighbourhood_id = ? LIMIT 1",
+            [viewer.id, post.neighbourhood_id],
+        ),
+        (permissions.PARTNER_STAFF_SQL, [post.id, viewer.id]),
+        (
+            conversations.ACCEPTED_HELPER_SQL,
+            conversations.accepted_helper_params(viewer.id, post.id),
+        ),
+    ]
+    # One row whatever is found: the membership (if any) joined to a row of one.
+    columns = ", ".join(f"CASE WHEN EXISTS ({sql}) THEN 1 ELSE 0 END" for sql, _ in exists)
+    statement = (
+        f"SELECT {columns}, {shape.sql} FROM (SELECT 1 AS one) AS base"  # noqa: S608
+        " LEFT JOIN memberships m ON m.account_id = ? AND m.organisation_id = ?"
+    )
+    params = [value for _, values in exists for value in values]
+    params += [viewer.id, org_id]  # None: `= NULL` holds for no row
+    [row] = await raw_sql.rows(statement, params)
+    connector, partner, helper = (bool(row[i]) for i in range(len(exists)))
+    membership_id = row[len(exists) + shape.columns.index("id")]
+    if org_id is not None:
+        found = (
+            [] if membership_id is None else [shape.build(row, len(exists), raw_sql.text_dates())]
+        )
+        remember(organisations.membership_key(viewer.id, org_id), found)
+    remember(
+        neighbourhoods.connector_key(viewer.id, post.neighbourhood_id), [True] if connector else []
+    )
+    remember(permissions.partner_staff_key(viewer.id, post.id), [True] if partner else [])
+    remember(conversations.accepted_helper_key(viewer.id, post.id), [True] if helper else [])
