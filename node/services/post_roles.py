@@ -11,13 +11,17 @@ answers where those rules look first; the rules and their statements stay theirs
 
 from __future__ import annotations
 
+import functools
+
 from node import raw_sql
 from node.models import Account, HelpPost, Membership
 from node.request_memo import asking_once, remember
 from node.services import conversations, neighbourhoods, organisations, permissions
 
 
+@functools.cache
 def _membership_shape() -> raw_sql.Shape[Membership]:
+    # Built on first use: the model's columns are known once tortoise is set up.
     return raw_sql.Shape(Membership, "m")
 
 
@@ -40,7 +44,8 @@ async def ask_at_once(viewer: Account | None, post: HelpPost) -> None:
             conversations.accepted_helper_params(viewer.id, post.id),
         ),
     ]
-    # One row whatever is found: the membership (if any) joined to a row of one.
+    # One row whatever is found: the membership (if any; one at most per organisation)
+    # joined to a row of one.
     columns = ", ".join(f"CASE WHEN EXISTS ({sql}) THEN 1 ELSE 0 END" for sql, _ in exists)
     statement = (
         f"SELECT {columns}, {shape.sql} FROM (SELECT 1 AS one) AS base"  # noqa: S608
