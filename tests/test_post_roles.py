@@ -17,6 +17,20 @@ from tests import factories
 pytestmark = pytest.mark.usefixtures("database")
 
 
+@pytest.fixture
+def asked(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The statements read through `raw_sql.rows` from now on."""
+    seen: list[str] = []
+    read = raw_sql.rows
+
+    async def counted(sql: str, params: list[object]) -> list[object]:
+        seen.append(sql)
+        return await read(sql, params)
+
+    monkeypatch.setattr(raw_sql, "rows", counted)
+    return seen
+
+
 async def _answers(viewer: Account, post: HelpPost) -> tuple[object, ...]:
     membership = await organisations.membership(viewer, post.organisation_id)
     return (
@@ -57,16 +71,8 @@ async def _world() -> tuple[dict[str, Account], list[HelpPost]]:
     return viewers, [shared, own]
 
 
-async def test_one_statement_answers_what_each_rule_says(monkeypatch) -> None:
+async def test_one_statement_answers_what_each_rule_says(asked: list[str]) -> None:
     viewers, posts = await _world()
-    asked: list[str] = []
-    read = raw_sql.rows
-
-    async def counted(sql: str, params: list[object]) -> list[object]:
-        asked.append(sql)
-        return await read(sql, params)
-
-    monkeypatch.setattr(raw_sql, "rows", counted)
     differ = set()
     for post in posts:
         for name, viewer in viewers.items():
@@ -82,16 +88,9 @@ async def test_one_statement_answers_what_each_rule_says(monkeypatch) -> None:
     assert len(differ) >= 5  # the positions really differ
 
 
-async def test_outside_a_get_nothing_is_asked_or_kept(monkeypatch) -> None:
+async def test_outside_a_get_nothing_is_asked_or_kept(asked: list[str]) -> None:
     viewers, posts = await _world()
-    asked: list[str] = []
-    read = raw_sql.rows
-
-    async def counted(sql: str, params: list[object]) -> list[object]:
-        asked.append(sql)
-        return await read(sql, params)
-
-    monkeypatch.setattr(raw_sql, "rows", counted)
+    asked.clear()
     await post_roles.ask_at_once(viewers["staff"], posts[0])
     assert asked == []
     with serving_a_get():
