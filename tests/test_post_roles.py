@@ -9,8 +9,20 @@ import pytest
 from node import raw_sql
 from node.models import Account, HelpPost, StaffRole
 from node.request_memo import serving_a_get
-from node.services import casework, conversations, neighbourhoods, organisations, post_roles
-from node.services.permissions import can_manage_helpers, can_manage_post, can_withdraw_post
+from node.services import (
+    casework,
+    conversations,
+    neighbourhoods,
+    organisations,
+    post_roles,
+    post_view,
+)
+from node.services.permissions import (
+    PARTNER_STAFF_SQL,
+    can_manage_helpers,
+    can_manage_post,
+    can_withdraw_post,
+)
 from node.services.responses import accept_helper
 from tests import factories
 
@@ -96,3 +108,29 @@ async def test_outside_a_get_nothing_is_asked_or_kept(asked: list[str]) -> None:
     with serving_a_get():
         await post_roles.ask_at_once(None, posts[0])  # a visitor: each rule answers it
     assert asked == []
+
+
+async def test_a_request_page_asks_the_viewers_roles_once(asked: list[str]) -> None:
+    """`view_post`, as a request page calls it in a GET: the rules' own statements about
+        the viewer are not asked, the one statement is (the author's page too: its rules ask
+    about memberships and connectors of the neighbourhood as well)."""
+    viewers, posts = await _world()
+    own_statements = (
+        "FROM memberships t",
+        "FROM neighbourhood_connectors t",
+        PARTNER_STAFF_SQL,
+        conversations.ACCEPTED_HELPER_SQL,
+    )
+    for post in posts:
+        for name, viewer in viewers.items():
+            with serving_a_get():
+                asked.clear()
+                await post_view.view_post(post, viewer)
+            at_once = [sql for sql in asked if "LEFT JOIN memberships m" in sql]
+            alone = [
+                sql
+                for sql in asked
+                if sql not in at_once and any(own in sql for own in own_statements)
+            ]
+            assert alone == [], (name, post.title)
+            assert len(at_once) == 1, (name, post.title)
