@@ -117,7 +117,7 @@ async def test_a_request_page_asks_the_viewers_roles_once(asked: list[str]) -> N
     viewers, posts = await _world()
     own_statements = (
         "FROM memberships t",
-        "FROM neighbourhood_connectors t",
+        neighbourhoods.CONNECTOR_SQL,
         PARTNER_STAFF_SQL,
         conversations.ACCEPTED_HELPER_SQL,
     )

@@ -311,12 +311,18 @@ async def is_connector(account: Account | None, neighbourhood_id: int) -> bool:
         return False
     # Asked by every request page, twice: a hand-written read (`node.raw_sql`), once per
     # page (`node.request_memo`).
-    lookups = {"neighbourhood_id": neighbourhood_id, "account_id": account.id}
     found = await remembered(
         connector_key(account.id, neighbourhood_id),
-        lambda: sql.select(Connector, lookups, limit=1),
+        lambda: sql.rows(CONNECTOR_SQL, [account.id, neighbourhood_id]),
     )
     return bool(found)
+
+
+# A row when the account (first `?`) connects the neighbourhood (second `?`).
+CONNECTOR_SQL = (
+    "SELECT 1 FROM neighbourhood_connectors WHERE account_id = ? AND neighbourhood_id = ?"
+    " LIMIT 1"
+)
 
 
 def connector_key(account_id: int, neighbourhood_id: int) -> tuple[object, ...]:

@@ -21,24 +21,25 @@ class HeaderFacts:
     dashboard: bool
 
 
+# The unread rows; with memberships deciding the link, a row marked `staff` if it shows.
+_UNREAD = (
+    "SELECT u.post_id, u.visibility, u.n, 0 AS staff"  # noqa: S608
+    f" FROM ({notifications.UNREAD_SQL}) AS u"
+)
+_UNREAD_AND_STAFF = (
+    f"{_UNREAD} UNION ALL SELECT NULL, NULL, 0, 1"  # noqa: S608
+    f" FROM ({dashboards.STAFF_OR_CONNECTOR_SQL}) AS s"
+)
+
+
 async def header_facts(account: Account, *, ask_dashboard: bool = True) -> HeaderFacts:
     """`unread_count(account)` and, with `ask_dashboard`, `has_dashboard(account)` (else
     False: pages that know it already say so)."""
     dashboard = dashboards.dashboard_by_role(account) if ask_dashboard else False
-    # The unread rows, and a row marked `staff` when memberships decide the link.
-    statement = (
-        "SELECT u.post_id, u.visibility, u.n, 0 AS staff"  # noqa: S608
-        f" FROM ({notifications.UNREAD_SQL}) AS u"
-    )
-    params: list[object] = [account.id]
     if dashboard is None:
-        statement += (
-            " UNION ALL SELECT NULL, NULL, 0, 1"  # noqa: S608
-            f" FROM ({dashboards.STAFF_OR_CONNECTOR_SQL}) AS s"
-        )
-        params += [account.id, account.id]
-    rows = await raw_sql.named_rows(statement, params)
-    unread = [row for row in rows if not row["staff"]]
-    if dashboard is None:
+        rows = await raw_sql.named_rows(_UNREAD_AND_STAFF, [account.id] * 3)
+        unread = [row for row in rows if not row["staff"]]
         dashboard = len(unread) < len(rows)
+    else:
+        unread = await raw_sql.named_rows(_UNREAD, [account.id])
     return HeaderFacts(await notifications.unread_total(account, unread), dashboard)

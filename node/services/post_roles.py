@@ -18,6 +18,13 @@ from node.models import Account, HelpPost, Membership
 from node.request_memo import asking_once, remember
 from node.services import conversations, neighbourhoods, organisations, permissions
 
+# The rules' own statements, each a column that says whether it finds a row.
+_CHECKS = (
+    neighbourhoods.CONNECTOR_SQL,
+    permissions.PARTNER_STAFF_SQL,
+    conversations.ACCEPTED_HELPER_SQL,
+)
+
 
 @functools.cache
 def _membership_shape() -> raw_sql.Shape[Membership]:
@@ -25,42 +32,36 @@ def _membership_shape() -> raw_sql.Shape[Membership]:
     return raw_sql.Shape(Membership, "m")
 
 
+@functools.cache
+def _statement() -> str:
+    # One row whatever is found: the membership (if any; one at most per organisation)
+    # joined to a row of one.
+    columns = ", ".join(f"CASE WHEN EXISTS ({check}) THEN 1 ELSE 0 END" for check in _CHECKS)
+    return (
+        f"SELECT {columns}, {_membership_shape().sql} FROM (SELECT 1 AS one) AS base"  # noqa: S608
+        " LEFT JOIN memberships m ON m.account_id = ? AND m.organisation_id = ?"
+    )
+
+
 async def ask_at_once(viewer: Account | None, post: HelpPost) -> None:
     """Answer the four questions about `viewer` and `post` for the rest of this GET (no
     statement outside one, or for a visitor: every rule then asks for itself)."""
     if viewer is None or not viewer.is_active or not asking_once():
         return
-    shape = _membership_shape()
     org_id = post.organisation_id
-    exists = [
-        (
-            "SELECT 1 FROM neighbourhood_connectors WHERE account_id = ?"
-            " AND neighbourhood_id = ? LIMIT 1",
-            [viewer.id, post.neighbourhood_id],
-        ),
-        (permissions.PARTNER_STAFF_SQL, [post.id, viewer.id]),
-        (
-            conversations.ACCEPTED_HELPER_SQL,
-            conversations.accepted_helper_params(viewer.id, post.id),
-        ),
+    params = [
+        *(viewer.id, post.neighbourhood_id),  # CONNECTOR_SQL
+        *(post.id, viewer.id),  # PARTNER_STAFF_SQL
+        *conversations.accepted_helper_params(viewer.id, post.id),
+        *(viewer.id, org_id),  # the membership; None: `= NULL` holds for no row
     ]
-    # One row whatever is found: the membership (if any; one at most per organisation)
-    # joined to a row of one.
-    columns = ", ".join(f"CASE WHEN EXISTS ({sql}) THEN 1 ELSE 0 END" for sql, _ in exists)
-    statement = (
-        f"SELECT {columns}, {shape.sql} FROM (SELECT 1 AS one) AS base"  # noqa: S608
-        " LEFT JOIN memberships m ON m.account_id = ? AND m.organisation_id = ?"
-    )
-    params = [value for _, values in exists for value in values]
-    params += [viewer.id, org_id]  # None: `= NULL` holds for no row
-    [row] = await raw_sql.rows(statement, params)
-    connector, partner, helper = (bool(row[i]) for i in range(len(exists)))
-    membership_id = row[len(exists) + shape.columns.index("id")]
+    [row] = await raw_sql.rows(_statement(), params)
+    connector, partner, helper = (bool(row[i]) for i in range(len(_CHECKS)))
     if org_id is not None:
-        found = (
-            [] if membership_id is None else [shape.build(row, len(exists), raw_sql.text_dates())]
-        )
-        remember(organisations.membership_key(viewer.id, org_id), found)
+        shape = _membership_shape()
+        found = row[len(_CHECKS) + shape.columns.index("id")] is not None
+        membership = [shape.build(row, len(_CHECKS), raw_sql.text_dates())] if found else []
+        remember(organisations.membership_key(viewer.id, org_id), membership)
     remember(
         neighbourhoods.connector_key(viewer.id, post.neighbourhood_id), [True] if connector else []
     )
