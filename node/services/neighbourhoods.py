@@ -320,8 +320,7 @@ async def is_connector(account: Account | None, neighbourhood_id: int) -> bool:
 
 # A row when the account (first `?`) connects the neighbourhood (second `?`).
 CONNECTOR_SQL = (
-    "SELECT 1 FROM neighbourhood_connectors WHERE account_id = ? AND neighbourhood_id = ?"
-    " LIMIT 1"
+    "SELECT 1 FROM neighbourhood_connectors WHERE account_id = ? AND neighbourhood_id = ? LIMIT 1"
 )
 
 
